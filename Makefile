@@ -1,0 +1,48 @@
+# The project's entry points. `make test` and `make demo` work on a machine with only
+# Python >= 3.11 and pip: the first run creates .venv and installs everything.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install test lint typecheck unit demo bench constraints clean
+
+install: $(STAMP)
+
+# Reinstalls only when the project's dependency files change.
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
+	touch $(STAMP)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+typecheck: install
+	$(BIN)/mypy
+
+# The core must stay fully covered (branches too); the whole suite then runs once.
+unit: install
+	$(BIN)/pytest -q -p no:randomly tests/core --cov=scanctl.core --cov-branch \
+		--cov-report=term-missing:skip-covered --cov-fail-under=100
+
+test: lint typecheck unit
+	$(BIN)/pytest -q
+
+demo: install
+	@echo "make demo will start the backend on SQLite, a gate daemon with simulated"
+	@echo "scanners and the supervisor TUI. It is not built yet (issue 8)." >&2
+	@exit 1
+
+bench: install
+	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+# Regenerates the pinned versions after a dependency change in pyproject.toml.
+constraints:
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^-e ' > constraints.txt
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .coverage .hypothesis

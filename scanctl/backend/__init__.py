@@ -1,0 +1,1 @@
+"""The scanning service (FastAPI): auth, devices, catalog, policies, QR, scan, offline."""

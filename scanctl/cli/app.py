@@ -1,0 +1,41 @@
+"""The root `scanctl` Typer app: global options and the registration of every noun."""
+
+from __future__ import annotations
+
+import typer
+
+from scanctl import __version__
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="scanctl",
+    help="Door operations for ticketed events: backend, gate daemon, CLI and supervisor TUI.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"scanctl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        help="Print the version and exit.",
+        callback=_print_version,
+        is_eager=True,
+    ),
+) -> None:
+    """Door operations for ticketed events."""
+
+
+def main() -> None:
+    """Console entry point."""
+    app()

@@ -1,0 +1,1 @@
+"""The backend API client: auth, retries, circuit breaker."""

@@ -1,0 +1,1 @@
+"""The gate daemon: drivers -> decide -> journal -> feedback, sync, local API."""

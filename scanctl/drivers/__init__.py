@@ -1,0 +1,1 @@
+"""Scanner inputs (serial, HID, TCP, stdin, simulated) and feedback outputs."""

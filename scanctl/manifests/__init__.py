@@ -1,0 +1,1 @@
+"""Offline manifests: format, signing, verification, sealed event keys, deltas."""
