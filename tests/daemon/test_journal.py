@@ -1,0 +1,195 @@
+"""The journal: durable before feedback, group-committed, history and outbox kept."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from scanctl.core import Direction, PastScan, Reason
+from scanctl.daemon.ids import uuid7
+from scanctl.daemon.journal import MAX_RAW_BYTES, Journal, JournalClosed, JournalEntry
+
+NOW = 1_764_320_000_000
+
+
+def entry(
+    ticket: str | None = "0a1b2c3d",
+    *,
+    allowed: bool = True,
+    at_ms: int = NOW,
+    nonce: str | None = None,
+    direction: Direction = Direction.ENTRY,
+    raw: bytes = b"payload",
+) -> JournalEntry:
+    return JournalEntry(
+        scan_id=uuid7(at_ms),
+        device_id="device-1",
+        ticket_id=ticket,
+        raw=raw,
+        symbology="]Q1",
+        scanner="north-1",
+        gate="north",
+        direction=direction,
+        reason=Reason.ADMITTED if allowed else Reason.INVALID,
+        allowed=allowed,
+        decided_by="offline",
+        scanned_at_ms=at_ms,
+        nonce=nonce,
+        nonce_expires_at_ms=None if nonce is None else at_ms + 35_000,
+    )
+
+
+@pytest.fixture
+def journal(tmp_path: Path) -> Journal:
+    opened = Journal(tmp_path / "gate.db", clock_ms=lambda: NOW + 5)
+    yield opened  # type: ignore[misc]
+    opened.close()
+
+
+def test_an_appended_scan_is_on_disk_for_a_new_reader(journal: Journal) -> None:
+    first = entry()
+    journal.append_sync(first)
+    reader = Journal(journal.path)
+    try:
+        assert reader.scan_ids() == {first.scan_id}
+        assert reader.recent(1)[0]["recorded_at_ms"] == NOW + 5
+    finally:
+        reader.close()
+
+
+def test_history_holds_admitted_passes_only(journal: Journal) -> None:
+    journal.append_sync(
+        entry(at_ms=NOW),
+        entry(at_ms=NOW + 1, allowed=False),
+        entry(at_ms=NOW + 2, direction=Direction.EXIT),
+        entry(ticket=None, allowed=False),
+    )
+    assert journal.load_history() == {
+        "0a1b2c3d": [
+            PastScan(NOW, "north", Direction.ENTRY, "device-1"),
+            PastScan(NOW + 2, "north", Direction.EXIT, "device-1"),
+        ]
+    }
+    assert journal.count() == 4
+
+
+def test_passes_from_elsewhere_join_the_history_once(journal: Journal) -> None:
+    learnt = ("0a1b2c3d", PastScan(NOW - 5, "west", Direction.ENTRY, "device-9"), "backend", "x1")
+    journal.record_passes([learnt, learnt])
+    assert journal.load_history()["0a1b2c3d"] == [learnt[1]]
+
+
+def test_nonces_are_kept_until_they_expire(journal: Journal) -> None:
+    journal.append_sync(entry(nonce="00112233aabbccdd"))
+    assert journal.load_nonces(NOW) == {"00112233aabbccdd": NOW + 35_000}
+    assert journal.load_nonces(NOW + 35_000) == {}
+    assert journal.forget_nonces(NOW + 35_000) == 1
+
+
+def test_raw_payloads_are_bounded(journal: Journal) -> None:
+    journal.append_sync(entry(raw=b"x" * 10_000))
+    assert len(journal.unsent()[0].raw) == MAX_RAW_BYTES
+
+
+def test_the_outbox_returns_unsent_scans_in_order_and_forgets_sent_ones(journal: Journal) -> None:
+    entries = [entry(at_ms=NOW + i) for i in range(5)]
+    journal.append_sync(*entries)
+    unsent = journal.unsent(limit=3)
+    assert [row.scan_id for row in unsent] == [e.scan_id for e in entries[:3]]
+    assert unsent[0].reason is Reason.ADMITTED
+    journal.mark_sent({row.scan_id: "accepted" for row in unsent}, NOW + 100)
+    assert [row.scan_id for row in journal.unsent()] == [e.scan_id for e in entries[3:]]
+    assert journal.unsent_count() == 2
+    assert journal.recent(5)[-1]["sync_result"] == "accepted"
+
+
+def test_a_scan_id_is_journaled_once(journal: Journal) -> None:
+    once = entry()
+    journal.append_sync(once)
+    journal.append_sync(once)
+    assert journal.count() == 1
+
+
+def test_concurrent_appends_share_commits(journal: Journal) -> None:
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        list(pool.map(lambda i: journal.append_sync(entry(at_ms=NOW + i)), range(400)))
+    assert journal.count() == 400
+    assert journal.commits < 400
+
+
+def test_async_appends_resolve_after_commit(journal: Journal) -> None:
+    async def burst() -> None:
+        await asyncio.gather(*(journal.append(entry(at_ms=NOW + i)) for i in range(100)))
+
+    asyncio.run(burst())
+    assert journal.count() == 100
+
+
+def test_close_flushes_what_is_queued_and_refuses_more(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "gate.db")
+    pending = [journal.submit([entry(at_ms=NOW + i)]) for i in range(50)]
+    journal.close()
+    assert all(future.done() and future.exception() is None for future in pending)
+    with pytest.raises(JournalClosed):
+        journal.submit([entry()])
+    reopened = Journal(tmp_path / "gate.db")
+    assert reopened.count() == 50
+    reopened.close()
+
+
+def test_uuid7_sorts_by_time_and_has_version_seven() -> None:
+    early, late = uuid7(NOW), uuid7(NOW + 1)
+    assert early < late
+    assert early[14] == "7"
+    assert early[19] in "89ab"
+
+
+WRITER = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from scanctl.core import Direction, Reason
+    from scanctl.daemon.ids import uuid7
+    from scanctl.daemon.journal import Journal, JournalEntry
+
+    journal = Journal(Path(sys.argv[1]))
+    for index in range(100_000):
+        scan_id = uuid7()
+        journal.append_sync(JournalEntry(scan_id, "d", f"{index:08x}", b"raw", None, "s", "g",
+            Direction.ENTRY, Reason.ADMITTED, True, "offline", index))
+        print(scan_id, flush=True)  # the "green light": only after the commit
+    """
+)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("round_", range(3))
+def test_kill_9_loses_no_acknowledged_scan(tmp_path: Path, round_: int) -> None:
+    path = tmp_path / "gate.db"
+    command = [sys.executable, "-c", WRITER, str(path)]
+    acknowledged: list[str] = []
+    target = 200 + round_ * 150
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as writer:
+        assert writer.stdout is not None
+        deadline = time.monotonic() + 30
+        while len(acknowledged) < target and time.monotonic() < deadline:
+            acknowledged.append(writer.stdout.readline().strip())
+        os.kill(writer.pid, signal.SIGKILL)
+        writer.wait(timeout=10)
+        acknowledged += [line.strip() for line in writer.stdout if line.strip()]
+    assert len(acknowledged) >= target
+    journal = Journal(path)
+    try:
+        assert journal.integrity_ok()
+        assert set(acknowledged) <= journal.scan_ids()
+    finally:
+        journal.close()
