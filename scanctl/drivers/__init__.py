@@ -1,1 +1,60 @@
 """Scanner inputs (serial, HID, TCP, stdin, simulated) and feedback outputs."""
+
+from scanctl.drivers.aim import AIM_FAMILIES, AIM_IDENTIFIERS, SymbologyFilter, describe, split_aim
+from scanctl.drivers.backoff import Backoff, OutageLog
+from scanctl.drivers.counters import DriverCounters
+from scanctl.drivers.errors import (
+    DeviceNotFoundError,
+    DeviceUnavailableError,
+    DriverConfigError,
+    DriverError,
+    UnknownLayoutError,
+)
+from scanctl.drivers.feedback import (
+    SSI_BEEP_BAD,
+    SSI_BEEP_GOOD,
+    FeedbackEncoder,
+    FeedbackProtocol,
+    honeywell_host_ack,
+    ssi_checksum,
+    zebra_ssi_beep,
+)
+from scanctl.drivers.framing import (
+    DEFAULT_INTER_BYTE_TIMEOUT,
+    DEFAULT_MAX_LENGTH,
+    FrameAssembler,
+    Terminator,
+)
+from scanctl.drivers.pipeline import ScanPipeline
+from scanctl.drivers.protocol import ScannerDriver
+from scanctl.drivers.serial import SerialScanner
+
+__all__ = [
+    "AIM_FAMILIES",
+    "AIM_IDENTIFIERS",
+    "DEFAULT_INTER_BYTE_TIMEOUT",
+    "DEFAULT_MAX_LENGTH",
+    "SSI_BEEP_BAD",
+    "SSI_BEEP_GOOD",
+    "Backoff",
+    "DeviceNotFoundError",
+    "DeviceUnavailableError",
+    "DriverConfigError",
+    "DriverCounters",
+    "DriverError",
+    "FeedbackEncoder",
+    "FeedbackProtocol",
+    "FrameAssembler",
+    "OutageLog",
+    "ScanPipeline",
+    "ScannerDriver",
+    "SerialScanner",
+    "SymbologyFilter",
+    "Terminator",
+    "UnknownLayoutError",
+    "describe",
+    "honeywell_host_ack",
+    "split_aim",
+    "ssi_checksum",
+    "zebra_ssi_beep",
+]

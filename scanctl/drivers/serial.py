@@ -1,0 +1,202 @@
+"""The serial scanner driver: pyserial port, framed reads, feedback writes, reopen on unplug."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from collections import deque
+from collections.abc import Callable
+
+import serial
+
+from scanctl.core import RawScan
+from scanctl.drivers.aim import SymbologyFilter
+from scanctl.drivers.backoff import Backoff, OutageLog
+from scanctl.drivers.counters import DriverCounters
+from scanctl.drivers.feedback import FeedbackEncoder
+from scanctl.drivers.framing import DEFAULT_INTER_BYTE_TIMEOUT, DEFAULT_MAX_LENGTH, Terminator
+from scanctl.drivers.pipeline import ScanPipeline
+
+__all__ = ["SerialScanner"]
+
+_log = logging.getLogger(__name__)
+_READ_SIZE = 4096
+
+
+class SerialScanner:
+    """Scans from a serial scanner at ``path`` (``/dev/ttyACM0``, a udev symlink, a pty).
+
+    pyserial opens and configures the port (baud rate, 8N1, raw mode, an exclusive
+    lock); reads then go straight to its file descriptor from the event loop
+    (``loop.add_reader`` and non-blocking ``os.read``), not through a thread. Why: the
+    bytes reach the framing in the callback that saw them, with no thread hand-off on
+    the path to the 2 ms p99 target; close needs no thread to be woken from a blocking
+    read; and an unplugged device shows up at once as a readable fd whose read fails
+    (EIO) or returns end-of-file. The port is then closed, the outage logged once, and
+    the path reopened with bounded exponential back-off until it is back or the driver
+    is closed: a replugged scanner (or a udev symlink pointing at a new device) simply
+    carries on.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        *,
+        name: str | None = None,
+        baudrate: int = 9600,
+        terminator: Terminator | str = Terminator.CR,
+        max_length: int = DEFAULT_MAX_LENGTH,
+        inter_byte_timeout: float = DEFAULT_INTER_BYTE_TIMEOUT,
+        symbologies: SymbologyFilter | None = None,
+        feedback: FeedbackEncoder | None = None,
+        backoff: Backoff | None = None,
+        exclusive: bool = True,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.path = path
+        self.name = name or path
+        self.baudrate = baudrate
+        self.exclusive = exclusive
+        self.counters = DriverCounters()
+        self.feedback_encoder = feedback if feedback is not None else FeedbackEncoder()
+        self._pipeline = ScanPipeline(
+            self.name,
+            terminator=terminator,
+            max_length=max_length,
+            inter_byte_timeout=inter_byte_timeout,
+            symbologies=symbologies,
+            counters=self.counters,
+        )
+        self._backoff = backoff if backoff is not None else Backoff()
+        self._clock = clock
+        self._outage = OutageLog(_log, self.name)
+        self._pending: deque[RawScan] = deque()
+        self._port: serial.Serial | None = None
+        self._fd = -1
+        self._lost: BaseException | str | None = None
+        self._ever_connected = False
+        self._closed = False
+        self._wakeup = asyncio.Event()
+        self._closing = asyncio.Event()
+
+    @property
+    def connected(self) -> bool:
+        """Whether the port is open right now."""
+        return self._port is not None
+
+    def __aiter__(self) -> SerialScanner:
+        return self
+
+    async def __anext__(self) -> RawScan:
+        while True:
+            if self._pending:
+                return self._pending.popleft()
+            if self._closed:
+                raise StopAsyncIteration
+            if self._lost is not None:
+                self._disconnect(self._lost)
+            if self._port is None:
+                await self._connect()
+                continue
+            deadline = self._pipeline.assembler.deadline
+            timeout = None if deadline is None else max(0.0, deadline - self._clock())
+            self._wakeup.clear()
+            try:
+                await asyncio.wait_for(self._wakeup.wait(), timeout)
+            except TimeoutError:
+                self._pipeline.assembler.expire(self._clock())
+
+    async def feedback(self, good: bool) -> bool:
+        """Send the good/bad-read bytes of the configured protocol; whether they went out."""
+        data = self.feedback_encoder.encode(good)
+        if not data:
+            return False
+        if self._port is None or self._lost is not None:
+            self.counters.feedback_failed += 1
+            return False
+        try:
+            written = os.write(self._fd, data)
+        except OSError as error:
+            self.counters.feedback_failed += 1
+            self._mark_lost(error)
+            return False
+        if written != len(data):  # a tty buffer this full means the scanner is not reading
+            self.counters.feedback_failed += 1
+            return False
+        self.counters.feedback_sent += 1
+        return True
+
+    async def aclose(self) -> None:
+        """Stop reading and close the port; iteration ends."""
+        self._closed = True
+        self._closing.set()
+        self._close_port()
+        self._wakeup.set()
+
+    async def _connect(self) -> None:
+        while not self._closed:
+            try:
+                port = serial.Serial(
+                    self.path, self.baudrate, timeout=0, exclusive=self.exclusive or None
+                )
+            except (serial.SerialException, OSError, ValueError) as error:
+                self._outage.lost(f"cannot open {self.path}", error)
+                await self._pause(self._backoff.next_delay())
+                continue
+            self._port = port
+            self._fd = port.fileno()
+            os.set_blocking(self._fd, False)
+            asyncio.get_running_loop().add_reader(self._fd, self._on_readable)
+            if self._ever_connected:
+                self.counters.reconnects += 1
+            self._ever_connected = True
+            self._outage.recovered()
+            _log.info("%s: reading %s at %d baud", self.name, self.path, self.baudrate)
+            return
+
+    def _on_readable(self) -> None:
+        try:
+            data = os.read(self._fd, _READ_SIZE)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as error:
+            self._mark_lost(error)
+            return
+        if not data:
+            self._mark_lost("end of file (device gone)")
+            return
+        # Only a read proves the device is really back; reset the back-off here rather
+        # than on open, so a port that opens and fails at once still backs off.
+        self._backoff.reset()
+        self._pending.extend(self._pipeline.feed(data, self._clock()))
+        self._wakeup.set()
+
+    def _mark_lost(self, error: BaseException | str) -> None:
+        self._remove_reader()
+        self._lost = error
+        self._wakeup.set()
+
+    def _disconnect(self, error: BaseException | str) -> None:
+        self._outage.lost(f"lost {self.path}", error)
+        self._lost = None
+        self._close_port()
+        self._pipeline.assembler.reset()
+
+    async def _pause(self, delay: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._closing.wait(), delay)
+
+    def _remove_reader(self) -> None:
+        if self._fd >= 0:
+            with contextlib.suppress(RuntimeError, ValueError):
+                asyncio.get_running_loop().remove_reader(self._fd)
+
+    def _close_port(self) -> None:
+        self._remove_reader()
+        port, self._port, self._fd = self._port, None, -1
+        if port is not None:
+            with contextlib.suppress(OSError, serial.SerialException):
+                port.close()
