@@ -1,0 +1,194 @@
+"""The gate daemon's configuration: gate.toml plus SCANCTL_* environment overrides.
+
+Example::
+
+    backend = "https://scan.example.org"
+    event_id = "9d8c7b6a-2222-4b4b-9c9c-000000000002"
+    data_dir = "/var/lib/scanctl"
+    socket = "/run/scanctl/daemon.sock"
+    mode = "online-first"
+
+    [[scanner]]
+    name = "north-1"
+    driver = "serial"
+    path = "/dev/scanctl/north-1"
+    baud = 9600
+    gate = "north"
+    direction = "entry"
+    feedback = "honeywell"
+
+Every problem in the file is reported at once, before anything starts.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from scanctl.core import Direction, ScanMode
+
+__all__ = [
+    "ConfigError",
+    "DaemonSettings",
+    "DriverKind",
+    "FeedbackKind",
+    "ScannerSettings",
+    "Terminator",
+    "load_settings",
+]
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; ``problems`` lists every reason, one line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class DriverKind(StrEnum):
+    SERIAL = "serial"
+    HID = "hid"
+    TCP = "tcp"
+    STDIN = "stdin"
+    SIMULATED = "simulated"
+
+
+class Terminator(StrEnum):
+    CR = "cr"
+    LF = "lf"
+    CRLF = "crlf"
+    STX_ETX = "stx-etx"
+
+
+class FeedbackKind(StrEnum):
+    NONE = "none"
+    HONEYWELL = "honeywell"
+    ZEBRA_SSI = "zebra-ssi"
+
+
+class ScannerSettings(BaseModel):
+    """One `[[scanner]]` table: where codes come from and which lane they open."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+    """Unique name, shown in the TUI and stored with every scan."""
+    driver: DriverKind
+    """How the scanner is attached."""
+    gate: Annotated[str, Field(min_length=1, max_length=64)]
+    """The gate this scanner's lane belongs to."""
+    direction: Direction = Direction.ENTRY
+    """Entry lanes admit; exit lanes record people leaving."""
+    zone: str | None = None
+    """The zone behind this lane; unset means the policy's gate zone, if any."""
+    path: str | None = None
+    """Device path (serial: /dev/ttyUSB0 or a udev name; hid: /dev/input/by-id/…)."""
+    url: str | None = None
+    """tcp://host:port for network scanners."""
+    baud: Annotated[int, Field(gt=0)] = 9600
+    """Serial speed."""
+    terminator: Terminator = Terminator.CR
+    """How a serial scanner ends a frame."""
+    feedback: FeedbackKind = FeedbackKind.NONE
+    """Good/bad read signalling protocol, where the scanner documents one."""
+    symbologies: list[str] = Field(default_factory=lambda: ["QR"])
+    """Symbologies this lane accepts (AIM names); others are refused and counted."""
+    layout: str = "us"
+    """Keyboard layout of a HID wedge (us, uk, de, fr)."""
+    rate_per_s: Annotated[float, Field(gt=0, le=100_000)] = 5.0
+    """Simulated scanners: mean arrivals per second at the peak."""
+    seed: int = 0
+    """Simulated scanners: random seed, for repeatable runs."""
+
+    @model_validator(mode="after")
+    def _needs_its_address(self) -> Self:
+        if self.driver in (DriverKind.SERIAL, DriverKind.HID) and not self.path:
+            raise ValueError(f"a {self.driver} scanner needs `path`")
+        if self.driver is DriverKind.TCP and not self.url:
+            raise ValueError("a tcp scanner needs `url` (tcp://host:port)")
+        return self
+
+
+class DaemonSettings(BaseSettings):
+    """The whole daemon configuration (gate.toml, overridable by SCANCTL_* variables)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SCANCTL_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    backend: str | None = None
+    """Base URL of the scanning backend; unset runs the gate offline only."""
+    event_id: Annotated[str, Field(min_length=1)]
+    """The event this gate scans for."""
+    data_dir: Path
+    """Where the gate keeps its SQLite file (journal, manifest, nonces)."""
+    socket: Path | None = None
+    """The local API's Unix socket; defaults to daemon.sock in the data directory."""
+    mode: ScanMode = ScanMode.OFFLINE_ONLY
+    """online-first asks the backend with a deadline; offline-only never asks."""
+    online_deadline_ms: Annotated[int, Field(ge=10, le=5000)] = 300
+    """How long an online decision may take before the gate decides offline."""
+    manifest_refresh_s: Annotated[int, Field(ge=5)] = 60
+    """How often to pull a manifest delta while the backend is reachable."""
+    outbox_batch: Annotated[int, Field(ge=1, le=10_000)] = 500
+    """How many journaled scans one reconciliation push carries."""
+    scanner: list[ScannerSettings] = Field(min_length=1)
+    """One table per scanner."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The environment overrides gate.toml (which arrives as init arguments).
+        return env_settings, init_settings
+
+    @model_validator(mode="after")
+    def _names_are_unique(self) -> Self:
+        names = [scanner.name for scanner in self.scanner]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"scanner names must be unique: {', '.join(duplicates)}")
+        if self.mode is ScanMode.ONLINE_FIRST and not self.backend:
+            raise ValueError("mode online-first needs `backend`")
+        return self
+
+    @property
+    def socket_path(self) -> Path:
+        return self.socket or self.data_dir / "daemon.sock"
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "gate.db"
+
+
+def load_settings(path: Path | None, **overrides: Any) -> DaemonSettings:
+    """Read gate.toml (if given), apply overrides and the environment; ConfigError lists all."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except OSError as error:
+            raise ConfigError([f"{path}: cannot read ({error.strerror})"]) from error
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigError([f"{path}: not valid TOML ({error})"]) from error
+    data.update(overrides)
+    try:
+        return DaemonSettings(**data)
+    except ValidationError as error:
+        raise ConfigError([_describe(problem) for problem in error.errors()]) from error
+
+
+def _describe(problem: Any) -> str:
+    location = ".".join(str(part) for part in problem["loc"]) or "config"
+    return f"{location}: {problem['msg']}"

@@ -1,0 +1,79 @@
+"""The gate's in-memory view of what has happened: ticket histories, nonces, rate limits.
+
+Seeded from the journal at start and updated the moment a decision is made (before it
+is committed), so the next scan — a millisecond later, at the next lane — already sees
+it. Passes learnt from elsewhere (the backend, later peer gates) are merged in the same
+way, so one ticket's history is one list whatever its source.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import deque
+from collections.abc import Sequence
+
+from scanctl.core import PastScan
+
+__all__ = ["GateState", "SlidingWindowLimiter"]
+
+_NO_HISTORY: tuple[PastScan, ...] = ()
+
+
+class GateState:
+    """Ticket histories (oldest first) and the nonces seen, with their expiry."""
+
+    def __init__(
+        self,
+        history: dict[str, list[PastScan]] | None = None,
+        nonces: dict[str, int] | None = None,
+    ) -> None:
+        self._history = history or {}
+        self._nonces = nonces or {}
+
+    def history(self, ticket_id: str) -> Sequence[PastScan]:
+        return self._history.get(ticket_id, _NO_HISTORY)
+
+    def add_pass(self, ticket_id: str, past: PastScan) -> None:
+        """Record a pass, keeping the history in time order (peers may report late)."""
+        passes = self._history.setdefault(ticket_id, [])
+        if not passes or passes[-1].at_ms <= past.at_ms:
+            passes.append(past)
+        else:
+            bisect.insort(passes, past, key=lambda p: p.at_ms)
+
+    def nonce_seen(self, nonce: str, now_ms: int) -> bool:
+        expires = self._nonces.get(nonce)
+        return expires is not None and expires > now_ms
+
+    def remember_nonce(self, nonce: str, expires_at_ms: int) -> None:
+        self._nonces[nonce] = expires_at_ms
+
+    def forget_expired_nonces(self, now_ms: int) -> int:
+        expired = [nonce for nonce, expires in self._nonces.items() if expires <= now_ms]
+        for nonce in expired:
+            del self._nonces[nonce]
+        return len(expired)
+
+    @property
+    def tickets_seen(self) -> int:
+        return len(self._history)
+
+
+class SlidingWindowLimiter:
+    """At most ``limit`` events per ``window_ms`` for one key (a scanner)."""
+
+    def __init__(self, limit: int, window_ms: int = 60_000) -> None:
+        self.limit = limit
+        self.window_ms = window_ms
+        self._events: dict[str, deque[int]] = {}
+
+    def allow(self, key: str, now_ms: int) -> bool:
+        """Count this event and say whether it is within the limit."""
+        events = self._events.setdefault(key, deque())
+        horizon = now_ms - self.window_ms
+        while events and events[0] <= horizon:
+            events.popleft()
+        if len(events) >= self.limit:
+            return False
+        events.append(now_ms)
+        return True

@@ -1,0 +1,95 @@
+"""gate.toml: validated at start, every problem named at once, environment overrides."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from scanctl.core import Direction, ScanMode
+from scanctl.daemon.config import ConfigError, DriverKind, load_settings
+
+GOOD = """
+backend = "http://127.0.0.1:3009"
+event_id = "9d8c7b6a-2222-4b4b-9c9c-000000000002"
+data_dir = "{data}"
+mode = "online-first"
+
+[[scanner]]
+name = "north-1"
+driver = "serial"
+path = "/dev/ttyUSB0"
+gate = "north"
+
+[[scanner]]
+name = "exit-1"
+driver = "simulated"
+gate = "south"
+direction = "exit"
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "gate.toml"
+    path.write_text(text.format(data=tmp_path))
+    return path
+
+
+def test_a_good_file_loads(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, GOOD))
+    assert settings.mode is ScanMode.ONLINE_FIRST
+    assert [s.driver for s in settings.scanner] == [DriverKind.SERIAL, DriverKind.SIMULATED]
+    assert settings.scanner[1].direction is Direction.EXIT
+    assert settings.socket_path == tmp_path / "daemon.sock"
+    assert settings.online_deadline_ms == 300
+
+
+def test_the_environment_overrides_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SCANCTL_ONLINE_DEADLINE_MS", "150")
+    assert load_settings(write(tmp_path, GOOD)).online_deadline_ms == 150
+
+
+def test_every_problem_is_listed_at_once(tmp_path: Path) -> None:
+    bad = """
+event_id = ""
+data_dir = "/tmp"
+mode = "online-first"
+colour = "blue"
+
+[[scanner]]
+name = "a"
+driver = "serial"
+gate = "north"
+
+[[scanner]]
+name = "b"
+driver = "laser"
+gate = "north"
+"""
+    with pytest.raises(ConfigError) as raised:
+        load_settings(write(tmp_path, bad))
+    text = "\n".join(raised.value.problems)
+    assert "event_id" in text
+    assert "colour" in text
+    assert "needs `path`" in text
+    assert "scanner.1.driver" in text
+    assert len(raised.value.problems) >= 4
+
+
+def test_online_first_needs_a_backend(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="needs `backend`"):
+        load_settings(write(tmp_path, GOOD.replace('backend = "http://127.0.0.1:3009"', "")))
+
+
+def test_duplicate_scanner_names_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="unique: north-1"):
+        load_settings(write(tmp_path, GOOD.replace('"exit-1"', '"north-1"')))
+
+
+def test_unreadable_and_broken_files_are_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_settings(tmp_path / "missing.toml")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_settings(write(tmp_path, "backend = "))
