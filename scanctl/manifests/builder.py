@@ -1,0 +1,126 @@
+"""Building signed manifests and deltas: what the backend calls to issue them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from scanctl.core import EventFacts, Policy
+from scanctl.manifests.errors import MalformedManifest
+from scanctl.manifests.model import Manifest, ManifestEntry, ManifestHeader
+from scanctl.manifests.signing import ManifestSigner
+from scanctl.manifests.wire import check_header, encode_manifest
+
+__all__ = ["build_delta", "build_manifest", "diff_entries"]
+
+
+def _header(
+    *,
+    event: EventFacts,
+    issued_at_ms: int,
+    valid_until_ms: int,
+    sequence: int,
+    policy: Policy | Mapping[str, object],
+    device_id: str,
+    sealed_event_keys: bytes | Iterable[bytes],
+    signer: ManifestSigner,
+    base_sequence: int | None,
+) -> ManifestHeader:
+    sealed = (
+        (sealed_event_keys,) if isinstance(sealed_event_keys, bytes) else tuple(sealed_event_keys)
+    )
+    header = ManifestHeader(
+        event=event,
+        issued_at_ms=issued_at_ms,
+        valid_until_ms=valid_until_ms,
+        sequence=sequence,
+        signing_key_id=signer.key_id,
+        policy=policy if isinstance(policy, Policy) else Policy.model_validate(policy),
+        device_id=device_id,
+        sealed_event_keys=sealed,
+        base_sequence=base_sequence,
+    )
+    try:
+        check_header(header)
+    except MalformedManifest as exc:
+        raise ValueError(str(exc)) from None
+    return header
+
+
+def build_manifest(
+    *,
+    event: EventFacts,
+    issued_at_ms: int,
+    valid_until_ms: int,
+    sequence: int,
+    policy: Policy | Mapping[str, object],
+    device_id: str,
+    sealed_event_keys: bytes | Iterable[bytes],
+    entries: Iterable[ManifestEntry],
+    signer: ManifestSigner,
+) -> bytes:
+    """A full, signed manifest of every ticket of ``event`` for one device.
+
+    ``sealed_event_keys`` is the event key sealed to the device (sealing.seal_event_key),
+    or several, current first, while the HMAC secret rotates. ``sequence`` must grow
+    with every manifest issued for the event. Raises ValueError for input no manifest
+    can carry (duplicate ticket ids, invalid times, a bad policy).
+    """
+    header = _header(
+        event=event,
+        issued_at_ms=issued_at_ms,
+        valid_until_ms=valid_until_ms,
+        sequence=sequence,
+        policy=policy,
+        device_id=device_id,
+        sealed_event_keys=sealed_event_keys,
+        signer=signer,
+        base_sequence=None,
+    )
+    return encode_manifest(Manifest(header, tuple(entries)), signer)
+
+
+def build_delta(
+    *,
+    event: EventFacts,
+    issued_at_ms: int,
+    valid_until_ms: int,
+    sequence: int,
+    base_sequence: int,
+    policy: Policy | Mapping[str, object],
+    device_id: str,
+    sealed_event_keys: bytes | Iterable[bytes],
+    changed: Iterable[ManifestEntry],
+    removed: Iterable[str] = (),
+    signer: ManifestSigner,
+) -> bytes:
+    """A signed delta: the entries changed since ``base_sequence`` (whole entries, as
+    they are now) and the ticket ids no longer in the event. The header (validity,
+    policy, sealed keys) is complete, as in a full manifest, and replaces the held one.
+    """
+    header = _header(
+        event=event,
+        issued_at_ms=issued_at_ms,
+        valid_until_ms=valid_until_ms,
+        sequence=sequence,
+        policy=policy,
+        device_id=device_id,
+        sealed_event_keys=sealed_event_keys,
+        signer=signer,
+        base_sequence=base_sequence,
+    )
+    return encode_manifest(Manifest(header, tuple(changed), tuple(removed)), signer)
+
+
+def diff_entries(
+    old: Iterable[ManifestEntry], new: Iterable[ManifestEntry]
+) -> tuple[list[ManifestEntry], list[str]]:
+    """What a delta from ``old`` to ``new`` carries: (changed or added entries, removed ids).
+
+    For a backend that keeps the entries of the manifests it issued; one that tracks a
+    change sequence per ticket can select changed rows directly instead.
+    """
+    before = {entry.ticket_id: entry for entry in old}
+    after = {entry.ticket_id: entry for entry in new}
+    changed = [entry for ticket_id, entry in after.items() if before.get(ticket_id) != entry]
+    removed = [ticket_id for ticket_id in before if ticket_id not in after]
+    return changed, removed
