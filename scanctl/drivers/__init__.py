@@ -25,6 +25,9 @@ from scanctl.drivers.framing import (
     FrameAssembler,
     Terminator,
 )
+from scanctl.drivers.hid import DEFAULT_INTER_KEY_TIMEOUT, HidDecoder, KeyEvent
+from scanctl.drivers.hid_reader import HidScanner, open_input_device
+from scanctl.drivers.keymaps import LAYOUTS, Layout, keymap_for
 from scanctl.drivers.pipeline import ScanPipeline
 from scanctl.drivers.protocol import ScannerDriver
 from scanctl.drivers.serial import SerialScanner
@@ -33,7 +36,9 @@ __all__ = [
     "AIM_FAMILIES",
     "AIM_IDENTIFIERS",
     "DEFAULT_INTER_BYTE_TIMEOUT",
+    "DEFAULT_INTER_KEY_TIMEOUT",
     "DEFAULT_MAX_LENGTH",
+    "LAYOUTS",
     "SSI_BEEP_BAD",
     "SSI_BEEP_GOOD",
     "Backoff",
@@ -45,6 +50,10 @@ __all__ = [
     "FeedbackEncoder",
     "FeedbackProtocol",
     "FrameAssembler",
+    "HidDecoder",
+    "HidScanner",
+    "KeyEvent",
+    "Layout",
     "OutageLog",
     "ScanPipeline",
     "ScannerDriver",
@@ -54,6 +63,8 @@ __all__ = [
     "UnknownLayoutError",
     "describe",
     "honeywell_host_ack",
+    "keymap_for",
+    "open_input_device",
     "split_aim",
     "ssi_checksum",
     "zebra_ssi_beep",
