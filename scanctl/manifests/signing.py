@@ -95,10 +95,11 @@ def load_signing_key(material: str) -> ManifestSigner:
     raw = _strict_b64(text)
     if raw is not None and len(raw) == _RAW_KEY_LENGTH:
         return ManifestSigner(Ed25519PrivateKey.from_private_bytes(raw))
-    path = Path(text).expanduser()
+    path = Path(text)
     try:
+        path = path.expanduser()
         is_file = path.is_file()
-    except (OSError, ValueError):  # a name too long for the OS, or with a NUL byte
+    except (OSError, ValueError, RuntimeError):  # too long, a NUL byte, "~nobody"
         is_file = False
     if is_file:
         try:

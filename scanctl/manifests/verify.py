@@ -82,8 +82,10 @@ class ManifestVerifier:
         """Verify and decode ``wire``, or raise the ManifestRefused subclass that says why.
 
         The signature is checked before anything but the framing is parsed. ``event_id``
-        and ``device_id`` are checked when given; ``held_sequence`` is the sequence of
-        the manifest held now (None if none). An expired manifest is refused unless
+        and ``device_id`` are checked when given. ``held_sequence``, when given, is the
+        sequence of the manifest held for this event: an older or equal full manifest,
+        or a delta on another base, is refused (ManifestStore.apply makes the same
+        checks against what it holds). An expired manifest is refused unless
         ``allow_expired``, in which case it comes back with ``stale=True``.
         """
         parts = split_wire(wire)
@@ -111,5 +113,6 @@ class ManifestVerifier:
                 f"manifest sequence {header.sequence} expired at {header.valid_until_ms} "
                 f"(now {now_ms}, {(now_ms - header.valid_until_ms) // 1000} s ago)"
             )
-        check_sequence(header, held_sequence)
+        if held_sequence is not None:
+            check_sequence(header, held_sequence)
         return VerifiedManifest(manifest, stale)

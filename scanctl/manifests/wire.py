@@ -48,8 +48,8 @@ __all__ = [
 MAGIC = b"SCMF"
 SIGNATURE_LENGTH = 64
 MAX_HEADER_BYTES = 1 << 20
-MAX_ENTRIES_BYTES = 1 << 29
-"""Decompression stops here: a manifest never needs more, and zlib bombs exist."""
+MAX_ENTRIES_BYTES = 1 << 26
+"""Decompression stops here (64 MiB, about two million tickets): zlib bombs exist."""
 
 _PREFIX = struct.Struct(">4sB8sI")
 _LENGTH = struct.Struct(">I")
