@@ -97,7 +97,7 @@ class ScannerSettings(BaseModel):
     """How a serial scanner ends a frame."""
     feedback: FeedbackKind = FeedbackKind.NONE
     """Good/bad read signalling protocol, where the scanner documents one."""
-    symbologies: list[str] = Field(default_factory=lambda: ["QR"])
+    symbologies: list[str] = Field(default_factory=lambda: ["qr"])
     """Symbologies this lane accepts (AIM names); others are refused and counted."""
     layout: str = "us"
     """Keyboard layout of a HID wedge (us, uk, de, fr)."""

@@ -107,6 +107,12 @@ class GateDecider:
         entry = self._remember(raw, lane, now_ms, code, decision, decided_by)
         return decision, entry
 
+    def record_online(
+        self, raw: RawScan, lane: Lane, now_ms: int, decision: Decision
+    ) -> JournalEntry:
+        """Take the backend's decision into the gate state and make its journal entry."""
+        return self._remember(raw, lane, now_ms, parse_code(raw.payload), decision, "online")
+
     def _lookup(self, code: object) -> TicketFacts | None:
         if isinstance(code, RotatingCode):
             return self.tickets.ticket(code.ticket_id)

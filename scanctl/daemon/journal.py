@@ -77,6 +77,12 @@ VALUES (?, ?, ?, ?, ?, ?, ?)
 _INSERT_NONCE = "INSERT OR IGNORE INTO nonces (nonce, expires_at_ms) VALUES (?, ?)"
 
 
+_RECENT_KEYS = (
+    "scan_id", "ticket_id", "scanner", "gate", "direction", "reason", "allowed",
+    "decided_by", "scanned_at_ms", "recorded_at_ms", "sync_result",
+)  # fmt: skip
+
+
 class JournalClosed(RuntimeError):
     """An append arrived after the journal was closed: the scan must not get a green light."""
 
@@ -298,18 +304,23 @@ class Journal:
     def scan_ids(self) -> set[str]:
         return {row[0] for row in self._query("SELECT scan_id FROM scans")}
 
-    def recent(self, limit: int = 50) -> list[dict[str, Any]]:
-        """The newest journaled scans, newest first, as plain data."""
+    def recent(
+        self,
+        limit: int = 50,
+        *,
+        gate: str | None = None,
+        reason: str | None = None,
+        ticket: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """The newest journaled scans, newest first, as plain data, optionally filtered."""
         rows = self._query(
             "SELECT scan_id, ticket_id, scanner, gate, direction, reason, allowed, decided_by,"
-            " scanned_at_ms, recorded_at_ms, sync_result FROM scans ORDER BY seq DESC LIMIT ?",
-            (limit,),
+            " scanned_at_ms, recorded_at_ms, sync_result FROM scans"
+            " WHERE (?1 IS NULL OR gate = ?1) AND (?2 IS NULL OR reason = ?2)"
+            " AND (?3 IS NULL OR ticket_id = ?3) ORDER BY seq DESC LIMIT ?4",
+            (gate, reason, ticket, limit),
         )
-        keys = (
-            "scan_id", "ticket_id", "scanner", "gate", "direction", "reason", "allowed",
-            "decided_by", "scanned_at_ms", "recorded_at_ms", "sync_result",
-        )  # fmt: skip
-        return [dict(zip(keys, row, strict=True)) for row in rows]
+        return [dict(zip(_RECENT_KEYS, row, strict=True)) for row in rows]
 
     # -- outbox ----------------------------------------------------------------------
 

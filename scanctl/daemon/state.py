@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import bisect
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from scanctl.core import PastScan
 
@@ -32,6 +32,10 @@ class GateState:
 
     def history(self, ticket_id: str) -> Sequence[PastScan]:
         return self._history.get(ticket_id, _NO_HISTORY)
+
+    def histories(self) -> Iterable[Sequence[PastScan]]:
+        """Every known ticket's passes (for totals such as how many are inside)."""
+        return self._history.values()
 
     def add_pass(self, ticket_id: str, past: PastScan) -> None:
         """Record a pass, keeping the history in time order (peers may report late)."""

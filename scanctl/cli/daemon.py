@@ -1,0 +1,125 @@
+"""`scanctl daemon`: run the gate daemon, ask it how it is, stop it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import typer
+
+from scanctl.cli.exit_codes import ExitCode
+from scanctl.daemon.config import ConfigError, load_settings
+from scanctl.daemon.driver_factory import UnsupportedDriver
+from scanctl.daemon.identity import DeviceIdentity, IdentityError
+from scanctl.daemon.runner import Daemon, DaemonError
+
+__all__ = ["daemon_app"]
+
+daemon_app = typer.Typer(
+    help="Run the gate daemon and talk to a running one.", no_args_is_help=True
+)
+
+CONFIG_OPTION = typer.Option(..., "--config", "-c", help="The gate's TOML configuration file.")
+SOCKET_OPTION = typer.Option(
+    None, "--socket", help="The daemon's local API socket (default: from --config)."
+)
+
+
+def _fail(message: str, code: ExitCode) -> typer.Exit:
+    typer.echo(f"Error: {message}", err=True)
+    return typer.Exit(int(code))
+
+
+@daemon_app.command("run")
+def run(
+    config: Path = CONFIG_OPTION,
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log every decision."),
+) -> None:
+    """Run the gate daemon in the foreground until SIGTERM or Ctrl+C (then drain and exit 0)."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        settings = load_settings(config)
+    except ConfigError as error:
+        for problem in error.problems:
+            typer.echo(f"Error: {config}: {problem}", err=True)
+        raise typer.Exit(int(ExitCode.USAGE)) from None
+    try:
+        daemon = Daemon(settings, DeviceIdentity.load(settings.data_dir))
+        daemon.open()
+    except (IdentityError, DaemonError, UnsupportedDriver) as error:
+        raise _fail(str(error), ExitCode.USAGE) from None
+    asyncio.run(daemon.run())
+
+
+def _socket_for(config: Path | None, socket: Path | None) -> Path:
+    if socket is not None:
+        return socket
+    if config is None:
+        raise _fail("give --config or --socket", ExitCode.USAGE)
+    try:
+        return load_settings(config).socket_path
+    except ConfigError as error:
+        raise _fail(f"{config}: {error.problems[0]}", ExitCode.USAGE) from None
+
+
+def _get(socket: Path, path: str) -> dict[str, Any]:
+    transport = httpx.HTTPTransport(uds=str(socket))
+    try:
+        with httpx.Client(transport=transport, base_url="http://daemon", timeout=5) as client:
+            response = client.get(path)
+            response.raise_for_status()
+            result: dict[str, Any] = response.json()
+            return result
+    except (httpx.TransportError, OSError) as error:
+        raise _fail(f"no daemon answers on {socket} ({error})", ExitCode.UNREACHABLE) from None
+
+
+@daemon_app.command("status")
+def status(
+    config: Path | None = typer.Option(None, "--config", "-c", help="The gate's TOML file."),
+    socket: Path | None = SOCKET_OPTION,
+    as_json: bool = typer.Option(False, "--json", help="Print the status as JSON."),
+) -> None:
+    """Show a running daemon's state, manifest, journal and gates."""
+    path = _socket_for(config, socket)
+    report = _get(path, "/status")
+    report["gates"] = _get(path, "/gates")["gates"]
+    if as_json:
+        typer.echo(json.dumps(report, indent=2))
+        return
+    manifest = report["manifest"]
+    typer.echo(f"daemon {report['state']} (pid {report['pid']}), event {report['event_id']}")
+    typer.echo(
+        f"manifest: sequence {manifest.get('sequence')}, {manifest.get('tickets')} tickets,"
+        f" {'STALE' if manifest.get('stale') else 'valid'}"
+    )
+    journal = report["journal"]
+    typer.echo(f"journal: {journal['scans']} scans, {journal['unsent']} not yet synced")
+    for gate in report["gates"]:
+        flag = " (paused)" if gate["paused"] else ""
+        typer.echo(
+            f"gate {gate['gate']}{flag}: {gate['admitted']} admitted, {gate['denied']} denied,"
+            f" {gate['per_minute_now']}/min"
+        )
+
+
+@daemon_app.command("stop")
+def stop(
+    config: Path | None = typer.Option(None, "--config", "-c", help="The gate's TOML file."),
+    socket: Path | None = SOCKET_OPTION,
+) -> None:
+    """Ask a running daemon to drain and exit (SIGTERM to the pid it reports)."""
+    pid = int(_get(_socket_for(config, socket), "/status")["pid"])
+    os.kill(pid, signal.SIGTERM)
+    typer.echo(f"sent SIGTERM to daemon pid {pid}")

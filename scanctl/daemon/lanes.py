@@ -1,0 +1,149 @@
+"""One lane per scanner: read, decide, journal, then — only then — give feedback.
+
+Decisions are made in read order the moment a read arrives; each is handed to the
+journal at once and its feedback waits for the commit in a second task. So a burst
+keeps deciding while earlier commits are in flight (sharing one fsync), and no scanner
+beeps green for a scan that is not yet on disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from scanctl.core import Decision, RawScan
+from scanctl.daemon.decider import GateDecider, Lane
+from scanctl.daemon.events import EventBus
+from scanctl.daemon.journal import Journal, JournalEntry
+from scanctl.drivers import ScannerDriver
+
+__all__ = ["LaneRunner", "LaneStats", "OnlineDecider", "wall_clock_ms"]
+
+log = logging.getLogger(__name__)
+
+
+def wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class OnlineDecider(Protocol):
+    """Asks the backend; returns None when it cannot answer in time (decide offline)."""
+
+    async def decide(self, raw: RawScan, lane: Lane) -> Decision | None: ...
+
+
+@dataclass
+class LaneStats:
+    """What a lane has done since start, for /status and /gates."""
+
+    admitted: int = 0
+    denied: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+    paused_reads: int = 0
+    last: dict[str, Any] | None = None
+
+
+_Pending = tuple[Future[None], Decision, JournalEntry, float]
+_DONE = None
+
+
+class LaneRunner:
+    """Runs one scanner's lane until its driver ends or the lane is stopped."""
+
+    def __init__(
+        self,
+        driver: ScannerDriver,
+        lane: Lane,
+        decider: GateDecider,
+        journal: Journal,
+        bus: EventBus,
+        *,
+        online: OnlineDecider | None = None,
+        clock_ms: Callable[[], int] = wall_clock_ms,
+        on_decision: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
+        self.driver = driver
+        self.lane = lane
+        self.decider = decider
+        self.journal = journal
+        self.bus = bus
+        self.online = online
+        self.clock_ms = clock_ms
+        self.on_decision = on_decision
+        self.stats = LaneStats()
+        self.paused = False
+        self._pending: asyncio.Queue[_Pending | None] = asyncio.Queue()
+
+    async def run(self) -> None:
+        """Read until the driver ends; every decided read gets its feedback before return."""
+        feedback = asyncio.create_task(self._feedback_loop(), name=f"feedback-{self.lane.scanner}")
+        try:
+            async for raw in self.driver:
+                await self._handle(raw)
+        finally:
+            self._pending.put_nowait(_DONE)
+            await feedback
+
+    async def _handle(self, raw: RawScan) -> None:
+        if self.paused:
+            self.stats.paused_reads += 1
+            await self.driver.feedback(False)
+            return
+        decision: Decision | None = None
+        if self.online is not None:
+            decision = await self.online.decide(raw, self.lane)
+        now_ms = self.clock_ms()
+        if decision is None:
+            decision, entry = self.decider.decide(raw, self.lane, now_ms)
+        else:
+            entry = self.decider.record_online(raw, self.lane, now_ms, decision)
+        committed = self.journal.submit([entry])
+        self._pending.put_nowait((committed, decision, entry, raw.received_at_monotonic))
+
+    async def _feedback_loop(self) -> None:
+        while (item := await self._pending.get()) is not _DONE:
+            committed, decision, entry, received = item
+            try:
+                await asyncio.wrap_future(committed)
+            except Exception:
+                # Not on disk: the gate must not open. Red light, and say why loudly.
+                log.exception("journal commit failed for scan %s", entry.scan_id)
+                await self.driver.feedback(False)
+                self.bus.publish(
+                    {"type": "alert", "kind": "journal_failed", "scanner": entry.scanner}
+                )
+                continue
+            await self.driver.feedback(decision.allowed)
+            self._count(decision, entry, received)
+
+    def _count(self, decision: Decision, entry: JournalEntry, received: float) -> None:
+        stats = self.stats
+        if decision.allowed:
+            stats.admitted += 1
+        else:
+            stats.denied += 1
+        stats.reasons[decision.reason.value] = stats.reasons.get(decision.reason.value, 0) + 1
+        event = {
+            "type": "decision",
+            "scan_id": entry.scan_id,
+            "at_ms": entry.scanned_at_ms,
+            "scanner": entry.scanner,
+            "gate": entry.gate,
+            "direction": entry.direction.value,
+            "zone": self.lane.zone,
+            "ticket_id": entry.ticket_id,
+            "allowed": decision.allowed,
+            "reason": decision.reason.value,
+            "message": decision.message,
+            "decided_by": entry.decided_by,
+            "latency_ms": round((time.monotonic() - received) * 1000, 3),
+        }
+        stats.last = event
+        if self.on_decision is not None:
+            self.on_decision(event)
+        self.bus.publish(event)

@@ -1,0 +1,155 @@
+"""The daemon's local API: HTTP over a Unix socket that only its owner and group can open.
+
+Routes: ``/status``, ``/gates``, ``/scans?limit=&gate=&reason=&ticket=``, ``/events``
+(server-sent events of every decision and state change), ``POST /gates/{gate}/pause``
+and ``/resume``, ``/metrics`` (Prometheus text). The TUI and ``scanctl daemon status``
+use it; nothing else of the daemon is reachable from outside the process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import socket
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any, Protocol
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from scanctl.daemon.events import EventBus
+
+__all__ = ["DaemonView", "LocalApi", "build_app"]
+
+SOCKET_MODE = 0o660
+HEARTBEAT_S = 10.0
+MAX_SCANS = 1000
+
+
+class DaemonView(Protocol):
+    """What the local API reads from, and asks of, the running daemon."""
+
+    bus: EventBus
+
+    def status(self) -> dict[str, Any]: ...
+
+    def gates(self) -> list[dict[str, Any]]: ...
+
+    def scans(
+        self, limit: int, gate: str | None, reason: str | None, ticket: str | None
+    ) -> list[dict[str, Any]]: ...
+
+    def set_paused(self, gate: str, paused: bool) -> bool: ...
+
+    def metrics_text(self) -> str: ...
+
+
+def build_app(daemon: DaemonView) -> Starlette:
+    """The Starlette app serving one daemon."""
+
+    async def status(request: Request) -> Response:
+        return JSONResponse(daemon.status())
+
+    async def gates(request: Request) -> Response:
+        return JSONResponse({"gates": daemon.gates()})
+
+    async def scans(request: Request) -> Response:
+        query = request.query_params
+        try:
+            limit = max(1, min(int(query.get("limit", "50")), MAX_SCANS))
+        except ValueError:
+            return JSONResponse({"error": "limit must be a whole number"}, status_code=400)
+        rows = daemon.scans(limit, query.get("gate"), query.get("reason"), query.get("ticket"))
+        return JSONResponse({"scans": rows})
+
+    async def pause(request: Request) -> Response:
+        return _set_paused(request, True)
+
+    async def resume(request: Request) -> Response:
+        return _set_paused(request, False)
+
+    def _set_paused(request: Request, paused: bool) -> Response:
+        gate = request.path_params["gate"]
+        if not daemon.set_paused(gate, paused):
+            return JSONResponse({"error": f"no gate named {gate!r}"}, status_code=404)
+        return JSONResponse({"gate": gate, "paused": paused})
+
+    async def metrics(request: Request) -> Response:
+        return PlainTextResponse(daemon.metrics_text(), media_type="text/plain; version=0.0.4")
+
+    async def events(request: Request) -> Response:
+        return StreamingResponse(_event_stream(daemon.bus, request), media_type="text/event-stream")
+
+    return Starlette(
+        routes=[
+            Route("/status", status),
+            Route("/gates", gates),
+            Route("/scans", scans),
+            Route("/events", events),
+            Route("/gates/{gate}/pause", pause, methods=["POST"]),
+            Route("/gates/{gate}/resume", resume, methods=["POST"]),
+            Route("/metrics", metrics),
+        ]
+    )
+
+
+async def _event_stream(bus: EventBus, request: Request) -> AsyncIterator[str]:
+    subscription = bus.subscribe()
+    try:
+        yield ": connected\n\n"
+        while not await request.is_disconnected():
+            try:
+                event = await asyncio.wait_for(subscription.get(), HEARTBEAT_S)
+            except TimeoutError:
+                yield ": heartbeat\n\n"
+                continue
+            yield f"data: {json.dumps(event, separators=(',', ':'))}\n\n"
+    finally:
+        subscription.close()
+
+
+class _QuietServer(uvicorn.Server):
+    """uvicorn without its signal handlers: the daemon owns SIGTERM/SIGINT and drains."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class LocalApi:
+    """Serves build_app() on a Unix socket, mode 0660, replacing a stale socket file."""
+
+    def __init__(self, daemon: DaemonView, path: Path) -> None:
+        self.path = path
+        config = uvicorn.Config(
+            build_app(daemon),
+            log_level="warning",
+            lifespan="off",
+            timeout_graceful_shutdown=2,
+        )
+        self.server = _QuietServer(config)
+
+    def _bind(self) -> socket.socket:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.is_socket():
+            self.path.unlink()
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        old_umask = os.umask(0o117)  # never world-accessible, not even for an instant
+        try:
+            sock.bind(str(self.path))
+        finally:
+            os.umask(old_umask)
+        self.path.chmod(SOCKET_MODE)
+        return sock
+
+    async def serve(self) -> None:
+        await self.server.serve(sockets=[self._bind()])
+
+    def stop(self) -> None:
+        self.server.should_exit = True

@@ -1,0 +1,312 @@
+"""The gate daemon: scanners -> decide -> journal -> feedback, with a local API.
+
+``Daemon(settings, identity)`` holds the running state explicitly; ``run()`` serves
+until the first SIGTERM or SIGINT, then drains: the readers stop, every decided read
+gets its journal commit and its feedback, the journal is closed, and ``run()`` returns.
+A second SIGINT while draining gives up at once (exit 130): whatever got a green light
+is on disk already, because feedback only follows a commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from scanctl.core import Direction
+from scanctl.daemon.config import DaemonSettings
+from scanctl.daemon.decider import GateContext, GateDecider, Lane
+from scanctl.daemon.driver_factory import build_driver
+from scanctl.daemon.events import EventBus
+from scanctl.daemon.identity import DeviceIdentity
+from scanctl.daemon.journal import Journal
+from scanctl.daemon.lanes import LaneRunner, wall_clock_ms
+from scanctl.daemon.local_api import LocalApi
+from scanctl.daemon.state import GateState
+from scanctl.daemon.throughput import Throughput
+from scanctl.drivers import ScannerDriver
+from scanctl.manifests.errors import SealError
+from scanctl.manifests.model import ManifestHeader
+from scanctl.manifests.sealing import open_event_key
+from scanctl.manifests.store import ManifestStore
+
+__all__ = ["MANIFEST_FILE", "Daemon", "DaemonError"]
+
+log = logging.getLogger(__name__)
+
+MANIFEST_FILE = "manifest.db"
+DRAIN_TIMEOUT_S = 10.0
+HOUSEKEEPING_S = 30.0
+
+
+class DaemonError(Exception):
+    """The daemon cannot start: the message says what to do."""
+
+
+class Daemon:
+    """One gate computer's daemon. Build it, then ``await run()``."""
+
+    def __init__(
+        self,
+        settings: DaemonSettings,
+        identity: DeviceIdentity,
+        *,
+        drivers: Mapping[str, ScannerDriver] | None = None,
+        clock_ms: Callable[[], int] = wall_clock_ms,
+    ) -> None:
+        self.settings = settings
+        self.identity = identity
+        self.clock_ms = clock_ms
+        self.bus = EventBus()
+        self.throughput = Throughput()
+        self.started_at_ms = clock_ms()
+        self.draining = False
+        self._given_drivers = dict(drivers or {})
+        self._stop = asyncio.Event()
+        self._paused: set[str] = set()
+        self.lanes: list[LaneRunner] = []
+        self.journal: Journal | None = None
+        self.manifest: ManifestStore | None = None
+        self.decider: GateDecider | None = None
+
+    # -- start and stop --------------------------------------------------------------
+
+    def open(self) -> None:
+        """Open the journal and manifest and build the lanes (no I/O on scanners yet)."""
+        settings = self.settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.manifest = ManifestStore(settings.data_dir / MANIFEST_FILE)
+        header = self.manifest.header
+        if header is None:
+            raise DaemonError(
+                f"no manifest held in {settings.data_dir}: run `scanctl manifest pull "
+                f"{settings.event_id}` while the backend is reachable"
+            )
+        if header.event_id != settings.event_id:
+            raise DaemonError(
+                f"the held manifest is for event {header.event_id}, not {settings.event_id}"
+            )
+        self.journal = Journal(settings.database_path)
+        now = self.clock_ms()
+        state = GateState(self.journal.load_history(), self.journal.load_nonces(now))
+        self.decider = GateDecider(self._context(header), self.manifest, state)
+        for scanner in settings.scanner:
+            driver = self._given_drivers.get(scanner.name) or build_driver(scanner, self)
+            lane = Lane(scanner.name, scanner.gate, scanner.direction, scanner.zone)
+            self.lanes.append(
+                LaneRunner(
+                    driver,
+                    lane,
+                    self.decider,
+                    self.journal,
+                    self.bus,
+                    clock_ms=self.clock_ms,
+                    on_decision=self._on_decision,
+                )
+            )
+
+    def _context(self, header: ManifestHeader) -> GateContext:
+        identity = self.identity
+        try:
+            keys = tuple(
+                open_event_key(
+                    sealed,
+                    identity.keys.exchange,
+                    tenant_id=header.tenant_id,
+                    event_id=header.event_id,
+                    device_id=identity.device_id,
+                )
+                for sealed in header.sealed_event_keys
+            )
+        except SealError as error:
+            raise DaemonError(f"cannot open the manifest's event key: {error}") from None
+        return GateContext(
+            header.event, header.policy, keys, identity.device_id, header.issued_at_ms
+        )
+
+    def request_stop(self) -> None:
+        """Begin the graceful drain (idempotent)."""
+        self.draining = True
+        self._stop.set()
+
+    async def run(self) -> None:
+        """Serve until asked to stop, then drain; see the module docstring."""
+        if self.journal is None:
+            self.open()
+        assert self.journal is not None and self.manifest is not None
+        loop = asyncio.get_running_loop()
+        self._install_signal_handlers(loop)
+        api = LocalApi(self, self.settings.socket_path)
+        api_task = asyncio.create_task(api.serve(), name="local-api")
+        lane_tasks = [
+            asyncio.create_task(lane.run(), name=f"lane-{lane.lane.scanner}") for lane in self.lanes
+        ]
+        housekeeping = asyncio.create_task(self._housekeeping(), name="housekeeping")
+        self.bus.publish({"type": "state", "state": "running", "at_ms": self.clock_ms()})
+        log.info("daemon running: %d scanner(s), socket %s", len(self.lanes), api.path)
+        try:
+            await self._stop.wait()
+        finally:
+            self.draining = True
+            self.bus.publish({"type": "state", "state": "draining", "at_ms": self.clock_ms()})
+            housekeeping.cancel()
+            for lane in self.lanes:
+                await lane.driver.aclose()
+            done, pending = await asyncio.wait(lane_tasks, timeout=DRAIN_TIMEOUT_S)
+            for task in pending:
+                task.cancel()
+            for task in done:
+                if task.exception() is not None:
+                    log.error("lane ended with an error", exc_info=task.exception())
+            self.journal.close()
+            self.manifest.close()
+            api.stop()
+            with contextlib.suppress(asyncio.CancelledError):
+                await api_task
+            with contextlib.suppress(FileNotFoundError):
+                api.path.unlink()
+            log.info("daemon stopped")
+
+    def _install_signal_handlers(self, loop: asyncio.AbstractEventLoop) -> None:
+        def on_signal(signum: int) -> None:
+            if self.draining and signum == signal.SIGINT:
+                log.warning("second interrupt: exiting without finishing the drain")
+                os._exit(130)
+            log.info("received %s: draining", signal.Signals(signum).name)
+            self.request_stop()
+
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, on_signal, signum)
+
+    async def _housekeeping(self) -> None:
+        while True:
+            await asyncio.sleep(HOUSEKEEPING_S)
+            assert self.decider is not None and self.journal is not None
+            now = self.clock_ms()
+            self.decider.state.forget_expired_nonces(now)
+            await asyncio.to_thread(self.journal.forget_nonces, now)
+
+    def _on_decision(self, event: dict[str, Any]) -> None:
+        self.throughput.record(event["gate"], event["at_ms"])
+
+    # -- what the local API shows ----------------------------------------------------
+
+    def set_paused(self, gate: str, paused: bool) -> bool:
+        lanes = [lane for lane in self.lanes if lane.lane.gate == gate]
+        if not lanes:
+            return False
+        for lane in lanes:
+            lane.paused = paused
+        (self._paused.add if paused else self._paused.discard)(gate)
+        self.bus.publish({"type": "gate", "gate": gate, "paused": paused, "at_ms": self.clock_ms()})
+        return True
+
+    def status(self) -> dict[str, Any]:
+        assert self.journal is not None and self.manifest is not None
+        now = self.clock_ms()
+        return {
+            "device_id": self.identity.device_id,
+            "event_id": self.settings.event_id,
+            "mode": self.settings.mode.value,
+            "state": "draining" if self.draining else "running",
+            "pid": os.getpid(),
+            "started_at_ms": self.started_at_ms,
+            "uptime_s": round((now - self.started_at_ms) / 1000, 1),
+            "manifest": self.manifest.summary(now),
+            "journal": {"scans": self.journal.count(), "unsent": self.journal.unsent_count()},
+            "link": {"backend": self.settings.backend, "online": False, "circuit": "n/a"},
+            "totals": self._totals(),
+            "events": {"published": self.bus.published, "listeners": self.bus.listeners},
+        }
+
+    def gates(self) -> list[dict[str, Any]]:
+        now = self.clock_ms()
+        by_gate: dict[str, list[LaneRunner]] = {}
+        for lane in self.lanes:
+            by_gate.setdefault(lane.lane.gate, []).append(lane)
+        gates = []
+        for gate, lanes in by_gate.items():
+            last = max(
+                (lane.stats.last for lane in lanes if lane.stats.last),
+                key=lambda event: event["at_ms"],
+                default=None,
+            )
+            reasons: dict[str, int] = {}
+            for lane in lanes:
+                for reason, count in lane.stats.reasons.items():
+                    reasons[reason] = reasons.get(reason, 0) + count
+            gates.append(
+                {
+                    "gate": gate,
+                    "paused": gate in self._paused,
+                    "admitted": sum(lane.stats.admitted for lane in lanes),
+                    "denied": sum(lane.stats.denied for lane in lanes),
+                    "reasons": reasons,
+                    "per_minute_now": self.throughput.last_minute(gate, now),
+                    "per_minute_15": self.throughput.per_minute(gate, now),
+                    "last": last,
+                    "scanners": [
+                        {
+                            "name": lane.lane.scanner,
+                            "direction": lane.lane.direction.value,
+                            "zone": lane.lane.zone,
+                            "counters": lane.driver.counters.snapshot(),
+                            "paused_reads": lane.stats.paused_reads,
+                        }
+                        for lane in lanes
+                    ],
+                }
+            )
+        return gates
+
+    def _totals(self) -> dict[str, Any]:
+        assert self.decider is not None and self.manifest is not None
+        admitted = sum(lane.stats.admitted for lane in self.lanes)
+        denied = sum(lane.stats.denied for lane in self.lanes)
+        inside: dict[str, int] = {}
+        zone_of_gate = {lane.lane.gate: lane.lane.zone or "" for lane in self.lanes}
+        entered = 0
+        for passes in self.decider.state.histories():
+            if any(p.direction is Direction.ENTRY for p in passes):
+                entered += 1
+            if passes and passes[-1].direction is Direction.ENTRY:
+                zone = zone_of_gate.get(passes[-1].gate, "")
+                inside[zone] = inside.get(zone, 0) + 1
+        tickets = len(self.manifest)
+        return {
+            "admitted": admitted,
+            "denied": denied,
+            "inside": inside,
+            "tickets_in": entered,
+            "manifest_tickets": tickets,
+            "share_in": round(entered / tickets, 4) if tickets else 0.0,
+        }
+
+    def scans(
+        self, limit: int, gate: str | None, reason: str | None, ticket: str | None
+    ) -> list[dict[str, Any]]:
+        assert self.journal is not None
+        return self.journal.recent(limit, gate=gate, reason=reason, ticket=ticket)
+
+    def metrics_text(self) -> str:
+        lines = [
+            "# TYPE scanctl_daemon_decisions_total counter",
+        ]
+        for lane in self.lanes:
+            for reason, count in sorted(lane.stats.reasons.items()):
+                lines.append(
+                    f'scanctl_daemon_decisions_total{{scanner="{lane.lane.scanner}",'
+                    f'gate="{lane.lane.gate}",reason="{reason}"}} {count}'
+                )
+        assert self.journal is not None
+        lines += [
+            "# TYPE scanctl_daemon_outbox_depth gauge",
+            f"scanctl_daemon_outbox_depth {self.journal.unsent_count()}",
+            "# TYPE scanctl_daemon_uptime_seconds gauge",
+            f"scanctl_daemon_uptime_seconds {(self.clock_ms() - self.started_at_ms) / 1000}",
+        ]
+        return "\n".join(lines) + "\n"

@@ -1,0 +1,111 @@
+"""Builds a real offline gate on disk for tests: identity, a signed manifest, gate.toml."""
+
+from __future__ import annotations
+
+import os
+import pty
+import secrets
+import tty
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from scanctl.core import EventFacts, TicketStatus, derive_event_key, mint_token, new_nonce
+from scanctl.daemon.identity import DeviceIdentity
+from scanctl.daemon.runner import MANIFEST_FILE
+from scanctl.manifests import (
+    DeviceKeys,
+    ManifestEntry,
+    ManifestSigner,
+    ManifestStore,
+    ManifestVerifier,
+    TrustedKeys,
+    build_manifest,
+    seal_event_key,
+)
+
+TENANT = "3f2b8c1e-1111-4a4a-8b8b-000000000001"
+VENUE = "5a5a5a5a-3333-4c4c-8d8d-000000000003"
+EVENT = "9d8c7b6a-2222-4b4b-9c9c-000000000002"
+HOUR_MS = 3_600_000
+
+
+@dataclass
+class Gate:
+    data_dir: Path
+    event_key: bytes
+    identity: DeviceIdentity
+    tickets: list[str]
+
+    def token(self, ticket_id: str, now_ms: int) -> str:
+        return mint_token(self.event_key, ticket_id, now_ms, new_nonce())
+
+
+def provision(
+    data_dir: Path,
+    now_ms: int,
+    *,
+    tickets: int = 100,
+    refunded: tuple[str, ...] = (),
+    policy: dict[str, object] | None = None,
+) -> Gate:
+    """A registered device with a manifest for ``tickets`` active tickets (plus refunds)."""
+    signer = ManifestSigner.generate()
+    keys = DeviceKeys.generate()
+    device_id = "7c0e3d52-4444-4d4d-8e8e-000000000004"
+    identity = DeviceIdentity(device_id, TENANT, VENUE, keys, (signer.public_key_b64(),))
+    identity.save(data_dir)
+    event_key = derive_event_key(secrets.token_urlsafe(32), TENANT, EVENT)
+    event = EventFacts(EVENT, TENANT, VENUE, now_ms - HOUR_MS, now_ms + 6 * HOUR_MS)
+    ids = [f"{index:08x}" for index in range(tickets)]
+    entries = [ManifestEntry(ticket_id) for ticket_id in ids]
+    entries += [ManifestEntry(t, status=TicketStatus.REFUNDED) for t in refunded]
+    wire = build_manifest(
+        event=event,
+        issued_at_ms=now_ms,
+        valid_until_ms=now_ms + 4 * HOUR_MS,
+        sequence=1,
+        policy=policy or {},
+        device_id=device_id,
+        sealed_event_keys=seal_event_key(
+            event_key,
+            keys.exchange_public_b64,
+            tenant_id=TENANT,
+            event_id=EVENT,
+            device_id=device_id,
+        ),
+        entries=entries,
+        signer=signer,
+    )
+    with ManifestStore(data_dir / MANIFEST_FILE) as store:
+        store.load(
+            wire,
+            ManifestVerifier(TrustedKeys([signer.public_key_b64()])),
+            tenant_id=TENANT,
+            venue_id=VENUE,
+            now_ms=now_ms,
+        )
+    return Gate(data_dir, event_key, identity, ids)
+
+
+def gate_toml(data_dir: Path, scanners: str) -> Path:
+    path = data_dir / "gate.toml"
+    path.write_text(
+        f'event_id = "{EVENT}"\ndata_dir = "{data_dir}"\nmode = "offline-only"\n\n{scanners}'
+    )
+    return path
+
+
+@contextmanager
+def pty_pair(link: Path) -> Iterator[int]:
+    """A raw pseudo-terminal whose slave is reachable at ``link``; yields the master fd."""
+    master, slave = pty.openpty()
+    tty.setraw(master)
+    tty.setraw(slave)
+    link.symlink_to(os.ttyname(slave))
+    try:
+        yield master
+    finally:
+        os.close(master)
+        os.close(slave)

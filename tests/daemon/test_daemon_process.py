@@ -1,0 +1,167 @@
+"""The real daemon process: pty scanner in, feedback out, journal on disk, clean SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import socket as socket_module
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from scanctl.daemon.journal import Journal
+from tests.daemon.gate_kit import Gate, gate_toml, provision, pty_pair
+
+SCANCTL = Path(sys.executable).parent / "scanctl"
+GOOD, BAD = b"\x1b7,", b"\x1b8,"
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def api(socket: Path, path: str, method: str = "GET") -> Any:
+    transport = httpx.HTTPTransport(uds=str(socket))
+    with httpx.Client(transport=transport, base_url="http://daemon", timeout=5) as client:
+        response = client.request(method, path)
+        response.raise_for_status()
+        return response.json()
+
+
+def wait_for(condition: Any, what: str, timeout: float = 20.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            result = condition()
+        except (httpx.TransportError, OSError):
+            result = None
+        if result:
+            return result
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def accepts(path: Path) -> bool:
+    """Whether something listens on the Unix socket (probed without leaking sockets)."""
+    with socket_module.socket(socket_module.AF_UNIX, socket_module.SOCK_STREAM) as probe:
+        try:
+            probe.connect(str(path))
+        except OSError:
+            return False
+    return True
+
+
+def read_exactly(fd: int, size: int, timeout: float = 5.0) -> bytes:
+    data = b""
+    deadline = time.monotonic() + timeout
+    while len(data) < size:
+        remaining = deadline - time.monotonic()
+        assert remaining > 0, f"feedback did not arrive (got {data!r})"
+        ready, _, _ = select.select([fd], [], [], remaining)
+        if ready:
+            data += os.read(fd, size - len(data))
+    return data
+
+
+@pytest.fixture
+def running_gate(tmp_path: Path) -> Iterator[tuple[Gate, int, subprocess.Popen[bytes], Path]]:
+    gate = provision(tmp_path, now_ms(), refunded=("fffffff0",))
+    with pty_pair(tmp_path / "scanner-north") as master:
+        config = gate_toml(
+            tmp_path,
+            f"""[[scanner]]
+name = "north-1"
+driver = "serial"
+path = "{tmp_path / "scanner-north"}"
+gate = "north"
+feedback = "honeywell"
+""",
+        )
+        with subprocess.Popen(
+            [str(SCANCTL), "daemon", "run", "--config", str(config)], stderr=subprocess.PIPE
+        ) as process:
+            socket = tmp_path / "daemon.sock"
+            try:
+                wait_for(lambda: accepts(socket), "the daemon's socket")
+                assert api(socket, "/status")["state"] == "running"
+                yield gate, master, process, socket
+            finally:
+                if process.poll() is None:
+                    process.kill()
+
+
+def test_scans_are_decided_journaled_and_answered(
+    running_gate: tuple[Gate, int, subprocess.Popen[bytes], Path],
+) -> None:
+    gate, master, process, socket = running_gate
+    replayed = gate.token(gate.tickets[1], now_ms())
+    reads = [
+        (gate.token(gate.tickets[0], now_ms()), GOOD, "ADMITTED"),
+        (replayed, GOOD, "ADMITTED"),
+        (replayed, BAD, "QR_ALREADY_USED"),
+        (gate.token(gate.tickets[0], now_ms()), BAD, "ALREADY_SCANNED"),
+        ("0a1b2c3d:1764320000000:0011223344556677:" + "ab" * 32, BAD, "INVALID"),
+        (gate.token("fffffff0", now_ms()), BAD, "TICKET_REFUNDED"),
+    ]
+    for payload, expected_feedback, _ in reads:
+        os.write(master, b"]Q1" + payload.encode() + b"\r")
+        assert read_exactly(master, len(expected_feedback)) == expected_feedback
+    scans = api(socket, "/scans?limit=10")["scans"]
+    assert [scan["reason"] for scan in reversed(scans)] == [reason for *_, reason in reads]
+    (north,) = api(socket, "/gates")["gates"]
+    assert (north["admitted"], north["denied"]) == (2, 4)
+    assert north["per_minute_now"] == 6
+
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=15) == 0
+    journal = Journal(gate.data_dir / "gate.db")
+    try:
+        assert journal.integrity_ok()
+        assert journal.count() == len(reads)
+    finally:
+        journal.close()
+    assert not socket.exists()
+
+
+def test_a_paused_gate_refuses_reads_without_deciding(
+    running_gate: tuple[Gate, int, subprocess.Popen[bytes], Path],
+) -> None:
+    gate, master, _, socket = running_gate
+    assert api(socket, "/gates/north/pause", "POST") == {"gate": "north", "paused": True}
+    os.write(master, gate.token(gate.tickets[0], now_ms()).encode() + b"\r")
+    assert read_exactly(master, 3) == BAD
+    assert api(socket, "/gates")["gates"][0]["paused"] is True
+    api(socket, "/gates/north/resume", "POST")
+    os.write(master, gate.token(gate.tickets[0], now_ms()).encode() + b"\r")
+    assert read_exactly(master, 3) == GOOD
+    assert api(socket, "/status")["journal"]["scans"] == 1
+
+
+def test_a_bad_config_exits_2_naming_every_problem(tmp_path: Path) -> None:
+    config = tmp_path / "gate.toml"
+    config.write_text('event_id = ""\ndata_dir = "/nonexistent"\n')
+    result = subprocess.run(
+        [str(SCANCTL), "daemon", "run", "--config", str(config)], capture_output=True, text=True
+    )
+    assert result.returncode == 2
+    assert "event_id" in result.stderr
+    assert "scanner" in result.stderr
+
+
+def test_without_a_manifest_the_daemon_says_what_to_do(tmp_path: Path) -> None:
+    provision(tmp_path / "other", now_ms()).identity.save(tmp_path)
+    config = gate_toml(
+        tmp_path, '[[scanner]]\nname = "s"\ndriver = "serial"\npath = "/dev/null"\ngate = "g"\n'
+    )
+    result = subprocess.run(
+        [str(SCANCTL), "daemon", "run", "--config", str(config)], capture_output=True, text=True
+    )
+    assert result.returncode == 2
+    assert "scanctl manifest pull" in result.stderr
