@@ -31,6 +31,9 @@ from scanctl.drivers.keymaps import LAYOUTS, Layout, keymap_for
 from scanctl.drivers.pipeline import ScanPipeline
 from scanctl.drivers.protocol import ScannerDriver
 from scanctl.drivers.serial import SerialScanner
+from scanctl.drivers.stdin import StdinScanner
+from scanctl.drivers.streams import read_scans
+from scanctl.drivers.tcp import TcpScanner
 
 __all__ = [
     "AIM_FAMILIES",
@@ -58,13 +61,16 @@ __all__ = [
     "ScanPipeline",
     "ScannerDriver",
     "SerialScanner",
+    "StdinScanner",
     "SymbologyFilter",
+    "TcpScanner",
     "Terminator",
     "UnknownLayoutError",
     "describe",
     "honeywell_host_ack",
     "keymap_for",
     "open_input_device",
+    "read_scans",
     "split_aim",
     "ssi_checksum",
     "zebra_ssi_beep",

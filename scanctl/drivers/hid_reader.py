@@ -156,6 +156,9 @@ class HidScanner:
         self._wakeup.set()
 
     async def _connect(self) -> None:
+        if self._ever_connected:
+            # Lost the device: wait before the first reopen too (see SerialScanner).
+            await self._pause(self._backoff.next_delay())
         while not self._closed:
             try:
                 device = await asyncio.to_thread(open_input_device, self.selector)
@@ -167,8 +170,7 @@ class HidScanner:
                         raise DeviceUnavailableError(f"cannot grab: {error}") from error
             except DeviceUnavailableError as error:
                 self._outage.lost(f"cannot open {self.selector}", error)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._closing.wait(), self._backoff.next_delay())
+                await self._pause(self._backoff.next_delay())
                 continue
             if self._closed:
                 device.close()
@@ -178,7 +180,6 @@ class HidScanner:
             if self._ever_connected:
                 self.counters.reconnects += 1
             self._ever_connected = True
-            self._backoff.reset()
             self._outage.recovered()
             _log.info("%s: reading %s (%s)", self.name, device.path, device.name)
             return
@@ -193,6 +194,7 @@ class HidScanner:
             self._lost = error
             self._wakeup.set()
             return
+        self._backoff.reset()  # only a read proves the device is really back
         for event in events:
             text = self._decoder.feed(event)
             if text is not None:
@@ -201,6 +203,10 @@ class HidScanner:
                     self._pending.append(scan)
         if self._pending:
             self._wakeup.set()
+
+    async def _pause(self, delay: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._closing.wait(), delay)
 
     def _remove_reader(self) -> None:
         if self._device is not None:

@@ -137,6 +137,10 @@ class SerialScanner:
         self._wakeup.set()
 
     async def _connect(self) -> None:
+        if self._ever_connected:
+            # Lost the device: wait before the first reopen too, or a port that opens
+            # and fails at once would be reopened in a tight loop.
+            await self._pause(self._backoff.next_delay())
         while not self._closed:
             try:
                 port = serial.Serial(
