@@ -182,6 +182,10 @@ def test_database_is_in_wal_mode(store: ManifestStore) -> None:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
+def _flip_last(wire: bytes) -> bytes:
+    return wire[:-1] + bytes((wire[-1] ^ 0x01,))
+
+
 def _snapshot(store: ManifestStore) -> tuple[object, ...]:
     return (
         store.header,
@@ -217,7 +221,7 @@ def test_refused_manifest_leaves_the_store_untouched(
         "older full": (build(sequence=3), {}),
         "other venue": (_delta(build, base=5, sequence=6), {"venue_id": "venue-2"}),
         "expired": (build(sequence=6), {"now_ms": VALID_UNTIL + 1}),
-        "tampered": (_delta(build, base=5, sequence=6)[:-1] + b"\x00", {}),
+        "tampered": (_flip_last(_delta(build, base=5, sequence=6)), {}),
     }
     wire, overrides = attempts[case]
     with pytest.raises(error):
