@@ -36,6 +36,16 @@ def root(
     """Door operations for ticketed events."""
 
 
+# The scanning backend's nouns (issue 3).
+from scanctl.cli import catalog as _catalog  # noqa: E402
+from scanctl.cli import server as _server  # noqa: E402
+from scanctl.cli import token as _token  # noqa: E402
+
+app.add_typer(_server.app, name="server")
+app.add_typer(_token.app, name="token")
+app.add_typer(_catalog.app, name="catalog")
+
+
 def main() -> None:
     """Console entry point."""
     app()

@@ -1,0 +1,55 @@
+"""The audit log and the caller's own identity."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from scanctl.backend import store
+from scanctl.backend.api.deps import AuditReader, Db
+from scanctl.backend.api.models import AuditOut, MeOut
+from scanctl.backend.auth.dependencies import CurrentPrincipal
+from scanctl.backend.clock import ms_to_datetime
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["audit"])
+
+
+@router.get("/api/audit")
+def list_audit(
+    principal: AuditReader, db: Db, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+) -> list[AuditOut]:
+    """Newest audit entries of your tenant (of your venue for managers)."""
+    with db.read() as conn:
+        records = store.list_audit(principal.scope(), conn, limit=limit)
+    return [
+        AuditOut(
+            id=r.id,
+            at=ms_to_datetime(r.entry.at_ms),
+            actor=r.entry.actor,
+            actor_kind=r.entry.actor_kind,
+            actor_role=r.entry.actor_role,
+            device_id=r.entry.device_id,
+            action=r.entry.action,
+            outcome=r.entry.outcome,
+            target_kind=r.entry.target_kind,
+            target_id=r.entry.target_id,
+            venue_id=r.entry.venue_id,
+            detail=r.entry.detail,
+        )
+        for r in records
+    ]
+
+
+@router.get("/api/me")
+async def me(principal: CurrentPrincipal) -> MeOut:
+    """Who the backend thinks you are (checks a token)."""
+    return MeOut(
+        subject=principal.subject,
+        tenant_id=principal.tenant_id,
+        role=principal.role.value,
+        venue_id=principal.venue_id,
+        kind=principal.kind.value,
+    )

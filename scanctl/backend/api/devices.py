@@ -1,0 +1,109 @@
+"""Devices: register (rate-limited per venue), list, show, revoke."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, HTTPException, Path, Query, Request
+
+from scanctl.backend import store
+from scanctl.backend.api.deps import Db, DeviceManager, NowMs, Reader, responses
+from scanctl.backend.api.models import DeviceIn, DeviceOut
+from scanctl.backend.clock import ms_to_datetime
+from scanctl.backend.ratelimit import RateLimits
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/devices", tags=["devices"])
+
+DeviceId = Annotated[UUID, Path(alias="deviceId")]
+
+
+def device_out(record: store.DeviceRecord) -> DeviceOut:
+    """The API shape of a device."""
+    return DeviceOut(
+        device_id=record.id,
+        venue_id=record.venue_id,
+        name=record.name,
+        type=record.type,
+        can_scan_offline=record.can_scan_offline,
+        zone=record.zone,
+        signing_public_key=record.signing_public_key,
+        sealing_public_key=record.sealing_public_key,
+        status=record.status,
+        registered_by=record.registered_by,
+        created_at=ms_to_datetime(record.created_at_ms),
+        updated_at=ms_to_datetime(record.updated_at_ms),
+        revoked_at=None if record.revoked_at_ms is None else ms_to_datetime(record.revoked_at_ms),
+    )
+
+
+@router.post(
+    "/register",
+    status_code=201,
+    responses=responses(403, 409, 429),
+)
+def register(
+    body: DeviceIn, principal: DeviceManager, db: Db, now: NowMs, request: Request
+) -> DeviceOut:
+    """Register a device of a venue you manage. At most 10 registrations per hour per venue."""
+    scope = principal.scope()
+    venue_id = str(body.venue_id)
+    # Venue first, so that the limit of a venue is not spent by callers outside it.
+    scope.require_venue("venue", venue_id, venue_id)
+    limits: RateLimits = request.app.state.rate_limits
+    retry_after = limits.hit_device_registration(scope.tenant_id, venue_id)
+    if retry_after is not None:
+        raise HTTPException(
+            status_code=429,
+            detail="too many device registrations for this venue",
+            headers={"Retry-After": str(retry_after)},
+        )
+    device = store.NewDevice(
+        id=str(body.device_id),
+        venue_id=venue_id,
+        name=body.name,
+        type=body.type,
+        can_scan_offline=body.can_scan_offline,
+        zone=body.zone,
+        signing_public_key=body.signing_public_key,
+        sealing_public_key=body.sealing_public_key,
+    )
+    with db.write() as conn:
+        record = store.register_device(
+            scope, conn, device, registered_by=principal.subject, now_ms=now
+        )
+    return device_out(record)
+
+
+@router.get("", responses=responses(403))
+def list_devices(
+    principal: Reader,
+    db: Db,
+    venue_id: Annotated[UUID | None, Query(alias="venueId")] = None,
+    include_revoked: Annotated[bool, Query(alias="includeRevoked")] = True,
+) -> list[DeviceOut]:
+    """Devices you may see (your venue, or every venue of your tenant for admins)."""
+    with db.read() as conn:
+        records = store.list_devices(
+            principal.scope(),
+            conn,
+            venue_id=None if venue_id is None else str(venue_id),
+            include_revoked=include_revoked,
+        )
+    return [device_out(r) for r in records]
+
+
+@router.get("/{deviceId}", responses=responses(403, 404))
+def show_device(principal: Reader, db: Db, device_id: DeviceId) -> DeviceOut:
+    """One device."""
+    with db.read() as conn:
+        return device_out(store.get_device(principal.scope(), conn, str(device_id)))
+
+
+@router.delete("/{deviceId}", responses=responses(403, 404))
+def revoke_device(principal: DeviceManager, db: Db, now: NowMs, device_id: DeviceId) -> DeviceOut:
+    """Revoke a device: it gets no manifest and no call through from now on."""
+    with db.write() as conn:
+        return device_out(store.revoke_device(principal.scope(), conn, str(device_id), now_ms=now))

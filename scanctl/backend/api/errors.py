@@ -1,0 +1,94 @@
+"""The one mapping from backend errors to HTTP answers, and the audit of denied attempts."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from scanctl.backend.auth.principal import Principal, PrincipalKind
+from scanctl.backend.db.engine import Database
+from scanctl.backend.errors import Conflict, NotFound, OutOfVenue
+from scanctl.backend.store import AuditEntry, record_audit
+
+__all__ = ["install_error_handlers", "record_denial"]
+
+log = logging.getLogger("scanctl.backend")
+
+DEVICE_HEADER = "X-Device-Id"
+"""A person's client may name the device it runs on; the audit log records it."""
+
+
+def _device_of(request: Request, principal: Principal) -> str | None:
+    if principal.kind is PrincipalKind.DEVICE:
+        return principal.device_id
+    raw = request.headers.get(DEVICE_HEADER)
+    if raw is None:
+        return None
+    try:
+        return str(uuid.UUID(raw))
+    except ValueError:
+        return None
+
+
+def _action(request: Request) -> str:
+    route = request.scope.get("route")
+    path = getattr(route, "path", request.url.path)
+    return f"{request.method} {path}"[:64]
+
+
+def record_denial(
+    request: Request,
+    principal: Principal,
+    target_kind: str,
+    target_id: str | None,
+    venue_id: str | None,
+) -> None:
+    """Write an audit row for a refused attempt (runs in a worker thread)."""
+    database: Database = request.app.state.db
+    entry = AuditEntry(
+        at_ms=request.app.state.clock(),
+        actor=principal.subject,
+        actor_kind=principal.kind.value,
+        actor_role=principal.role.value,
+        device_id=_device_of(request, principal),
+        action=_action(request),
+        outcome="denied",
+        target_kind=target_kind[:32],
+        target_id=None if target_id is None else target_id[:64],
+        venue_id=venue_id,
+    )
+    try:
+        with database.write() as conn:
+            record_audit(principal.scope(), conn, entry)
+    except Exception:  # the refusal stands even if the audit write fails
+        log.exception("could not write the audit row of a denied request")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers; foreign and absent objects get the very same 404 body."""
+
+    @app.exception_handler(NotFound)
+    async def not_found(_request: Request, exc: NotFound) -> JSONResponse:
+        return JSONResponse({"detail": f"{exc.kind} not found"}, status_code=404)
+
+    @app.exception_handler(OutOfVenue)
+    async def out_of_venue(request: Request, exc: OutOfVenue) -> JSONResponse:
+        principal: Principal | None = getattr(request.state, "principal", None)
+        if principal is not None:
+            await run_in_threadpool(
+                record_denial, request, principal, exc.kind, exc.object_id, exc.venue_id
+            )
+        return JSONResponse({"detail": "not allowed for this venue"}, status_code=403)
+
+    @app.exception_handler(Conflict)
+    async def conflict(_request: Request, exc: Conflict) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=409)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s", _action(request), exc_info=exc)
+        return JSONResponse({"detail": "internal error"}, status_code=500)

@@ -1,0 +1,39 @@
+"""Liveness, readiness and metrics: no authentication, for orchestrators and Prometheus."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from scanctl.backend.lifecycle import Lifecycle
+from scanctl.backend.metrics import HttpMetrics
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health", summary="Liveness: the process answers")
+async def health() -> dict[str, str]:
+    """Always 200 while the process runs."""
+    return {"status": "ok"}
+
+
+@router.get(
+    "/ready",
+    summary="Readiness: 200 when serving, 503 while starting or draining",
+    responses={503: {"description": "Starting or draining"}},
+)
+async def ready(request: Request) -> JSONResponse:
+    """Whether to send this instance work."""
+    lifecycle: Lifecycle = request.app.state.lifecycle
+    status = 200 if lifecycle.ready else 503
+    return JSONResponse({"status": lifecycle.phase.value}, status_code=status)
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+async def metrics(request: Request) -> Response:
+    """Request counts and latency histograms by route template and status."""
+    collected: HttpMetrics = request.app.state.metrics
+    return Response(collected.render(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,87 @@
+"""`create_app(settings)`: the FastAPI application, its middleware, state and lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from scanctl import __version__
+from scanctl.backend.api import audit, catalog, devices, health, policies, testing
+from scanctl.backend.api.errors import install_error_handlers, record_denial
+from scanctl.backend.auth.tokens import Authenticator, DeviceTokenVerifier, PersonTokenVerifier
+from scanctl.backend.clock import Clock, system_clock
+from scanctl.backend.db.engine import Database, create_database
+from scanctl.backend.db.migrate import upgrade
+from scanctl.backend.lifecycle import Lifecycle
+from scanctl.backend.metrics import HttpMetrics, MetricsMiddleware
+from scanctl.backend.middleware import BodySizeLimitMiddleware, TimeoutMiddleware
+from scanctl.backend.ratelimit import RateLimits
+from scanctl.backend.settings import Settings
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("scanctl.backend")
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock = system_clock,
+    database: Database | None = None,
+    device_tokens: DeviceTokenVerifier | None = None,
+) -> FastAPI:
+    """The backend app. Nothing touches the database until the lifespan starts.
+
+    ``database`` and ``clock`` are injectable for tests; ``device_tokens`` is the seam
+    where the next issue plugs device-signed tokens in.
+    """
+    db = database if database is not None else create_database(settings.effective_database_url)
+    lifecycle = Lifecycle()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if settings.should_auto_migrate:
+            await run_in_threadpool(upgrade, db.engine)
+        lifecycle.mark_ready()
+        log.info("scanctl backend ready")
+        try:
+            yield
+        finally:
+            lifecycle.start_draining()
+            db.close()
+            lifecycle.mark_stopped()
+
+    app = FastAPI(
+        title="scanctl backend",
+        version=__version__,
+        summary="Door operations for ticketed events: devices, catalog, policies, scans.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.clock = clock
+    app.state.lifecycle = lifecycle
+    app.state.metrics = HttpMetrics()
+    app.state.rate_limits = RateLimits(
+        settings.rate_limit_storage_url, settings.device_registration_limit
+    )
+    app.state.authenticator = Authenticator(
+        PersonTokenVerifier(settings.jwt_secret.get_secret_value()), device_tokens
+    )
+    app.state.audit_denial = record_denial
+
+    install_error_handlers(app)
+    for router in (health.router, catalog.router, devices.router, policies.router, audit.router):
+        app.include_router(router)
+    if settings.enable_test_routes:
+        app.include_router(testing.router)
+
+    # Added last = outermost: metrics see the 413s and 504s of the inner limits.
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(TimeoutMiddleware, seconds=settings.request_timeout_seconds)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    return app

@@ -1,0 +1,166 @@
+"""Every table of the backend, as SQLAlchemy Core `Table` objects (the migrations' target).
+
+Rules the migrations and the data-access layer rely on:
+- every table carries ``tenant_id`` NOT NULL without a default, first in its primary
+  key and in every index, so each query is tenant-bound and index-served;
+- times are integer milliseconds since the epoch (``*_ms``);
+- JSON goes into TEXT columns (portable between SQLite and PostgreSQL).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+)
+
+__all__ = [
+    "audit_log",
+    "devices",
+    "events",
+    "metadata",
+    "policies",
+    "policy_templates",
+    "tickets",
+]
+
+# Constraint names are spelled out so PostgreSQL and SQLite migrations agree.
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def _tenant() -> Column[str]:
+    return Column("tenant_id", String(64), nullable=False)
+
+
+events = Table(
+    "events",
+    metadata,
+    _tenant(),
+    Column("id", String(36), nullable=False),
+    Column("venue_id", String(36), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("starts_at_ms", BigInteger, nullable=False),
+    Column("ends_at_ms", BigInteger, nullable=False),
+    # Bumped by every ticket upsert that changes something; tickets remember the value
+    # they were last changed at, so manifests can send deltas `since=<sequence>`.
+    Column("ticket_seq", BigInteger, nullable=False, server_default="0"),
+    Column("created_at_ms", BigInteger, nullable=False),
+    Column("updated_at_ms", BigInteger, nullable=False),
+)
+events.append_constraint(PrimaryKeyConstraint("tenant_id", "id", name="pk_events"))
+Index("ix_events_tenant_venue", events.c.tenant_id, events.c.venue_id)
+
+tickets = Table(
+    "tickets",
+    metadata,
+    _tenant(),
+    Column("event_id", String(36), nullable=False),
+    Column("id", String(8), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("zones", Text, nullable=False, server_default="[]"),
+    Column("valid_from_ms", BigInteger, nullable=True),
+    Column("valid_until_ms", BigInteger, nullable=True),
+    Column("transferred_to", String(8), nullable=True),
+    Column("static_hash", String(64), nullable=True),
+    Column("updated_seq", BigInteger, nullable=False),
+    Column("updated_at_ms", BigInteger, nullable=False),
+    ForeignKeyConstraint(
+        ["tenant_id", "event_id"],
+        ["events.tenant_id", "events.id"],
+        name="fk_tickets_event",
+        ondelete="CASCADE",
+    ),
+)
+tickets.append_constraint(PrimaryKeyConstraint("tenant_id", "event_id", "id", name="pk_tickets"))
+Index("ix_tickets_tenant_event_seq", tickets.c.tenant_id, tickets.c.event_id, tickets.c.updated_seq)
+Index("ix_tickets_tenant_static_hash", tickets.c.tenant_id, tickets.c.static_hash)
+
+devices = Table(
+    "devices",
+    metadata,
+    _tenant(),
+    Column("id", String(36), nullable=False),
+    Column("venue_id", String(36), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("can_scan_offline", Boolean, nullable=False),
+    Column("zone", String(64), nullable=True),
+    Column("signing_public_key", String(64), nullable=True),
+    Column("sealing_public_key", String(64), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("registered_by", String(200), nullable=False),
+    Column("created_at_ms", BigInteger, nullable=False),
+    Column("updated_at_ms", BigInteger, nullable=False),
+    Column("revoked_at_ms", BigInteger, nullable=True),
+)
+devices.append_constraint(PrimaryKeyConstraint("tenant_id", "id", name="pk_devices"))
+Index("ix_devices_tenant_venue", devices.c.tenant_id, devices.c.venue_id)
+
+policies = Table(
+    "policies",
+    metadata,
+    _tenant(),
+    Column("event_id", String(36), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("updated_by", String(200), nullable=False),
+    Column("updated_at_ms", BigInteger, nullable=False),
+    ForeignKeyConstraint(
+        ["tenant_id", "event_id"],
+        ["events.tenant_id", "events.id"],
+        name="fk_policies_event",
+        ondelete="CASCADE",
+    ),
+)
+policies.append_constraint(PrimaryKeyConstraint("tenant_id", "event_id", name="pk_policies"))
+
+policy_templates = Table(
+    "policy_templates",
+    metadata,
+    _tenant(),
+    Column("name", String(64), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("updated_by", String(200), nullable=False),
+    Column("updated_at_ms", BigInteger, nullable=False),
+)
+policy_templates.append_constraint(
+    PrimaryKeyConstraint("tenant_id", "name", name="pk_policy_templates")
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    # BIGINT on PostgreSQL; SQLite only auto-increments a column declared INTEGER.
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    _tenant(),
+    Column("at_ms", BigInteger, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("actor_kind", String(16), nullable=False),
+    Column("actor_role", String(32), nullable=False),
+    Column("device_id", String(36), nullable=True),
+    Column("action", String(64), nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("target_kind", String(32), nullable=True),
+    Column("target_id", String(64), nullable=True),
+    Column("venue_id", String(36), nullable=True),
+    Column("detail", Text, nullable=True),
+)
+Index("ix_audit_log_tenant_at", audit_log.c.tenant_id, audit_log.c.at_ms)

@@ -1,0 +1,72 @@
+"""Run the backend under uvicorn, programmatically, with a graceful SIGTERM drain.
+
+On SIGTERM or SIGINT: `/ready` turns 503 at once, uvicorn stops accepting, in-flight
+requests finish (bounded by `shutdown_timeout_seconds`), the lifespan closes the
+database, and `serve()` returns normally so the process exits 0. A second SIGINT forces.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+from collections.abc import Generator
+from types import FrameType
+
+import uvicorn
+from fastapi import FastAPI
+
+from scanctl.backend.app import create_app
+from scanctl.backend.lifecycle import Lifecycle
+from scanctl.backend.settings import Settings
+
+__all__ = ["BackendServer", "build_server", "serve"]
+
+_HANDLED = (signal.SIGINT, signal.SIGTERM)
+
+
+class BackendServer(uvicorn.Server):
+    """uvicorn's server, told about our lifecycle so `/ready` reports the drain."""
+
+    def __init__(self, config: uvicorn.Config, lifecycle: Lifecycle) -> None:
+        super().__init__(config)
+        self.lifecycle = lifecycle
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        """First signal: drain. A second SIGINT: force (uvicorn's rule)."""
+        self.lifecycle.start_draining()
+        super().handle_exit(sig, frame)
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        # uvicorn re-raises the captured signal after serving, which would end the
+        # process with "killed by SIGTERM"; a drained shutdown is a normal exit.
+        originals = {sig: signal.signal(sig, self.handle_exit) for sig in _HANDLED}
+        try:
+            yield
+        finally:
+            for sig, handler in originals.items():
+                signal.signal(sig, handler)
+
+
+def build_server(settings: Settings, app: FastAPI | None = None) -> BackendServer:
+    """A server for the settings (host, port, keep-alive, drain timeout, log level)."""
+    app = app if app is not None else create_app(settings)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        timeout_keep_alive=int(settings.keep_alive_seconds),
+        timeout_graceful_shutdown=int(settings.shutdown_timeout_seconds),
+        log_level=settings.log_level,
+        proxy_headers=False,
+        server_header=False,
+        lifespan="on",
+    )
+    return BackendServer(config, app.state.lifecycle)
+
+
+def serve(settings: Settings) -> bool:
+    """Serve until a signal; True when the server started and shut down cleanly."""
+    server = build_server(settings)
+    server.run()
+    return server.started

@@ -1,0 +1,317 @@
+"""The backend's one settings object: environment names of DESIGN.md, or a TOML file.
+
+Built once at the entry point with `load_settings()` and passed down. Sources, highest
+priority first: explicit overrides (command-line flags), the environment, the TOML
+file given with ``--config`` (keys are the lower-case setting names, ``hmac_secret =
+"…"``), then the defaults below. Secrets have no default: they must be configured.
+
+Every problem is collected and reported at once (`ConfigError.problems`, one line
+each, named by its environment variable) before anything binds a port.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any
+
+import platformdirs
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from scanctl.backend.errors import ConfigError
+from scanctl.backend.secrets_check import generate_hint, secret_problems
+
+__all__ = [
+    "MANIFEST_SIGNING_KEY_REQUIRED",
+    "Settings",
+    "load_jwt_secret",
+    "load_settings",
+]
+
+# The manifests issue makes the signing key mandatory: flip this to True and plug the
+# real loader into `_manifest_key_problems`. Until then a configured key is checked.
+MANIFEST_SIGNING_KEY_REQUIRED = False
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+PositiveSeconds = Annotated[float, Field(gt=0, le=3600)]
+
+
+def _default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("scanctl"))
+
+
+class Settings(BaseSettings):
+    """Everything `scanctl server run` needs. Environment names are the upper-case names."""
+
+    model_config = SettingsConfigDict(
+        extra="forbid",
+        case_sensitive=False,
+        validate_by_name=True,
+        validate_by_alias=True,
+        frozen=True,
+    )
+
+    hmac_secret: SecretStr
+    """Master secret of rotating QR codes (event keys derive from it). Required, no default."""
+    hmac_secret_previous: SecretStr | None = None
+    """The previous HMAC secret, still accepted for verification while codes rotate over."""
+    jwt_secret: SecretStr
+    """HS256 key of people's bearer tokens. Required, no default."""
+    manifest_signing_key: SecretStr | None = None
+    """Ed25519 private key for manifests: 32 bytes as base64, or a PKCS8 PEM file path."""
+
+    host: str = "127.0.0.1"
+    """Interface to listen on."""
+    port: Port = 3009
+    """TCP port to listen on."""
+    data_dir: Path = Field(
+        default_factory=_default_data_dir,
+        validation_alias=AliasChoices("data_dir", "scanctl_data_dir"),
+    )
+    """Where the default SQLite database lives (env SCANCTL_DATA_DIR)."""
+    database_url: str | None = None
+    """SQLAlchemy URL; default a SQLite file `backend.sqlite3` in the data directory."""
+    redis_url: str | None = None
+    """Redis for rate limits, nonces and duplicate windows when several instances run."""
+    ticket_service_url: str | None = None
+    """Upstream ticket service; the backend's own catalog is used when unset."""
+    event_service_url: str | None = None
+    """Upstream event service; the backend's own catalog is used when unset."""
+
+    duplicate_scan_window_seconds: Annotated[int, Field(ge=0, le=7 * 24 * 3600)] = 600
+    """Default duplicate window of events without their own policy."""
+    qr_expiration_seconds: Annotated[int, Field(ge=5, le=3600)] = 30
+    """How long a rotating QR code is valid."""
+    offline_manifest_validity_hours: Annotated[float, Field(gt=0, le=7 * 24)] = 4
+    """How long an offline manifest may be used."""
+
+    request_timeout_seconds: PositiveSeconds = 30
+    """A request still running after this long is answered 504 (its work is abandoned)."""
+    max_body_bytes: Annotated[int, Field(ge=1024, le=256 * 1024 * 1024)] = 8 * 1024 * 1024
+    """Request bodies larger than this are refused with 413."""
+    keep_alive_seconds: PositiveSeconds = 5
+    """How long an idle HTTP keep-alive connection stays open."""
+    shutdown_timeout_seconds: PositiveSeconds = 20
+    """How long SIGTERM waits for in-flight requests before cancelling them."""
+    device_registration_limit: str = "10/hour"
+    """Device registrations allowed per venue (`limits` notation, e.g. `10/hour`)."""
+    rate_limit_storage_url: str = "memory://"
+    """`limits` storage for rate limits; `redis://…` when several instances run."""
+    auto_migrate: bool | None = None
+    """Migrate the database at start. Default: yes for SQLite, no for other databases."""
+    enable_test_routes: bool = False
+    """Adds routes that exist only for the test suite (a deliberately slow request)."""
+    log_level: str = "info"
+    """uvicorn's log level."""
+
+    @property
+    def effective_database_url(self) -> str:
+        """The configured database URL, or the SQLite file in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'backend.sqlite3'}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        """Whether the database is the embedded SQLite."""
+        return self.effective_database_url.startswith("sqlite")
+
+    @property
+    def should_auto_migrate(self) -> bool:
+        """Whether `server run` migrates before serving."""
+        return self.is_sqlite if self.auto_migrate is None else self.auto_migrate
+
+    @field_validator("hmac_secret", "jwt_secret", "hmac_secret_previous")
+    @classmethod
+    def _strong(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            problems = secret_problems(value.get_secret_value())
+            if problems:
+                raise ValueError(_PROBLEM_SEPARATOR.join(problems))
+        return value
+
+    @field_validator("manifest_signing_key")
+    @classmethod
+    def _manifest_key(cls, value: SecretStr | None) -> SecretStr | None:
+        problems = _manifest_key_problems(value)
+        if problems:
+            raise ValueError(_PROBLEM_SEPARATOR.join(problems))
+        return value
+
+    @model_validator(mode="after")
+    def _distinct_secrets(self) -> Settings:
+        problems: list[str] = []
+        if self.hmac_secret.get_secret_value() == self.jwt_secret.get_secret_value():
+            problems.append("JWT_SECRET: must differ from HMAC_SECRET")
+        previous = self.hmac_secret_previous
+        if (
+            previous is not None
+            and previous.get_secret_value() == self.hmac_secret.get_secret_value()
+        ):
+            problems.append("HMAC_SECRET_PREVIOUS: must differ from HMAC_SECRET")
+        if problems:
+            raise ValueError(_PROBLEM_SEPARATOR.join(problems))
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # load_settings merges flags > environment > TOML file itself and passes the result
+        # as init values, so that tests can inject an environment mapping.
+        return (init_settings,)
+
+
+_PROBLEM_SEPARATOR = "\n\x00"
+
+
+def _manifest_key_problems(value: SecretStr | None) -> list[str]:
+    # The manifests package will provide the real loader; this only checks the shape.
+    if value is None:
+        return []
+    raw = value.get_secret_value().strip()
+    if raw.startswith("-----BEGIN"):
+        return ["give a file path to the PEM key, not the key itself"]
+    if Path(raw).is_file():
+        return []
+    try:
+        decoded = base64.b64decode(raw, validate=True)
+    except (binascii.Error, ValueError):
+        return ["neither standard base64 nor the path of an existing PEM file"]
+    if len(decoded) != 32:
+        return [f"decodes to {len(decoded)} bytes, an Ed25519 private key has 32"]
+    return []
+
+
+_ENV_NAMES = {"data_dir": "SCANCTL_DATA_DIR", "scanctl_data_dir": "SCANCTL_DATA_DIR"}
+
+
+def _env_name(field: str) -> str:
+    return _ENV_NAMES.get(field, field.upper())
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError([f"--config: {path} does not exist"]) from None
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError([f"--config: {path} cannot be read: {exc}"]) from None
+    return {key.lower(): value for key, value in data.items()}
+
+
+def _env_keys(env: Mapping[str, str]) -> set[str]:
+    fields = set(Settings.model_fields) | {"scanctl_data_dir"}
+    found = {key.lower() for key in env if key.lower() in fields}
+    if "scanctl_data_dir" in found:
+        found.add("data_dir")
+    return found
+
+
+def load_settings(
+    config_file: Path | None = None,
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Settings from flags, the environment and a TOML file, or ConfigError with every problem.
+
+    ``environ`` defaults to the process environment; tests pass their own mapping.
+    """
+    import os
+
+    env = dict(os.environ if environ is None else environ)
+    values: dict[str, Any] = _read_toml(config_file) if config_file is not None else {}
+    # The environment beats the file: drop file keys the environment sets.
+    for key in _env_keys(env):
+        values.pop(key, None)
+    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    problems: list[str] = []
+    has_manifest_key = "manifest_signing_key" in values or "MANIFEST_SIGNING_KEY" in env
+    if MANIFEST_SIGNING_KEY_REQUIRED and not has_manifest_key:
+        problems.append(
+            "MANIFEST_SIGNING_KEY: is required (an Ed25519 private key: 32 bytes as standard "
+            "base64, or the path of a PKCS8 PEM file)"
+        )
+    try:
+        settings = _build(values, env)
+    except ValidationError as exc:
+        problems = _problems_from(exc) + problems
+    if problems:
+        raise ConfigError(problems)
+    return settings
+
+
+def _build(values: dict[str, Any], env: Mapping[str, str]) -> Settings:
+    # pydantic-settings reads os.environ; to honour an injected mapping the environment
+    # values are passed in as init values (they already lost to overrides above).
+    keys = _env_keys(env)
+    merged: dict[str, Any] = {k.lower(): v for k, v in env.items() if k.lower() in keys}
+    if "scanctl_data_dir" in merged:
+        merged["data_dir"] = merged.pop("scanctl_data_dir")
+    merged.update(values)
+    return Settings(**merged)
+
+
+def _problems_from(exc: ValidationError) -> list[str]:
+    problems: list[str] = []
+    weak_secret = False
+    for error in exc.errors():
+        loc = [str(part) for part in error["loc"]]
+        name = _env_name(loc[0]) if loc else ""
+        if error["type"] == "missing":
+            hint = f"; {generate_hint()}" if "secret" in name.lower() else ""
+            problems.append(f"{name}: is required{hint}")
+            continue
+        if error["type"] == "extra_forbidden":
+            problems.append(f"{name}: is not a setting this program knows")
+            continue
+        ctx_error = error.get("ctx", {}).get("error")
+        lines = str(ctx_error).split(_PROBLEM_SEPARATOR) if ctx_error else [error["msg"]]
+        for line in lines:
+            if not loc:
+                problems.append(line)  # model-level lines already start with their name
+            else:
+                problems.append(f"{name}: {line}")
+                weak_secret |= "SECRET" in name
+    if weak_secret:
+        problems.append(f"(secrets: {generate_hint()})")
+    return problems
+
+
+def load_jwt_secret(
+    config_file: Path | None = None, *, environ: Mapping[str, str] | None = None
+) -> SecretStr:
+    """JWT_SECRET alone, from the same sources and with the same checks (for `token issue`)."""
+    import os
+
+    env = dict(os.environ if environ is None else environ)
+    values = _read_toml(config_file) if config_file is not None else {}
+    raw = env.get("JWT_SECRET", values.get("jwt_secret"))
+    if raw is None:
+        raise ConfigError([f"JWT_SECRET: is required; {generate_hint()}"])
+    problems = [f"JWT_SECRET: {p}" for p in secret_problems(str(raw))]
+    if problems:
+        raise ConfigError(problems)
+    return SecretStr(str(raw))

@@ -1,0 +1,74 @@
+"""The one data-access layer: every function takes a `Scope` first, then a connection.
+
+Routes never run SQL themselves. A function cannot be called without the caller's
+tenant, and each query filters by it (and by venue where the table has one), so
+one tenant's rows cannot reach another tenant by construction.
+"""
+
+from scanctl.backend.store.audit import AuditEntry, AuditRecord, list_audit, record_audit
+from scanctl.backend.store.devices import (
+    DeviceRecord,
+    DeviceStatus,
+    DeviceType,
+    NewDevice,
+    get_device,
+    list_devices,
+    register_device,
+    revoke_device,
+)
+from scanctl.backend.store.events import EventRecord, get_event, list_events, upsert_event
+from scanctl.backend.store.policies import (
+    PolicyRecord,
+    TemplateRecord,
+    delete_template,
+    get_policy,
+    get_template,
+    list_templates,
+    put_policy,
+    put_template,
+)
+from scanctl.backend.store.scope import Scope
+from scanctl.backend.store.tickets import (
+    TicketInput,
+    TicketRecord,
+    UpsertResult,
+    get_ticket,
+    list_tickets,
+    tickets_changed_since,
+    upsert_tickets,
+)
+
+__all__ = [
+    "AuditEntry",
+    "AuditRecord",
+    "DeviceRecord",
+    "DeviceStatus",
+    "DeviceType",
+    "EventRecord",
+    "NewDevice",
+    "PolicyRecord",
+    "Scope",
+    "TemplateRecord",
+    "TicketInput",
+    "TicketRecord",
+    "UpsertResult",
+    "delete_template",
+    "get_device",
+    "get_event",
+    "get_policy",
+    "get_template",
+    "get_ticket",
+    "list_audit",
+    "list_devices",
+    "list_events",
+    "list_templates",
+    "list_tickets",
+    "put_policy",
+    "put_template",
+    "record_audit",
+    "register_device",
+    "revoke_device",
+    "tickets_changed_since",
+    "upsert_event",
+    "upsert_tickets",
+]

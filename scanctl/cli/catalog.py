@@ -1,0 +1,294 @@
+"""`scanctl catalog …`: create events and import tickets from CSV or JSON into the backend.
+
+An import is all or nothing as far as a file can be: every row is validated first
+(line-numbered errors, nothing sent when one is bad), then tickets go up in chunks of
+at most 10,000. The backend's upsert is idempotent, so re-running an import after a
+failed chunk completes it without duplicating anything.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from scanctl.backend.api.models import MAX_TICKETS_PER_CALL, EventIn, TicketIn
+from scanctl.cli.backend_http import BackendCallError, BackendHttp, token_from_env, url_from_env
+from scanctl.cli.exit_codes import ExitCode
+
+__all__ = ["ImportProblems", "app", "read_tickets"]
+
+app = typer.Typer(
+    name="catalog",
+    help="The backend's own catalog: events and their tickets.",
+    no_args_is_help=True,
+)
+
+_MAX_ERRORS_SHOWN = 50
+# CSV headers accepted for each field (compared lower-case, without "_" and "-").
+_CSV_FIELDS = {
+    "id": "id",
+    "ticketid": "id",
+    "status": "status",
+    "zones": "zones",
+    "validfrom": "validFrom",
+    "validuntil": "validUntil",
+    "transferredto": "transferredTo",
+    "statichash": "staticHash",
+}
+
+UrlOption = typer.Option(None, "--url", help="Backend URL [env SCANCTL_URL, default :3009].")
+TokenOption = typer.Option(None, "--token", help="Bearer token [env SCANCTL_TOKEN].")
+JsonOption = typer.Option(False, "--json", help="Print the result as JSON.")
+
+
+@dataclass
+class ImportProblems(Exception):
+    """Rows that failed validation, each as `FILE:LINE: problem`."""
+
+    lines: list[str]
+
+
+def _normalise(header: str) -> str:
+    return header.strip().lower().replace("_", "").replace("-", "")
+
+
+def _csv_rows(path: Path) -> list[tuple[str, dict[str, Any]]]:
+    rows: list[tuple[str, dict[str, Any]]] = []
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        reader = csv.reader(fh)
+        header = next(reader, None)
+        if header is None:
+            raise ImportProblems([f"{path}:1: the file is empty"])
+        fields = []
+        unknown = []
+        for name in header:
+            field = _CSV_FIELDS.get(_normalise(name))
+            if field is None:
+                unknown.append(name)
+            fields.append(field)
+        if unknown:
+            raise ImportProblems([f"{path}:1: unknown column(s): {', '.join(unknown)}"])
+        if "id" not in fields:
+            raise ImportProblems([f"{path}:1: no id column"])
+        for values in reader:
+            where = f"{path}:{reader.line_num}"
+            if not any(v.strip() for v in values):
+                continue
+            if len(values) != len(fields):
+                rows.append((where, {"__columns__": (len(values), len(fields))}))
+                continue
+            row: dict[str, Any] = {}
+            for field, value in zip(fields, values, strict=True):
+                value = value.strip()
+                if field is None or value == "":
+                    continue
+                if field == "zones":
+                    row[field] = [
+                        z.strip() for z in value.replace("|", ";").split(";") if z.strip()
+                    ]
+                else:
+                    row[field] = value
+            rows.append((where, row))
+    return rows
+
+
+def _json_rows(path: Path) -> list[tuple[str, dict[str, Any]]]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ImportProblems([f"{path}: not valid JSON: {exc}"]) from None
+    if isinstance(data, dict) and set(data) == {"tickets"}:
+        data = data["tickets"]
+    if not isinstance(data, list):
+        raise ImportProblems([f'{path}: expected a list of tickets or {{"tickets": [...]}}'])
+    return [(f"{path}: item {index}", item) for index, item in enumerate(data, start=1)]
+
+
+def read_tickets(path: Path) -> list[TicketIn]:
+    """Every ticket of a CSV or JSON file, validated; ImportProblems lists every bad row."""
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".json"):
+        raise ImportProblems([f"{path}: give a .csv or .json file"])
+    try:
+        rows = _csv_rows(path) if suffix == ".csv" else _json_rows(path)
+    except OSError as exc:
+        raise ImportProblems([f"{path}: cannot be read: {exc.strerror}"]) from None
+    tickets: list[TicketIn] = []
+    problems: list[str] = []
+    first_seen: dict[str, str] = {}
+    for where, row in rows:
+        if not isinstance(row, dict):
+            problems.append(f"{where}: expected an object")
+            continue
+        if "__columns__" in row:
+            got, want = row["__columns__"]
+            problems.append(f"{where}: {got} values for {want} columns")
+            continue
+        try:
+            ticket = TicketIn.model_validate(row)
+        except ValidationError as exc:
+            for error in exc.errors():
+                field = ".".join(str(p) for p in error["loc"]) or "row"
+                problems.append(f"{where}: {field}: {error['msg']}")
+            continue
+        if ticket.id in first_seen:
+            problems.append(
+                f"{where}: ticket {ticket.id} already appears at {first_seen[ticket.id]}"
+            )
+            continue
+        first_seen[ticket.id] = where
+        tickets.append(ticket)
+    if problems:
+        raise ImportProblems(problems)
+    if not tickets:
+        raise ImportProblems([f"{path}: no tickets in the file"])
+    return tickets
+
+
+def _fail(message: str, code: ExitCode) -> typer.Exit:
+    typer.echo(f"scanctl catalog: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _event_id(value: str) -> str:
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise _fail("--event must be a UUID", ExitCode.USAGE) from None
+
+
+@app.command("import")
+def import_tickets(
+    file: Annotated[Path, typer.Argument(help="A .csv (header row) or .json file of tickets.")],
+    event: str = typer.Option(..., "--event", help="The event's UUID (it must exist)."),
+    url: str | None = UrlOption,
+    token: str | None = TokenOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Validate every row, then upsert the tickets in chunks of at most 10,000.
+
+    CSV columns: id, status, zones (separated by ';'), validFrom, validUntil (ISO 8601
+    with timezone), transferredTo, staticHash. Bad rows are listed with their line and
+    nothing is sent (exit 2). Re-running an import is safe: unchanged tickets stay as they are.
+    """
+    event_id = _event_id(event)
+    try:
+        tickets = read_tickets(file)
+    except ImportProblems as exc:
+        shown = exc.lines[:_MAX_ERRORS_SHOWN]
+        for line in shown:
+            typer.echo(line, err=True)
+        if len(exc.lines) > len(shown):
+            typer.echo(f"… and {len(exc.lines) - len(shown)} more problems", err=True)
+        raise _fail(f"{len(exc.lines)} problem(s); nothing was imported", ExitCode.USAGE) from None
+    totals = {"created": 0, "updated": 0, "unchanged": 0, "sequence": 0}
+    chunks = 0
+    with BackendHttp(url or url_from_env(), token or token_from_env()) as http:
+        for start in range(0, len(tickets), MAX_TICKETS_PER_CALL):
+            chunk = tickets[start : start + MAX_TICKETS_PER_CALL]
+            body = {
+                "tickets": [
+                    t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in chunk
+                ]
+            }
+            try:
+                result = http.call("POST", f"/api/catalog/events/{event_id}/tickets", json=body)
+            except BackendCallError as exc:
+                done = f" ({start} tickets were sent before; re-run to complete)" if start else ""
+                raise _fail(f"{exc}{done}", exc.exit_code) from None
+            chunks += 1
+            for key in ("created", "updated", "unchanged"):
+                totals[key] += int(result[key])
+            totals["sequence"] = int(result["sequence"])
+    summary = {"event": event_id, "tickets": len(tickets), "chunks": chunks, **totals}
+    if as_json:
+        typer.echo(json.dumps(summary))
+        return
+    table = Table(title=f"Imported {len(tickets)} tickets into {event_id}")
+    for key in ("created", "updated", "unchanged", "sequence"):
+        table.add_column(key, justify="right")
+    table.add_row(*(str(totals[k]) for k in ("created", "updated", "unchanged", "sequence")))
+    Console().print(table)
+
+
+@app.command("add-event")
+def add_event(
+    event_id: str = typer.Option(..., "--id", help="The event's UUID."),
+    venue: str = typer.Option(..., "--venue", help="The venue's UUID."),
+    name: str = typer.Option(..., "--name", help="Display name."),
+    starts_at: str = typer.Option(..., "--starts-at", help="ISO 8601 with timezone."),
+    ends_at: str = typer.Option(..., "--ends-at", help="ISO 8601 with timezone."),
+    url: str | None = UrlOption,
+    token: str | None = TokenOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Create an event (or update its name and times)."""
+    try:
+        body = EventIn.model_validate(
+            {
+                "id": event_id,
+                "venueId": venue,
+                "name": name,
+                "startsAt": starts_at,
+                "endsAt": ends_at,
+            }
+        )
+    except ValidationError as exc:
+        for error in exc.errors():
+            typer.echo(f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}", err=True)
+        raise _fail("the event is not valid", ExitCode.USAGE) from None
+    with BackendHttp(url or url_from_env(), token or token_from_env()) as http:
+        try:
+            result = http.call(
+                "POST", "/api/catalog/events", json=body.model_dump(mode="json", by_alias=True)
+            )
+        except BackendCallError as exc:
+            raise _fail(str(exc), exc.exit_code) from None
+    if as_json:
+        typer.echo(json.dumps(result))
+    else:
+        typer.echo(f"event {result['id']} ({result['name']}) at venue {result['venueId']}")
+
+
+@app.command("events")
+def list_events(
+    venue: str | None = typer.Option(None, "--venue", help="Only this venue's events."),
+    url: str | None = UrlOption,
+    token: str | None = TokenOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """List the events you may see."""
+    params = {"venueId": venue} if venue else None
+    with BackendHttp(url or url_from_env(), token or token_from_env()) as http:
+        try:
+            result = http.call("GET", "/api/catalog/events", params=params)
+        except BackendCallError as exc:
+            raise _fail(str(exc), exc.exit_code) from None
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
+    table = Table("id", "venue", "name", "starts", "ends", "tickets seq")
+    for item in result:
+        table.add_row(
+            item["id"],
+            item["venueId"],
+            item["name"],
+            _short(item["startsAt"]),
+            _short(item["endsAt"]),
+            str(item["ticketSequence"]),
+        )
+    Console().print(table)
+
+
+def _short(value: str) -> str:
+    return datetime.fromisoformat(value).strftime("%Y-%m-%d %H:%M %Z")

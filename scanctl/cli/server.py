@@ -1,0 +1,90 @@
+"""`scanctl server …`: run the scanning backend, migrate its database, check its settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from scanctl.backend.errors import ConfigError
+from scanctl.backend.settings import Settings, load_settings
+from scanctl.cli.exit_codes import ExitCode
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    name="server",
+    help="Run the scanning backend (FastAPI on uvicorn) and manage its database.",
+    no_args_is_help=True,
+)
+
+ConfigOption = typer.Option(
+    None,
+    "--config",
+    "-c",
+    help="TOML file of settings (lower-case names); the environment overrides it.",
+    exists=False,
+    dir_okay=False,
+)
+
+
+def _settings(config: Path | None, **overrides: Any) -> Settings:
+    try:
+        return load_settings(config, overrides=overrides)
+    except ConfigError as exc:
+        typer.echo("scanctl server: the configuration cannot be used:", err=True)
+        for problem in exc.problems:
+            typer.echo(f"  {problem}", err=True)
+        raise typer.Exit(ExitCode.USAGE) from None
+
+
+@app.command("run")
+def run(
+    host: str | None = typer.Option(None, "--host", help="Interface to listen on [HOST]."),
+    port: int | None = typer.Option(None, "--port", help="TCP port [PORT, default 3009]."),
+    config: Path | None = ConfigOption,
+) -> None:
+    """Serve the API until SIGTERM or Ctrl+C, then drain in-flight requests and exit 0.
+
+    Settings are validated first: every missing or weak one is listed on stderr and the
+    command exits 2 before binding a port.
+    """
+    settings = _settings(config, host=host, port=port)
+    from scanctl.backend.server import serve
+
+    if not serve(settings):
+        raise typer.Exit(ExitCode.FAILED)
+
+
+@app.command("migrate")
+def migrate(
+    config: Path | None = ConfigOption,
+    revision: str = typer.Option("head", "--revision", help="Target revision."),
+    down: bool = typer.Option(False, "--down", help="Migrate down to --revision (e.g. base)."),
+) -> None:
+    """Apply the database migrations (SQLite migrates itself at start; PostgreSQL does not)."""
+    settings = _settings(config)
+    from scanctl.backend.db import create_database, downgrade, upgrade
+    from scanctl.backend.db.migrate import current_revision
+
+    database = create_database(settings.effective_database_url)
+    try:
+        (downgrade if down else upgrade)(database.engine, revision)
+        typer.echo(f"database at revision {current_revision(database.engine) or 'base'}")
+    finally:
+        database.close()
+
+
+@app.command("check-config")
+def check_config(config: Path | None = ConfigOption) -> None:
+    """Validate the settings and print them (secrets masked); exit 2 when unusable."""
+    settings = _settings(config)
+    for name, value in settings.model_dump().items():
+        if name == "database_url" and value:
+            continue  # printed below with any password hidden
+        typer.echo(f"{name.upper()}={value}")
+    from sqlalchemy.engine import make_url
+
+    url = make_url(settings.effective_database_url).render_as_string(hide_password=True)
+    typer.echo(f"EFFECTIVE_DATABASE_URL={url}")
