@@ -1,0 +1,32 @@
+"""Typed answers of the backend that callers branch on (the scan decision)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from scanctl.core import Reason
+
+__all__ = ["ScanResult"]
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """The backend's decision on one scan. A denial is a value, not an exception.
+
+    ``reason`` is a `Reason` when the backend sent a code we know, else the raw string
+    (a newer backend may add reasons; we pass them on rather than fail). ``extra``
+    holds every other field the backend sent (first admission time and gate,
+    the new ticket id of a transfer, …), keys as sent.
+    """
+
+    allowed: bool
+    reason: Reason | str
+    message: str
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def known_reason(self) -> Reason | None:
+        """The reason as a `Reason`, or None when the backend sent one we do not know."""
+        return self.reason if isinstance(self.reason, Reason) else None

@@ -1,0 +1,228 @@
+"""A tiny stand-in for the scanning backend, served by a real uvicorn on 127.0.0.1.
+
+It plays the routes of DESIGN.md with canned answers, records every request, and
+can be told what to answer next on a route: an error status, a Retry-After, a
+delay. Tests drive the real client against it; nothing of ours is mocked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+DEFAULT = object()
+"""As a scripted body: answer what the route normally answers (after the delay)."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A scripted answer: ``body`` is JSON unless it is bytes (or `DEFAULT`)."""
+
+    status: int = 200
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One request as the server saw it."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: bytes
+    raw_path: bytes = b""
+
+    @property
+    def route(self) -> str:
+        return f"{self.method} {self.path}"
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class FakeBackend:
+    """Routes, a request log and a per-route script, safe to drive from the test thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._seen: list[Seen] = []
+        self._scripts: dict[str, deque[Answer]] = {}
+        self.app = Starlette(
+            routes=[
+                Route(
+                    "/{path:path}",
+                    self._handle,
+                    methods=["GET", "POST", "PUT", "DELETE", "PATCH"],
+                )
+            ]
+        )
+
+    # -- the test's side ---------------------------------------------------------------
+
+    def script(self, route: str, *answers: Answer) -> None:
+        """Answer the next requests on ``route`` ("POST /api/scan") with these, in order."""
+        with self._lock:
+            self._scripts.setdefault(route, deque()).extend(answers)
+
+    def seen(self, route: str | None = None) -> list[Seen]:
+        with self._lock:
+            return [s for s in self._seen if route is None or s.route == route]
+
+    def count(self, route: str | None = None) -> int:
+        return len(self.seen(route))
+
+    def reset(self) -> None:
+        with self._lock:
+            self._seen.clear()
+            self._scripts.clear()
+
+    # -- the server's side ----------------------------------------------------------
+
+    async def _handle(self, request: Request) -> Response:
+        body = await request.body()
+        seen = Seen(
+            request.method,
+            request.url.path,
+            dict(request.query_params),
+            {k.lower(): v for k, v in request.headers.items()},
+            body,
+            request.scope.get("raw_path", b""),
+        )
+        with self._lock:
+            self._seen.append(seen)
+            script = self._scripts.get(seen.route)
+            answer = script.popleft() if script else None
+        if answer is None:
+            answer = _default(seen)
+        if answer.delay:
+            await asyncio.sleep(answer.delay)
+        if answer.body is DEFAULT:
+            answer = _default(seen)
+        if isinstance(answer.body, bytes):
+            content = answer.body
+            media = "application/octet-stream"
+        elif answer.body is None:
+            content, media = b"", None
+        else:
+            content, media = json.dumps(answer.body).encode(), "application/json"
+        return Response(content, answer.status, headers=answer.headers, media_type=media)
+
+
+def _default(seen: Seen) -> Answer:
+    """What the real backend would answer to a good request."""
+    m, parts = seen.method, seen.path.strip("/").split("/")
+    match m, parts:
+        case "POST", ["api", "scan"]:
+            request = seen.json()
+            if request.get("qrData") == "already-used":
+                return Answer(
+                    body={
+                        "allowed": False,
+                        "reason": "ALREADY_SCANNED",
+                        "message": "This ticket was already admitted.",
+                        "firstScannedAt": "2026-11-28T19:02:11Z",
+                        "gate": "north-1",
+                    }
+                )
+            return Answer(
+                body={
+                    "allowed": True,
+                    "reason": "ADMITTED",
+                    "message": "Welcome: ticket admitted.",
+                    "ticketId": "0badcafe",
+                }
+            )
+        case "GET", ["api", "qr", "generate", ticket_id]:
+            return Answer(body={"ticketId": ticket_id, "qrData": f"{ticket_id}:1:2:3"})
+        case "POST", ["api", "devices", "register"]:
+            return Answer(201, {"id": "dev-1", **seen.json()})
+        case "GET", ["api", "devices"]:
+            return Answer(body=[{"id": "dev-1"}, {"id": "dev-2"}])
+        case "GET", ["api", "devices", device_id]:
+            return Answer(body={"id": device_id, "status": "ACTIVE"})
+        case "DELETE", ["api", "devices", _]:
+            return Answer(204)
+        case "GET", ["api", "policies", "templates"]:
+            return Answer(body=[{"name": "standard"}, {"name": "festival"}])
+        case "GET", ["api", "policies", event_id]:
+            return Answer(body={"eventId": event_id, "duplicateWindowSeconds": 600})
+        case "PUT", ["api", "policies", event_id]:
+            return Answer(body={"eventId": event_id, **seen.json()})
+        case "GET", ["api", "offline", "manifest", event_id]:
+            return Answer(body=b"\x00SCANCTL-MANIFEST\xff" + event_id.encode())
+        case "POST", ["api", "offline", "reconcile"]:
+            scans = seen.json()["scans"]
+            return Answer(body={"results": [{"id": s["id"], "status": "accepted"} for s in scans]})
+        case "POST", ["api", "catalog", "events"]:
+            return Answer(201, seen.json())
+        case "POST", ["api", "catalog", "events", event_id, "tickets"]:
+            return Answer(body={"eventId": event_id, "upserted": len(seen.json()["tickets"])})
+        case "GET", ["api", "scans"]:
+            return Answer(body={"scans": [{"eventId": seen.query.get("eventId")}]})
+        case "GET", ["health"]:
+            return Answer(body={"status": "ok"})
+        case "GET", ["ready"]:
+            return Answer(body={"status": "ready"})
+    return Answer(404, {"error": {"code": "NOT_FOUND", "message": "no such route"}})
+
+
+class ServerThread:
+    """uvicorn serving an ASGI app on a free 127.0.0.1 port, in a thread."""
+
+    def __init__(self, app: Any) -> None:
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind(("127.0.0.1", 0))
+        self.port = self._sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(
+            app,
+            log_level="critical",
+            lifespan="off",
+            ws="none",
+            timeout_graceful_shutdown=1,
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True
+        )
+
+    def start(self, timeout: float = 10.0) -> None:
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("the test server did not start")
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+        self._sock.close()
+
+
+def slow(delay: float) -> Answer:
+    """The route's normal answer, ``delay`` seconds late."""
+    return Answer(body=DEFAULT, delay=delay)
+
+
+def free_port() -> int:
+    """A port nothing listens on (bound, then released)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
