@@ -12,11 +12,12 @@ and no append returns before its row is on disk.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,14 @@ from typing import Any
 
 from scanctl.core import Direction, PastScan, Reason
 
-__all__ = ["MAX_RAW_BYTES", "Journal", "JournalClosed", "JournalEntry", "OutboxRow"]
+__all__ = [
+    "MAX_RAW_BYTES",
+    "CommitWatch",
+    "Journal",
+    "JournalClosed",
+    "JournalEntry",
+    "OutboxRow",
+]
 
 MAX_RAW_BYTES = 512
 """Raw payloads are stored up to this length: enough for any real code, bounded for noise."""
@@ -124,8 +132,9 @@ class OutboxRow:
     scanned_at_ms: int
 
 
-_Batch = tuple[Sequence[JournalEntry], Future[None]]
+_Batch = tuple[Sequence[JournalEntry], Future[None] | None]
 _STOP = None
+CommitListener = Callable[[int, BaseException | None], None]
 
 
 class Journal:
@@ -138,7 +147,12 @@ class Journal:
         self._conn.executescript(_SCHEMA)
         self._read_lock = threading.Lock()
         self._queue: queue.SimpleQueue[_Batch | None] = queue.SimpleQueue()
+        self._order_lock = threading.Lock()
         self._closed = False
+        self._listeners: list[CommitListener] = []
+        self.enqueued = 0
+        self.committed = 0
+        self.failure: BaseException | None = None
         self.commits = 0
         self._writer = threading.Thread(target=self._write_loop, name="journal-writer", daemon=True)
         self._writer.start()
@@ -155,11 +169,31 @@ class Journal:
 
     def submit(self, entries: Sequence[JournalEntry]) -> Future[None]:
         """Queue entries for the next group commit; the future resolves once on disk."""
-        if self._closed:
-            raise JournalClosed("the journal is closed")
         done: Future[None] = Future()
-        self._queue.put((entries, done))
+        self._put(entries, done)
         return done
+
+    def enqueue(self, entries: Sequence[JournalEntry]) -> int:
+        """Queue entries without a future (the hot path); returns their commit mark.
+
+        Entries are numbered in the order they are queued; once ``committed`` reaches
+        the returned mark they are on disk (watch it with ``CommitWatch``).
+        """
+        return self._put(entries, None)
+
+    def _put(self, entries: Sequence[JournalEntry], done: Future[None] | None) -> int:
+        with self._order_lock:
+            if self._closed:
+                raise JournalClosed("the journal is closed")
+            if self.failure is not None:
+                raise JournalClosed(f"the journal failed: {self.failure}")
+            self.enqueued += len(entries)
+            self._queue.put((entries, done))
+            return self.enqueued
+
+    def add_listener(self, listener: CommitListener) -> None:
+        """Call ``listener(committed, failure)`` from the writer thread after each commit."""
+        self._listeners.append(listener)
 
     def append_sync(self, *entries: JournalEntry) -> None:
         """Append and wait until committed (for tools and tests)."""
@@ -201,12 +235,23 @@ class Journal:
                     self._conn.execute("ROLLBACK")
                     raise
             self.commits += 1
+            self.committed += len(entries)
         except Exception as error:  # handed to every waiter, never swallowed
+            # A journal that cannot write must not let any later scan through either.
+            self.failure = error
             for _, done in batch:
-                done.set_exception(error)
+                if done is not None:
+                    done.set_exception(error)
+            self._tell_listeners()
             return
         for _, done in batch:
-            done.set_result(None)
+            if done is not None:
+                done.set_result(None)
+        self._tell_listeners()
+
+    def _tell_listeners(self) -> None:
+        for listener in self._listeners:
+            listener(self.committed, self.failure)
 
     def _write(self, entries: list[JournalEntry]) -> None:
         recorded_at = self._clock_ms()
@@ -368,3 +413,36 @@ def _outbox_row(row: tuple[Any, ...]) -> OutboxRow:
         seq, scan_id, ticket, raw, scanner, gate, Direction(direction), Reason(reason),
         bool(allowed), by, at,
     )  # fmt: skip
+
+
+class CommitWatch:
+    """The journal's commit mark, seen from an asyncio event loop.
+
+    The writer thread reports each commit once (one ``call_soon_threadsafe`` per commit,
+    not per scan); ``await wait(mark)`` returns once every entry up to ``mark`` is on
+    disk, or raises JournalClosed if the journal failed before that.
+    """
+
+    def __init__(self, journal: Journal, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self.committed = journal.committed
+        self.failure: BaseException | None = journal.failure
+        self._advanced = asyncio.Event()
+        journal.add_listener(self._from_writer)
+
+    def _from_writer(self, committed: int, failure: BaseException | None) -> None:
+        # A closed loop raises RuntimeError: nobody is waiting any more.
+        with contextlib.suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(self._advance, committed, failure)
+
+    def _advance(self, committed: int, failure: BaseException | None) -> None:
+        self.committed = committed
+        self.failure = failure
+        advanced, self._advanced = self._advanced, asyncio.Event()
+        advanced.set()
+
+    async def wait(self, mark: int) -> None:
+        while self.committed < mark:
+            if self.failure is not None:
+                raise JournalClosed(f"the journal failed: {self.failure}")
+            await self._advanced.wait()

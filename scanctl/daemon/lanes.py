@@ -12,14 +12,13 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from scanctl.core import Decision, RawScan
 from scanctl.daemon.decider import GateDecider, Lane
 from scanctl.daemon.events import EventBus
-from scanctl.daemon.journal import Journal, JournalEntry
+from scanctl.daemon.journal import CommitWatch, Journal, JournalClosed, JournalEntry
 from scanctl.drivers import ScannerDriver
 
 __all__ = ["LaneRunner", "LaneStats", "OnlineDecider", "wall_clock_ms"]
@@ -48,7 +47,7 @@ class LaneStats:
     last: dict[str, Any] | None = None
 
 
-_Pending = tuple[Future[None], Decision, JournalEntry, float]
+_Pending = tuple[int, Decision, JournalEntry, float]
 _DONE = None
 
 
@@ -81,6 +80,7 @@ class LaneRunner:
 
     async def run(self) -> None:
         """Read until the driver ends; every decided read gets its feedback before return."""
+        self.watch = CommitWatch(self.journal, asyncio.get_running_loop())
         feedback = asyncio.create_task(self._feedback_loop(), name=f"feedback-{self.lane.scanner}")
         try:
             async for raw in self.driver:
@@ -102,15 +102,15 @@ class LaneRunner:
             decision, entry = self.decider.decide(raw, self.lane, now_ms)
         else:
             entry = self.decider.record_online(raw, self.lane, now_ms, decision)
-        committed = self.journal.submit([entry])
-        self._pending.put_nowait((committed, decision, entry, raw.received_at_monotonic))
+        mark = self.journal.enqueue((entry,))
+        self._pending.put_nowait((mark, decision, entry, raw.received_at_monotonic))
 
     async def _feedback_loop(self) -> None:
         while (item := await self._pending.get()) is not _DONE:
-            committed, decision, entry, received = item
+            mark, decision, entry, received = item
             try:
-                await asyncio.wrap_future(committed)
-            except Exception:
+                await self.watch.wait(mark)
+            except JournalClosed:
                 # Not on disk: the gate must not open. Red light, and say why loudly.
                 log.exception("journal commit failed for scan %s", entry.scan_id)
                 await self.driver.feedback(False)

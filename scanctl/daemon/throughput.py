@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import defaultdict, deque
 
 __all__ = ["Throughput"]
 
@@ -15,7 +15,7 @@ class Throughput:
     def __init__(self, minutes: int = 15) -> None:
         self.minutes = minutes
         self._buckets: dict[str, dict[int, int]] = defaultdict(dict)
-        self._recent: dict[str, list[int]] = defaultdict(list)
+        self._recent: dict[str, deque[int]] = defaultdict(deque)
 
     def record(self, gate: str, at_ms: int) -> None:
         minute = at_ms // MINUTE_MS
@@ -26,8 +26,12 @@ class Throughput:
                 del buckets[old]
         recent = self._recent[gate]
         recent.append(at_ms)
-        if len(recent) > 4096 or (recent and recent[0] <= at_ms - MINUTE_MS):
-            self._recent[gate] = [t for t in recent if t > at_ms - MINUTE_MS]
+        self._prune(recent, at_ms)
+
+    @staticmethod
+    def _prune(recent: deque[int], now_ms: int) -> None:
+        while recent and recent[0] <= now_ms - MINUTE_MS:
+            recent.popleft()
 
     def per_minute(self, gate: str, now_ms: int) -> list[int]:
         """Counts for each of the last ``minutes`` minutes, oldest first, this one last."""
@@ -37,4 +41,8 @@ class Throughput:
 
     def last_minute(self, gate: str, now_ms: int) -> int:
         """Scans in the 60 seconds up to now: the rate a supervisor reads as 'per minute'."""
-        return sum(1 for t in self._recent.get(gate, ()) if t > now_ms - MINUTE_MS)
+        recent = self._recent.get(gate)
+        if recent is None:
+            return 0
+        self._prune(recent, now_ms)
+        return len(recent)
