@@ -10,13 +10,20 @@ import sys
 import textwrap
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from scanctl.core import Direction, PastScan, Reason
 from scanctl.daemon.ids import uuid7
-from scanctl.daemon.journal import MAX_RAW_BYTES, Journal, JournalClosed, JournalEntry
+from scanctl.daemon.journal import (
+    MAX_RAW_BYTES,
+    CommitWatch,
+    Journal,
+    JournalClosed,
+    JournalEntry,
+)
 
 NOW = 1_764_320_000_000
 
@@ -193,3 +200,20 @@ def test_kill_9_loses_no_acknowledged_scan(tmp_path: Path, round_: int) -> None:
         assert set(acknowledged) <= journal.scan_ids()
     finally:
         journal.close()
+
+
+def test_a_failed_commit_stops_every_later_green_light(journal: Journal) -> None:
+    async def scenario() -> None:
+        watch = CommitWatch(journal, asyncio.get_running_loop())
+        good = journal.enqueue([entry()])
+        await watch.wait(good)
+        # A value SQLite cannot bind makes the commit itself fail, as a broken disk would.
+        unbindable = replace(entry(), symbology=object())  # type: ignore[arg-type]
+        bad = journal.enqueue([unbindable])
+        with pytest.raises(JournalClosed, match="failed"):
+            await watch.wait(bad)
+        with pytest.raises(JournalClosed, match="failed"):
+            journal.enqueue([entry()])
+
+    asyncio.run(scenario())
+    assert journal.count() == 1
