@@ -128,22 +128,25 @@ class ManifestStore:
             raise ManifestStoreError(
                 f"the manifest held in {self.path} is unreadable: {exc}"
             ) from None
-        rows = self._conn.execute(_SELECT).fetchall()
         event_id = header.event_id
         zones = self._zones.parse
-        # One pass per dictionary, straight from the rows: this runs at every start-up.
-        tickets = {
-            r[0]: TicketFacts(r[0], event_id, _STATUS[r[1]], zones(r[2]), r[3], r[4], r[5])
-            for r in rows
-        }
-        static_of = {r[0]: r[7] for r in rows if r[7] is not None}
-        return _View(
-            header,
-            tickets,
-            {digest: ticket_id for ticket_id, digest in static_of.items()},
-            static_of,
-            {r[0]: r[6] for r in rows if r[6]},
-        )
+        tickets: dict[str, TicketFacts] = {}
+        static_of: dict[str, str] = {}
+        admissions: dict[str, int] = {}
+        # One pass over the cursor, never the whole result in memory: this runs at every
+        # start-up and its peak is the daemon's.
+        for ticket_id, status, zone_text, start, until, moved, count, digest in self._conn.execute(
+            _SELECT
+        ):
+            tickets[ticket_id] = TicketFacts(
+                ticket_id, event_id, _STATUS[status], zones(zone_text), start, until, moved
+            )
+            if digest is not None:
+                static_of[ticket_id] = digest
+            if count:
+                admissions[ticket_id] = count
+        by_hash = {digest: ticket_id for ticket_id, digest in static_of.items()}
+        return _View(header, tickets, by_hash, static_of, admissions)
 
     @staticmethod
     def _view_of(
@@ -337,7 +340,9 @@ class ManifestStore:
                 )
             check_sequence(header, held.sequence if held is not None and same_event else None)
             zone_text = {z: self._zones.text(z) for z in {e.zones for e in manifest.entries}}
-            rows = [
+            # A generator, not a list: executemany streams it, so 100,000 row tuples never
+            # sit in memory next to the entries and the new view.
+            rows = (
                 (
                     e.ticket_id,
                     str(e.status),
@@ -349,7 +354,7 @@ class ManifestStore:
                     e.static_hash,
                 )
                 for e in manifest.entries
-            ]
+            )
             with self._transaction() as conn:
                 if not header.is_delta:
                     conn.execute("DELETE FROM manifest_entries")
