@@ -31,6 +31,14 @@ from scanctl.drivers.keymaps import LAYOUTS, Layout, keymap_for
 from scanctl.drivers.pipeline import ScanPipeline
 from scanctl.drivers.protocol import ScannerDriver
 from scanctl.drivers.serial import SerialScanner
+from scanctl.drivers.simulated import (
+    ArrivalCurve,
+    CodeKind,
+    CodeMixer,
+    ScanMix,
+    SimulatedScanner,
+    SimulatedTickets,
+)
 from scanctl.drivers.stdin import StdinScanner
 from scanctl.drivers.streams import read_scans
 from scanctl.drivers.tcp import TcpScanner
@@ -44,7 +52,10 @@ __all__ = [
     "LAYOUTS",
     "SSI_BEEP_BAD",
     "SSI_BEEP_GOOD",
+    "ArrivalCurve",
     "Backoff",
+    "CodeKind",
+    "CodeMixer",
     "DeviceNotFoundError",
     "DeviceUnavailableError",
     "DriverConfigError",
@@ -58,9 +69,12 @@ __all__ = [
     "KeyEvent",
     "Layout",
     "OutageLog",
+    "ScanMix",
     "ScanPipeline",
     "ScannerDriver",
     "SerialScanner",
+    "SimulatedScanner",
+    "SimulatedTickets",
     "StdinScanner",
     "SymbologyFilter",
     "TcpScanner",
