@@ -46,10 +46,11 @@ class HidDecoder:
     Enter, keypad Enter and (unless turned off) Tab end a scan. Dead keys type their
     accent before the next character, or alone before a space.
 
-    Lost key-ups: autorepeat (value 2) is ignored and a second key-down counts as a new
-    press; held modifiers are forgotten at the end of each scan and after
+    Lost key-ups: autorepeat (value 2) is ignored and a second key-down counts as a
+    new press; held modifiers are forgotten at the end of each scan and after
     ``inter_key_timeout`` seconds of silence, which also discards a half-typed scan
     (counted ``partial_discarded``), so a missing Shift-up cannot corrupt later scans.
+    Lost events: a SYN_DROPPED from the kernel does the same at once.
     Scans with keys the layout cannot type (F-keys, Ctrl) are counted ``malformed``,
     longer ones than ``max_length`` ``over_long``. Never raises.
     """
@@ -84,8 +85,13 @@ class HidDecoder:
 
     def feed(self, event: KeyEvent) -> str | None:
         """Process one event; returns the scanned text when it ends a scan."""
+        if event.type == ecodes.EV_SYN and event.code == ecodes.SYN_DROPPED:
+            # The kernel's buffer overflowed and events were lost: whatever was being
+            # typed is incomplete, and which keys are held is unknown.
+            self.reset()
+            return None
         if event.type != ecodes.EV_KEY:
-            return None  # EV_SYN, EV_MSC scancodes, LEDs: not keys
+            return None  # EV_SYN reports, EV_MSC scancodes, LEDs: not keys
         now = event.timestamp()
         if self._last_at is not None and now - self._last_at > self.inter_key_timeout:
             self.reset()

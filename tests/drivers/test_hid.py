@@ -129,6 +129,16 @@ def test_lost_key_up_then_key_down_again_types_twice() -> None:
     assert decode(HidDecoder("us"), events) == ["aa"]
 
 
+def test_kernel_dropped_events_discard_the_scan_in_progress() -> None:
+    keyboard = Keyboard()
+    decoder = HidDecoder("us")
+    events = [keyboard.event(E.KEY_LEFTSHIFT, DOWN), *keyboard.tap(E.KEY_A)]
+    events += [keyboard.event(E.SYN_DROPPED, 0, E.EV_SYN)]
+    events += keyboard.tap(E.KEY_B) + keyboard.tap(E.KEY_ENTER)
+    assert decode(decoder, events) == ["b"]
+    assert decoder.counters.partial_discarded == 1
+
+
 def test_stray_key_up_is_harmless() -> None:
     keyboard = Keyboard()
     events = [keyboard.event(E.KEY_RIGHTSHIFT, UP), keyboard.event(E.KEY_Z, UP)]
