@@ -24,6 +24,7 @@ from scanctl.manifests.sealing import (
     DeviceKeys,
     load_x25519_public_key,
     open_event_key,
+    open_event_keys,
     public_key_b64,
     seal_event_key,
 )
@@ -36,6 +37,7 @@ from scanctl.manifests.signing import (
 )
 from scanctl.manifests.store import ManifestStore
 from scanctl.manifests.verify import ManifestVerifier, VerifiedManifest
+from scanctl.manifests.wire import PackedEntries
 
 __all__ = [
     "FORMAT_VERSION",
@@ -54,6 +56,7 @@ __all__ = [
     "ManifestStore",
     "ManifestStoreError",
     "ManifestVerifier",
+    "PackedEntries",
     "SealError",
     "StaleSequence",
     "TrustedKeys",
@@ -72,6 +75,7 @@ __all__ = [
     "load_signing_key",
     "load_x25519_public_key",
     "open_event_key",
+    "open_event_keys",
     "public_key_b64",
     "seal_event_key",
 ]

@@ -6,9 +6,9 @@ from collections.abc import Iterable, Mapping
 
 from scanctl.core import EventFacts, Policy
 from scanctl.manifests.errors import MalformedManifest
-from scanctl.manifests.model import Manifest, ManifestEntry, ManifestHeader
+from scanctl.manifests.model import ManifestEntry, ManifestHeader
 from scanctl.manifests.signing import ManifestSigner
-from scanctl.manifests.wire import check_header, encode_manifest
+from scanctl.manifests.wire import PackedEntries, check_header, encode_manifest
 
 __all__ = ["build_delta", "build_manifest", "diff_entries"]
 
@@ -55,7 +55,7 @@ def build_manifest(
     policy: Policy | Mapping[str, object],
     device_id: str,
     sealed_event_keys: bytes | Iterable[bytes],
-    entries: Iterable[ManifestEntry],
+    entries: Iterable[ManifestEntry] | PackedEntries,
     signer: ManifestSigner,
 ) -> bytes:
     """A full, signed manifest of every ticket of ``event`` for one device.
@@ -64,6 +64,9 @@ def build_manifest(
     or several, current first, while the HMAC secret rotates. ``sequence`` must grow
     with every manifest issued for the event. Raises ValueError for input no manifest
     can carry (duplicate ticket ids, invalid times, a bad policy).
+
+    ``entries`` may be PackedEntries.pack(...) made once for every device's manifest:
+    then this call only frames and signs (milliseconds instead of a few hundred).
     """
     header = _header(
         event=event,
@@ -76,7 +79,9 @@ def build_manifest(
         signer=signer,
         base_sequence=None,
     )
-    return encode_manifest(Manifest(header, tuple(entries)), signer)
+    if not isinstance(entries, PackedEntries):
+        entries = PackedEntries.pack(entries)
+    return encode_manifest(header, signer, entries)
 
 
 def build_delta(
@@ -89,13 +94,14 @@ def build_delta(
     policy: Policy | Mapping[str, object],
     device_id: str,
     sealed_event_keys: bytes | Iterable[bytes],
-    changed: Iterable[ManifestEntry],
+    changed: Iterable[ManifestEntry] | PackedEntries,
     removed: Iterable[str] = (),
     signer: ManifestSigner,
 ) -> bytes:
     """A signed delta: the entries changed since ``base_sequence`` (whole entries, as
     they are now) and the ticket ids no longer in the event. The header (validity,
     policy, sealed keys) is complete, as in a full manifest, and replaces the held one.
+    ``changed`` may be PackedEntries.pack(changed, removed) shared by every device.
     """
     header = _header(
         event=event,
@@ -108,7 +114,11 @@ def build_delta(
         signer=signer,
         base_sequence=base_sequence,
     )
-    return encode_manifest(Manifest(header, tuple(changed), tuple(removed)), signer)
+    if isinstance(changed, PackedEntries):
+        if tuple(removed):
+            raise ValueError("pack removed ids into the PackedEntries with the changes")
+        return encode_manifest(header, signer, changed)
+    return encode_manifest(header, signer, PackedEntries.pack(changed, removed))
 
 
 def diff_entries(

@@ -34,6 +34,11 @@ class ManifestHeader:
     base_sequence: int | None = None
 
     @property
+    def format_version(self) -> int:
+        """The wire format it was read from or will be written in (only one exists)."""
+        return FORMAT_VERSION
+
+    @property
     def tenant_id(self) -> str:
         return self.event.tenant_id
 

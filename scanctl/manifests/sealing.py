@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from scanctl.manifests.errors import KeyMaterialError, SealError
+from scanctl.manifests.model import ManifestHeader
 
 __all__ = [
     "EVENT_KEY_LENGTH",
@@ -37,6 +38,7 @@ __all__ = [
     "DeviceKeys",
     "load_x25519_public_key",
     "open_event_key",
+    "open_event_keys",
     "public_key_b64",
     "seal_event_key",
 ]
@@ -192,3 +194,18 @@ def open_event_key(
             f"sealed event key does not open with this device key for device {device_id}, "
             f"event {event_id}: it was sealed to another device or context, or altered"
         ) from None
+
+
+def open_event_keys(header: ManifestHeader, device_private_key: X25519PrivateKey) -> list[bytes]:
+    """Every event key a verified manifest carries for this device, current first: the
+    ``event_keys`` decide() takes. SealError if any of them does not open."""
+    return [
+        open_event_key(
+            sealed,
+            device_private_key,
+            tenant_id=header.tenant_id,
+            event_id=header.event_id,
+            device_id=header.device_id,
+        )
+        for sealed in header.sealed_event_keys
+    ]

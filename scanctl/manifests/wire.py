@@ -24,6 +24,7 @@ import binascii
 import json
 import struct
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +32,7 @@ from pydantic import ValidationError
 
 from scanctl.core import EventFacts, Policy
 from scanctl.manifests.errors import MalformedManifest
-from scanctl.manifests.model import FORMAT_VERSION, Manifest, ManifestHeader
+from scanctl.manifests.model import FORMAT_VERSION, Manifest, ManifestEntry, ManifestHeader
 from scanctl.manifests.packing import pack_entries, unpack_entries
 from scanctl.manifests.signing import KEY_ID_LENGTH, ManifestSigner
 
@@ -39,6 +40,7 @@ __all__ = [
     "MAGIC",
     "MAX_ENTRIES_BYTES",
     "SIGNATURE_LENGTH",
+    "PackedEntries",
     "SignedParts",
     "decode_signed",
     "encode_manifest",
@@ -85,15 +87,48 @@ def canonical_header(header: ManifestHeader) -> bytes:
     ).encode()
 
 
-def encode_manifest(manifest: Manifest, signer: ManifestSigner) -> bytes:
-    """Sign and frame a manifest. ``manifest.header.signing_key_id`` must be the signer's."""
-    header = manifest.header
+@dataclass(frozen=True, slots=True)
+class PackedEntries:
+    """Entries packed and compressed once, to be signed into many manifests.
+
+    A backend issues one manifest per device (each seals the event key to that device)
+    but the entries are the same for all of them: pack once, sign per device.
+    """
+
+    compressed: bytes
+    count: int
+    removed: int
+
+    @classmethod
+    def pack(cls, entries: Iterable[ManifestEntry], removed: Iterable[str] = ()) -> PackedEntries:
+        """Pack and compress; ValueError for entries no manifest can carry."""
+        listed, gone = tuple(entries), tuple(removed)
+        packed = pack_entries(listed, gone)
+        return cls(zlib.compress(packed, _COMPRESSION_LEVEL), len(listed), len(set(gone)))
+
+
+def encode_manifest(
+    manifest: Manifest | ManifestHeader, signer: ManifestSigner, packed: PackedEntries | None = None
+) -> bytes:
+    """Sign and frame a manifest, or a header with entries packed beforehand.
+
+    The header's ``signing_key_id`` must be the signer's; a full manifest cannot remove.
+    """
+    if isinstance(manifest, Manifest):
+        header = manifest.header
+        packed = PackedEntries.pack(manifest.entries, manifest.removed)
+    elif packed is None:
+        raise ValueError("a header alone needs its packed entries")
+    else:
+        header = manifest
     if header.signing_key_id != signer.key_id:
         raise ValueError(
             f"header names signing key {header.signing_key_id}, signer is {signer.key_id}"
         )
+    if packed.removed and not header.is_delta:
+        raise ValueError("a full manifest cannot remove tickets (only a delta can)")
     header_bytes = canonical_header(header)
-    entries = zlib.compress(pack_entries(manifest.entries, manifest.removed), _COMPRESSION_LEVEL)
+    entries = packed.compressed
     body = b"".join(
         (
             _PREFIX.pack(MAGIC, FORMAT_VERSION, bytes.fromhex(signer.key_id), len(header_bytes)),

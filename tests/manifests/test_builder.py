@@ -7,7 +7,13 @@ import dataclasses
 import pytest
 
 from scanctl.core import Policy, TicketStatus
-from scanctl.manifests import ManifestEntry, ManifestSigner, ManifestVerifier, diff_entries
+from scanctl.manifests import (
+    ManifestEntry,
+    ManifestSigner,
+    ManifestVerifier,
+    PackedEntries,
+    diff_entries,
+)
 from scanctl.manifests.wire import encode_manifest
 
 from ._support import ISSUED, Build, sample_entries, verify_kwargs
@@ -77,3 +83,27 @@ def test_a_delta_carries_only_what_changed(build: Build, verifier: ManifestVerif
     manifest = verifier.verify(wire, **verify_kwargs()).manifest
     assert {entry.ticket_id for entry in manifest.entries} == {old[0].ticket_id, "feed0001"}
     assert manifest.removed == (old[1].ticket_id,)
+
+
+def test_packed_once_signed_per_device(
+    build: Build, verifier: ManifestVerifier, sealed: bytes
+) -> None:
+    packed = PackedEntries.pack(sample_entries())
+    assert packed.count == 40
+    assert build(entries=packed) == build(entries=sample_entries())
+    other_device = build(entries=packed, device_id="gate-device-2")
+    header = verifier.verify(other_device, **verify_kwargs(device_id="gate-device-2")).header
+    assert header.device_id == "gate-device-2"
+
+
+def test_packed_delta_carries_its_removals(build: Build, verifier: ManifestVerifier) -> None:
+    packed = PackedEntries.pack([ManifestEntry("feed0001")], ["dead0001"])
+    wire = build(sequence=2, base_sequence=1, changed=packed)
+    assert verifier.verify(wire, **verify_kwargs()).manifest.removed == ("dead0001",)
+    with pytest.raises(ValueError, match="pack removed ids"):
+        build(sequence=2, base_sequence=1, changed=packed, removed=["dead0002"])
+
+
+def test_a_full_manifest_cannot_remove(build: Build) -> None:
+    with pytest.raises(ValueError, match="full manifest cannot remove"):
+        build(entries=PackedEntries.pack([], ["dead0001"]))

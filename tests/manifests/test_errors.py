@@ -58,6 +58,7 @@ def test_public_surface() -> None:
         "ManifestStore",
         "ManifestStoreError",
         "ManifestVerifier",
+        "PackedEntries",
         "SealError",
         "StaleSequence",
         "TrustedKeys",
@@ -76,6 +77,7 @@ def test_public_surface() -> None:
         "load_signing_key",
         "load_x25519_public_key",
         "open_event_key",
+        "open_event_keys",
         "public_key_b64",
         "seal_event_key",
     }

@@ -33,6 +33,7 @@ def test_header_conveniences() -> None:
     assert not header.is_expired(2_000)
     assert header.is_expired(2_001)
     assert header.age_ms(1_500) == 500
+    assert header.format_version == 1
 
 
 def test_entry_facts() -> None:

@@ -12,13 +12,17 @@ from hypothesis import strategies as st
 from scanctl.manifests import (
     DeviceKeys,
     KeyMaterialError,
+    ManifestVerifier,
     SealError,
     load_x25519_public_key,
     open_event_key,
+    open_event_keys,
     public_key_b64,
     seal_event_key,
 )
 from scanctl.manifests.sealing import SEALED_KEY_LENGTH
+
+from ._support import DEVICE, EVENT_ID, TENANT, Build, verify_kwargs
 
 CONTEXT = {"tenant_id": "tenant-a", "event_id": "event-1", "device_id": "gate-1"}
 
@@ -115,3 +119,26 @@ def test_bad_device_keys_are_refused(stored: dict[str, object]) -> None:
 def test_bad_x25519_public_keys_are_refused(material: str | bytes) -> None:
     with pytest.raises(KeyMaterialError):
         load_x25519_public_key(material)
+
+
+def test_open_event_keys_of_a_verified_header(
+    build: Build, verifier: ManifestVerifier, device: DeviceKeys, event_key: bytes, sealed: bytes
+) -> None:
+    previous = os.urandom(32)
+    sealed_previous = seal_event_key(
+        previous, device.exchange_public_b64, tenant_id=TENANT, event_id=EVENT_ID, device_id=DEVICE
+    )
+    wire = build(sealed_event_keys=[sealed, sealed_previous])
+    header = verifier.verify(wire, **verify_kwargs()).header
+    assert open_event_keys(header, device.exchange) == [event_key, previous]
+    with pytest.raises(SealError):
+        open_event_keys(header, DeviceKeys.generate().exchange)
+
+
+def test_a_sealed_key_copied_into_another_devices_manifest_does_not_open(
+    build: Build, verifier: ManifestVerifier, device: DeviceKeys, sealed: bytes
+) -> None:
+    wire = build(sealed_event_keys=sealed, device_id="gate-device-2")
+    header = verifier.verify(wire, **verify_kwargs()).header
+    with pytest.raises(SealError):
+        open_event_keys(header, device.exchange)
