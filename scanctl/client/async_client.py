@@ -152,7 +152,9 @@ class AsyncScanctlClient(ClientBase):
         """One device (``GET /api/devices/{id}``)."""
         return await self.call(endpoints.get_device(device_id, timeout=timeout))
 
-    async def revoke_device(self, device_id: str, *, timeout: float | None = None) -> None:
+    async def revoke_device(
+        self, device_id: str, *, timeout: float | None = None
+    ) -> dict[str, Any]:
         """Revoke a device at once (``DELETE /api/devices/{id}``)."""
         return await self.call(endpoints.revoke_device(device_id, timeout=timeout))
 
@@ -166,9 +168,15 @@ class AsyncScanctlClient(ClientBase):
         """Replace an event's policy (``PUT /api/policies/{eventId}``)."""
         return await self.call(endpoints.put_policy(event_id, policy, timeout=timeout))
 
-    async def policy_templates(self, *, timeout: float | None = None) -> Any:
-        """The tenant's policy templates (``GET /api/policies/templates``)."""
+    async def policy_templates(self, *, timeout: float | None = None) -> list[Any]:
+        """Built-in and the tenant's policy templates (``GET /api/policy-templates``)."""
         return await self.call(endpoints.policy_templates(timeout=timeout))
+
+    async def get_policy_template(
+        self, name: str, *, timeout: float | None = None
+    ) -> dict[str, Any]:
+        """One policy template (``GET /api/policy-templates/{name}``)."""
+        return await self.call(endpoints.get_policy_template(name, timeout=timeout))
 
     async def pull_manifest(
         self,
@@ -194,6 +202,29 @@ class AsyncScanctlClient(ClientBase):
     ) -> dict[str, Any]:
         """Create or update a catalog event (``POST /api/catalog/events``)."""
         return await self.call(endpoints.create_event(event, timeout=timeout))
+
+    async def list_events(
+        self, *, venue_id: str | None = None, timeout: float | None = None
+    ) -> list[Any]:
+        """Catalog events the caller may see (``GET /api/catalog/events``)."""
+        return await self.call(endpoints.list_events(venue_id=venue_id, timeout=timeout))
+
+    async def get_event(self, event_id: str, *, timeout: float | None = None) -> dict[str, Any]:
+        """One catalog event (``GET /api/catalog/events/{eventId}``)."""
+        return await self.call(endpoints.get_event(event_id, timeout=timeout))
+
+    async def list_tickets(
+        self,
+        event_id: str,
+        *,
+        after: str | None = None,
+        limit: int | None = None,
+        timeout: float | None = None,
+    ) -> dict[str, Any]:
+        """One page of an event's tickets: ``{"tickets": [...], "next": id or None}``."""
+        return await self.call(
+            endpoints.list_tickets(event_id, after=after, limit=limit, timeout=timeout)
+        )
 
     async def upsert_tickets(
         self,

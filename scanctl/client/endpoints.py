@@ -23,10 +23,14 @@ __all__ = [
     "create_event",
     "generate_qr",
     "get_device",
+    "get_event",
     "get_policy",
+    "get_policy_template",
     "health",
     "list_devices",
+    "list_events",
     "list_scans",
+    "list_tickets",
     "policy_templates",
     "pull_manifest",
     "put_policy",
@@ -68,10 +72,6 @@ class Call(Generic[T]):
 def _seg(value: str) -> str:
     """One path segment, escaped so an id can never change the route."""
     return quote(str(value), safe="")
-
-
-def _none(_: Reply) -> None:
-    return None
 
 
 def _is_ready(reply: Reply) -> bool:
@@ -162,10 +162,14 @@ def get_device(device_id: str, *, timeout: float | None = None) -> Call[dict[str
     )
 
 
-def revoke_device(device_id: str, *, timeout: float | None = None) -> Call[None]:
-    """``DELETE /api/devices/{id}``: revoke at once."""
+def revoke_device(device_id: str, *, timeout: float | None = None) -> Call[dict[str, Any]]:
+    """``DELETE /api/devices/{id}``: revoke at once; the revoked device (or {} on a 204)."""
     return Call(
-        "DELETE", f"/api/devices/{_seg(device_id)}", _none, idempotent=True, timeout=timeout
+        "DELETE",
+        f"/api/devices/{_seg(device_id)}",
+        responses.json_object,
+        idempotent=True,
+        timeout=timeout,
     )
 
 
@@ -197,10 +201,25 @@ def put_policy(
     )
 
 
-def policy_templates(*, timeout: float | None = None) -> Call[Any]:
-    """``GET /api/policies/templates``: the tenant's templates (JSON as sent)."""
+def policy_templates(*, timeout: float | None = None) -> Call[list[Any]]:
+    """``GET /api/policy-templates``: built-in templates and the tenant's own."""
     return Call(
-        "GET", "/api/policies/templates", responses.json_body, idempotent=True, timeout=timeout
+        "GET",
+        "/api/policy-templates",
+        lambda r: responses.json_list(r, "templates"),
+        idempotent=True,
+        timeout=timeout,
+    )
+
+
+def get_policy_template(name: str, *, timeout: float | None = None) -> Call[dict[str, Any]]:
+    """``GET /api/policy-templates/{name}``: one template."""
+    return Call(
+        "GET",
+        f"/api/policy-templates/{_seg(name)}",
+        responses.json_object,
+        idempotent=True,
+        timeout=timeout,
     )
 
 
@@ -254,6 +273,52 @@ def create_event(event: Mapping[str, Any], *, timeout: float | None = None) -> C
         "/api/catalog/events",
         responses.json_object,
         json=dict(event),
+        idempotent=True,
+        timeout=timeout,
+    )
+
+
+def list_events(*, venue_id: str | None = None, timeout: float | None = None) -> Call[list[Any]]:
+    """``GET /api/catalog/events?venueId=``: events the caller may see, soonest first."""
+    return Call(
+        "GET",
+        "/api/catalog/events",
+        lambda r: responses.json_list(r, "events"),
+        params=None if venue_id is None else {"venueId": venue_id},
+        idempotent=True,
+        timeout=timeout,
+    )
+
+
+def get_event(event_id: str, *, timeout: float | None = None) -> Call[dict[str, Any]]:
+    """``GET /api/catalog/events/{eventId}``."""
+    return Call(
+        "GET",
+        f"/api/catalog/events/{_seg(event_id)}",
+        responses.json_object,
+        idempotent=True,
+        timeout=timeout,
+    )
+
+
+def list_tickets(
+    event_id: str,
+    *,
+    after: str | None = None,
+    limit: int | None = None,
+    timeout: float | None = None,
+) -> Call[dict[str, Any]]:
+    """``GET /api/catalog/events/{eventId}/tickets``: one page, ``{"tickets", "next"}``."""
+    params: dict[str, str] = {}
+    if after is not None:
+        params["after"] = after
+    if limit is not None:
+        params["limit"] = str(limit)
+    return Call(
+        "GET",
+        f"/api/catalog/events/{_seg(event_id)}/tickets",
+        responses.json_object,
+        params=params or None,
         idempotent=True,
         timeout=timeout,
     )

@@ -155,10 +155,12 @@ def _default(seen: Seen) -> Answer:
             return Answer(body=[{"id": "dev-1"}, {"id": "dev-2"}])
         case "GET", ["api", "devices", device_id]:
             return Answer(body={"id": device_id, "status": "ACTIVE"})
-        case "DELETE", ["api", "devices", _]:
-            return Answer(204)
-        case "GET", ["api", "policies", "templates"]:
-            return Answer(body=[{"name": "standard"}, {"name": "festival"}])
+        case "DELETE", ["api", "devices", device_id]:
+            return Answer(body={"deviceId": device_id, "status": "REVOKED"})
+        case "GET", ["api", "policy-templates"]:
+            return Answer(body=[{"name": "standard"}, {"name": "festival-reentry"}])
+        case "GET", ["api", "policy-templates", name]:
+            return Answer(body={"name": name, "policy": {}, "builtIn": True})
         case "GET", ["api", "policies", event_id]:
             return Answer(body={"eventId": event_id, "duplicateWindowSeconds": 600})
         case "PUT", ["api", "policies", event_id]:
@@ -170,6 +172,12 @@ def _default(seen: Seen) -> Answer:
             return Answer(body={"results": [{"id": s["id"], "status": "accepted"} for s in scans]})
         case "POST", ["api", "catalog", "events"]:
             return Answer(201, seen.json())
+        case "GET", ["api", "catalog", "events"]:
+            return Answer(body=[{"id": "e1", "venueId": seen.query.get("venueId")}])
+        case "GET", ["api", "catalog", "events", event_id]:
+            return Answer(body={"id": event_id})
+        case "GET", ["api", "catalog", "events", event_id, "tickets"]:
+            return Answer(body={"tickets": [{"id": "0badcafe"}], "next": None, **seen.query})
         case "POST", ["api", "catalog", "events", event_id, "tickets"]:
             return Answer(body={"eventId": event_id, "upserted": len(seen.json()["tickets"])})
         case "GET", ["api", "scans"]:

@@ -78,10 +78,15 @@ def test_every_route_reaches_the_backend_as_designed(fake: FakeBackend, url: str
         assert backend.register_device({"name": "north-1"})["id"] == "dev-1"
         assert [d["id"] for d in backend.list_devices()] == ["dev-1", "dev-2"]
         assert backend.get_device("dev-2")["id"] == "dev-2"
-        assert backend.revoke_device("dev-2") is None
+        assert backend.revoke_device("dev-2")["status"] == "REVOKED"
         assert backend.get_policy(EVENT)["duplicateWindowSeconds"] == 600
         assert backend.put_policy(EVENT, {"cooldownSeconds": 5})["cooldownSeconds"] == 5
         assert backend.policy_templates()[0]["name"] == "standard"
+        assert backend.get_policy_template("vip zones")["name"] == "vip zones"
+        assert backend.list_events(venue_id="v1") == [{"id": "e1", "venueId": "v1"}]
+        assert backend.get_event(EVENT)["id"] == EVENT
+        page = backend.list_tickets(EVENT, after="00000000", limit=10)
+        assert page["tickets"] == [{"id": "0badcafe"}] and page["limit"] == "10"
         manifest = backend.pull_manifest(EVENT, device_id="dev-1", since=7)
         assert manifest.startswith(b"\x00SCANCTL-MANIFEST\xff")
         results = backend.reconcile("dev-1", [{"id": "s1"}, {"id": "s2"}])
