@@ -87,9 +87,16 @@ class ManifestStore:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self._lock = threading.Lock()
         self._zones = _Zones()
+        try:
+            self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._create_tables()
+            self._view = self._read()
+        except sqlite3.Error as exc:
+            raise ManifestStoreError(f"cannot open the manifest store {self.path}: {exc}") from None
+
+    def _create_tables(self) -> None:
         db = sqlite_utils.Database(self._conn)
         db.enable_wal()
         db.table(_HEADER).create(
@@ -112,7 +119,6 @@ class ManifestStore:
             " valid_from_ms INTEGER, valid_until_ms INTEGER, transferred_to TEXT,"
             " admissions_so_far INTEGER NOT NULL, static_hash TEXT) WITHOUT ROWID"
         )
-        self._view = self._read()
 
     # -- reading -----------------------------------------------------------------------
 
@@ -176,15 +182,14 @@ class ManifestStore:
             return _View(header, tickets, by_hash, static_of, admissions)
         # A delta: patch copies of the held view, so lookups never see half of it.
         gone = set(removed)
-        changed = {e.ticket_id for e in entries}
-        old_static = {t: h for t, h in base.static_of.items() if t in gone or t in changed}
+        replaced = gone | tickets.keys()
         merged_tickets = {t: f for t, f in base.tickets.items() if t not in gone}
         merged_tickets.update(tickets)
-        merged_static = {t: h for t, h in base.static_of.items() if t not in old_static}
+        # A changed entry may have lost its static hash or its admissions: drop what the
+        # held view knew of every replaced ticket, then add what the delta says.
+        merged_static = {t: h for t, h in base.static_of.items() if t not in replaced}
         merged_static.update(static_of)
-        merged_admissions = {
-            t: n for t, n in base.admissions.items() if t not in gone and t not in changed
-        }
+        merged_admissions = {t: n for t, n in base.admissions.items() if t not in replaced}
         merged_admissions.update(admissions)
         by_hash = {digest: ticket_id for ticket_id, digest in merged_static.items()}
         return _View(header, merged_tickets, by_hash, merged_static, merged_admissions)
@@ -286,14 +291,22 @@ class ManifestStore:
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; any failure rolls back and leaves the held manifest."""
         conn = self._conn
-        conn.execute("BEGIN IMMEDIATE")
         try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise ManifestStoreError(
+                f"cannot write the manifest store {self.path} (held manifest unchanged): {exc}"
+            ) from None
 
     def load(
         self,

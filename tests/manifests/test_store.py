@@ -291,3 +291,33 @@ def test_unreadable_held_header_is_a_store_error(tmp_path: Path) -> None:
         )
     with pytest.raises(ManifestStoreError, match="unreadable"):
         ManifestStore(path)
+
+
+def test_a_write_failing_midway_rolls_back(
+    store: ManifestStore, build: Build, verifier: ManifestVerifier
+) -> None:
+    _load(store, verifier, build())
+    before, rows = _snapshot(store), _rows(store)
+    with sqlite3.connect(store.path) as conn:
+        conn.execute(
+            "CREATE TRIGGER fail_late BEFORE INSERT ON manifest_entries"
+            " WHEN NEW.ticket_id = 'ffffffff' BEGIN SELECT RAISE(ABORT, 'disk trouble'); END"
+        )
+    newer = [*sample_entries(), ManifestEntry("ffffffff")]
+    with pytest.raises(ManifestStoreError, match=r"held manifest unchanged.*disk trouble"):
+        _load(store, verifier, build(sequence=2, entries=newer))
+    assert _snapshot(store) == before
+    assert _rows(store) == rows
+    assert store.sequence == 1
+
+
+def test_unopenable_path_is_a_store_error(tmp_path: Path) -> None:
+    with pytest.raises(ManifestStoreError, match="cannot open the manifest store"):
+        ManifestStore(tmp_path / "no-such-dir" / "gate.db")
+
+
+def test_not_a_database_is_a_store_error(tmp_path: Path) -> None:
+    path = tmp_path / "gate.db"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(ManifestStoreError, match="cannot open the manifest store"):
+        ManifestStore(path)
