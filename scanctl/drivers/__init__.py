@@ -1,7 +1,7 @@
 """Scanner inputs (serial, HID, TCP, stdin, simulated) and feedback outputs."""
 
 from scanctl.drivers.aim import AIM_FAMILIES, AIM_IDENTIFIERS, SymbologyFilter, describe, split_aim
-from scanctl.drivers.backoff import Backoff, OutageLog
+from scanctl.drivers.backoff import Backoff, OutageLog, Reconnector
 from scanctl.drivers.counters import DriverCounters
 from scanctl.drivers.errors import (
     DeviceNotFoundError,
@@ -69,6 +69,7 @@ __all__ = [
     "KeyEvent",
     "Layout",
     "OutageLog",
+    "Reconnector",
     "ScanMix",
     "ScanPipeline",
     "ScannerDriver",

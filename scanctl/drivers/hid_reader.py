@@ -16,7 +16,7 @@ from evdev import ecodes
 
 from scanctl.core import RawScan
 from scanctl.drivers.aim import SymbologyFilter
-from scanctl.drivers.backoff import Backoff, OutageLog
+from scanctl.drivers.backoff import Backoff, Reconnector
 from scanctl.drivers.counters import DriverCounters
 from scanctl.drivers.errors import DeviceNotFoundError, DeviceUnavailableError
 from scanctl.drivers.framing import DEFAULT_MAX_LENGTH, Terminator
@@ -108,16 +108,12 @@ class HidScanner:
             symbologies=symbologies,
             counters=self.counters,
         )
-        self._backoff = backoff if backoff is not None else Backoff()
+        self._reconnector = Reconnector(_log, self.name, self.counters, backoff)
         self._clock = clock
-        self._outage = OutageLog(_log, self.name)
         self._pending: deque[RawScan] = deque()
         self._device: Any = None
         self._lost: BaseException | None = None
-        self._ever_connected = False
-        self._closed = False
         self._wakeup = asyncio.Event()
-        self._closing = asyncio.Event()
 
     @property
     def connected(self) -> bool:
@@ -131,10 +127,10 @@ class HidScanner:
         while True:
             if self._pending:
                 return self._pending.popleft()
-            if self._closed:
+            if self._reconnector.closed:
                 raise StopAsyncIteration
             if self._lost is not None:
-                self._outage.lost(f"lost {self.selector}", self._lost)
+                self._reconnector.lost(f"lost {self.selector}", self._lost)
                 self._lost = None
                 self._close_device()
                 self._decoder.reset()
@@ -150,39 +146,33 @@ class HidScanner:
 
     async def aclose(self) -> None:
         """Release the grab, close the device; iteration ends."""
-        self._closed = True
-        self._closing.set()
+        self._reconnector.close()
         self._close_device()
         self._wakeup.set()
 
     async def _connect(self) -> None:
-        if self._ever_connected:
-            # Lost the device: wait before the first reopen too (see SerialScanner).
-            await self._pause(self._backoff.next_delay())
-        while not self._closed:
-            try:
-                device = await asyncio.to_thread(open_input_device, self.selector)
-                if self.grab:
-                    try:
-                        device.grab()
-                    except OSError as error:
-                        device.close()
-                        raise DeviceUnavailableError(f"cannot grab: {error}") from error
-            except DeviceUnavailableError as error:
-                self._outage.lost(f"cannot open {self.selector}", error)
-                await self._pause(self._backoff.next_delay())
-                continue
-            if self._closed:
-                device.close()
-                return
-            self._device = device
-            asyncio.get_running_loop().add_reader(device.fd, self._on_readable)
-            if self._ever_connected:
-                self.counters.reconnects += 1
-            self._ever_connected = True
-            self._outage.recovered()
-            _log.info("%s: reading %s (%s)", self.name, device.path, device.name)
+        device = await self._reconnector.open(
+            self._open_device, f"cannot open {self.selector}", (DeviceUnavailableError,)
+        )
+        if device is None:
             return
+        if self._reconnector.closed:  # closed while the thread was opening it
+            device.close()
+            return
+        self._device = device
+        asyncio.get_running_loop().add_reader(device.fd, self._on_readable)
+        _log.info("%s: reading %s (%s)", self.name, device.path, device.name)
+
+    async def _open_device(self) -> Any:
+        # Matching a VID:PID opens every input device in turn: off the event loop.
+        device = await asyncio.to_thread(open_input_device, self.selector)
+        if self.grab:
+            try:
+                device.grab()
+            except OSError as error:
+                device.close()
+                raise DeviceUnavailableError(f"cannot grab: {error}") from error
+        return device
 
     def _on_readable(self) -> None:
         try:
@@ -194,7 +184,7 @@ class HidScanner:
             self._lost = error
             self._wakeup.set()
             return
-        self._backoff.reset()  # only a read proves the device is really back
+        self._reconnector.proven()
         for event in events:
             text = self._decoder.feed(event)
             if text is not None:
@@ -203,10 +193,6 @@ class HidScanner:
                     self._pending.append(scan)
         if self._pending:
             self._wakeup.set()
-
-    async def _pause(self, delay: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._closing.wait(), delay)
 
     def _remove_reader(self) -> None:
         if self._device is not None:

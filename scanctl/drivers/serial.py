@@ -14,7 +14,7 @@ import serial
 
 from scanctl.core import RawScan
 from scanctl.drivers.aim import SymbologyFilter
-from scanctl.drivers.backoff import Backoff, OutageLog
+from scanctl.drivers.backoff import Backoff, Reconnector
 from scanctl.drivers.counters import DriverCounters
 from scanctl.drivers.feedback import FeedbackEncoder
 from scanctl.drivers.framing import DEFAULT_INTER_BYTE_TIMEOUT, DEFAULT_MAX_LENGTH, Terminator
@@ -24,6 +24,7 @@ __all__ = ["SerialScanner"]
 
 _log = logging.getLogger(__name__)
 _READ_SIZE = 4096
+_OPEN_ERRORS = (serial.SerialException, OSError, ValueError)
 
 
 class SerialScanner:
@@ -70,17 +71,13 @@ class SerialScanner:
             symbologies=symbologies,
             counters=self.counters,
         )
-        self._backoff = backoff if backoff is not None else Backoff()
+        self._reconnector = Reconnector(_log, self.name, self.counters, backoff)
         self._clock = clock
-        self._outage = OutageLog(_log, self.name)
         self._pending: deque[RawScan] = deque()
         self._port: serial.Serial | None = None
         self._fd = -1
         self._lost: BaseException | str | None = None
-        self._ever_connected = False
-        self._closed = False
         self._wakeup = asyncio.Event()
-        self._closing = asyncio.Event()
 
     @property
     def connected(self) -> bool:
@@ -94,7 +91,7 @@ class SerialScanner:
         while True:
             if self._pending:
                 return self._pending.popleft()
-            if self._closed:
+            if self._reconnector.closed:
                 raise StopAsyncIteration
             if self._lost is not None:
                 self._disconnect(self._lost)
@@ -131,35 +128,26 @@ class SerialScanner:
 
     async def aclose(self) -> None:
         """Stop reading and close the port; iteration ends."""
-        self._closed = True
-        self._closing.set()
+        self._reconnector.close()
         self._close_port()
         self._wakeup.set()
 
     async def _connect(self) -> None:
-        if self._ever_connected:
-            # Lost the device: wait before the first reopen too, or a port that opens
-            # and fails at once would be reopened in a tight loop.
-            await self._pause(self._backoff.next_delay())
-        while not self._closed:
-            try:
-                port = serial.Serial(
-                    self.path, self.baudrate, timeout=0, exclusive=self.exclusive or None
-                )
-            except (serial.SerialException, OSError, ValueError) as error:
-                self._outage.lost(f"cannot open {self.path}", error)
-                await self._pause(self._backoff.next_delay())
-                continue
-            self._port = port
-            self._fd = port.fileno()
-            os.set_blocking(self._fd, False)
-            asyncio.get_running_loop().add_reader(self._fd, self._on_readable)
-            if self._ever_connected:
-                self.counters.reconnects += 1
-            self._ever_connected = True
-            self._outage.recovered()
-            _log.info("%s: reading %s at %d baud", self.name, self.path, self.baudrate)
+        port = await self._reconnector.open(
+            self._open_port,
+            f"cannot open {self.path}",
+            (serial.SerialException, OSError, ValueError),
+        )
+        if port is None:
             return
+        self._port = port
+        self._fd = port.fileno()
+        os.set_blocking(self._fd, False)
+        asyncio.get_running_loop().add_reader(self._fd, self._on_readable)
+        _log.info("%s: reading %s at %d baud", self.name, self.path, self.baudrate)
+
+    async def _open_port(self) -> serial.Serial:
+        return serial.Serial(self.path, self.baudrate, timeout=0, exclusive=self.exclusive or None)
 
     def _on_readable(self) -> None:
         try:
@@ -172,9 +160,7 @@ class SerialScanner:
         if not data:
             self._mark_lost("end of file (device gone)")
             return
-        # Only a read proves the device is really back; reset the back-off here rather
-        # than on open, so a port that opens and fails at once still backs off.
-        self._backoff.reset()
+        self._reconnector.proven()
         self._pending.extend(self._pipeline.feed(data, self._clock()))
         self._wakeup.set()
 
@@ -184,14 +170,10 @@ class SerialScanner:
         self._wakeup.set()
 
     def _disconnect(self, error: BaseException | str) -> None:
-        self._outage.lost(f"lost {self.path}", error)
+        self._reconnector.lost(f"lost {self.path}", error)
         self._lost = None
         self._close_port()
         self._pipeline.assembler.reset()
-
-    async def _pause(self, delay: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._closing.wait(), delay)
 
     def _remove_reader(self) -> None:
         if self._fd >= 0:

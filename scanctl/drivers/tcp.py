@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from scanctl.core import RawScan
 from scanctl.drivers.aim import SymbologyFilter
-from scanctl.drivers.backoff import Backoff, OutageLog
+from scanctl.drivers.backoff import Backoff, Reconnector
 from scanctl.drivers.counters import DriverCounters
 from scanctl.drivers.framing import DEFAULT_INTER_BYTE_TIMEOUT, DEFAULT_MAX_LENGTH, Terminator
 from scanctl.drivers.pipeline import ScanPipeline
@@ -58,15 +58,11 @@ class TcpScanner:
             symbologies=symbologies,
             counters=self.counters,
         )
-        self._backoff = backoff if backoff is not None else Backoff()
+        self._reconnector = Reconnector(_log, self.name, self.counters, backoff)
         self._clock = clock
-        self._outage = OutageLog(_log, self.name)
         self._pending: deque[RawScan] = deque()
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
-        self._ever_connected = False
-        self._closed = False
-        self._closing = asyncio.Event()
 
     @property
     def connected(self) -> bool:
@@ -78,13 +74,13 @@ class TcpScanner:
 
     async def __anext__(self) -> RawScan:
         while not self._pending:
-            if self._closed:
+            if self._reconnector.closed:
                 raise StopAsyncIteration
             if self._reader is None:
                 await self._connect()
                 continue
             read = asyncio.ensure_future(read_scans(self._reader, self._pipeline, self._clock))
-            closing = asyncio.ensure_future(self._closing.wait())
+            closing = asyncio.ensure_future(self._reconnector.wait_closed())
             await asyncio.wait((read, closing), return_when=asyncio.FIRST_COMPLETED)
             closing.cancel()
             if not read.done():
@@ -98,7 +94,7 @@ class TcpScanner:
             if scans is None:
                 self._lost("connection closed by the scanner")
                 continue
-            self._backoff.reset()
+            self._reconnector.proven()
             self._pending.extend(scans)
         return self._pending.popleft()
 
@@ -108,37 +104,26 @@ class TcpScanner:
 
     async def aclose(self) -> None:
         """Close the connection; iteration ends."""
-        self._closed = True
-        self._closing.set()
+        self._reconnector.close()
         await self._drop_connection()
 
     async def _connect(self) -> None:
-        if self._ever_connected:
-            # Lost a connection: wait before the first retry too, or a scanner that
-            # accepts and hangs up at once would be redialled in a tight loop.
-            await self._pause(self._backoff.next_delay())
-        while not self._closed:
-            try:
-                self._reader, self._writer = await asyncio.wait_for(
-                    asyncio.open_connection(self.host, self.port), self.connect_timeout
-                )
-            except (OSError, TimeoutError) as error:
-                self._outage.lost(f"cannot connect to {self.host}:{self.port}", error)
-                await self._pause(self._backoff.next_delay())
-                continue
-            if self._ever_connected:
-                self.counters.reconnects += 1
-            self._ever_connected = True
-            self._outage.recovered()
+        connection = await self._reconnector.open(
+            self._open_connection,
+            f"cannot connect to {self.host}:{self.port}",
+            (OSError, TimeoutError),
+        )
+        if connection is not None:
+            self._reader, self._writer = connection
             _log.info("%s: connected to %s:%d", self.name, self.host, self.port)
-            return
 
-    async def _pause(self, delay: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._closing.wait(), delay)
+    async def _open_connection(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        return await asyncio.wait_for(
+            asyncio.open_connection(self.host, self.port), self.connect_timeout
+        )
 
     def _lost(self, error: BaseException | str) -> None:
-        self._outage.lost("connection lost", error)
+        self._reconnector.lost("connection lost", error)
         self._pipeline.assembler.reset()
         writer, self._reader, self._writer = self._writer, None, None
         if writer is not None:
