@@ -81,17 +81,18 @@ class ManifestSigner:
         return f"ManifestSigner(key_id={self.key_id!r})"
 
 
-def load_signing_key(material: str) -> ManifestSigner:
+def load_signing_key(material: str, *, name: str = "MANIFEST_SIGNING_KEY") -> ManifestSigner:
     """Load MANIFEST_SIGNING_KEY: a 32-byte raw Ed25519 private key as standard base64,
     or the path of an unencrypted PKCS8 PEM file (PEM text itself is accepted too).
 
-    Raises KeyMaterialError with a message that names the problem but never the key.
+    Raises KeyMaterialError with a message that starts with ``name`` (the setting the
+    material came from) and says what is wrong, but never contains the key itself.
     """
     text = material.strip()
     if not text:
-        raise KeyMaterialError("MANIFEST_SIGNING_KEY is empty")
+        raise KeyMaterialError(f"{name} is empty")
     if "-----BEGIN" in text:
-        return _from_pem(text.encode(), "MANIFEST_SIGNING_KEY (PEM text)")
+        return _from_pem(text.encode(), f"{name} (PEM text)")
     raw = _strict_b64(text)
     if raw is not None and len(raw) == _RAW_KEY_LENGTH:
         return ManifestSigner(Ed25519PrivateKey.from_private_bytes(raw))
@@ -105,15 +106,15 @@ def load_signing_key(material: str) -> ManifestSigner:
         try:
             pem = path.read_bytes()
         except OSError as exc:
-            raise KeyMaterialError(f"cannot read MANIFEST_SIGNING_KEY file {path}: {exc}") from None
-        return _from_pem(pem, f"MANIFEST_SIGNING_KEY file {path}")
+            raise KeyMaterialError(f"{name}: cannot read the file {path}: {exc}") from None
+        return _from_pem(pem, f"{name} file {path}")
     if raw is not None:
         raise KeyMaterialError(
-            f"MANIFEST_SIGNING_KEY decodes from base64 to {len(raw)} bytes; "
+            f"{name} decodes from base64 to {len(raw)} bytes; "
             f"an Ed25519 private key is {_RAW_KEY_LENGTH}"
         )
     raise KeyMaterialError(
-        "MANIFEST_SIGNING_KEY is neither a base64 32-byte Ed25519 private key "
+        f"{name} is neither a base64 32-byte Ed25519 private key "
         "nor the path of an existing PKCS8 PEM file"
     )
 

@@ -182,3 +182,10 @@ def test_trusted_keys_by_id() -> None:
 def test_no_trusted_keys_is_an_error() -> None:
     with pytest.raises(KeyMaterialError, match="no trusted"):
         TrustedKeys([])
+
+
+def test_messages_name_the_setting() -> None:
+    with pytest.raises(KeyMaterialError, match=r"^MANIFEST_SIGNING_KEY is empty$"):
+        load_signing_key("")
+    with pytest.raises(KeyMaterialError, match=r"^--key-file is neither"):
+        load_signing_key("non-sense!", name="--key-file")
