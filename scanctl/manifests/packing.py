@@ -88,7 +88,7 @@ def pack_entries(entries: Sequence[ManifestEntry], removed: Sequence[str] = ()) 
     zone_sets: dict[frozenset[str], int] = {}
     zone_index = []
     for entry in ordered:
-        index = zone_sets.setdefault(entry.zones, len(zone_sets))
+        index = zone_sets.setdefault(frozenset(entry.zones), len(zone_sets))
         zone_index.append(index)
     out.append(struct.pack("<I", len(zone_sets)))
     for zones in zone_sets:

@@ -389,6 +389,16 @@ class ManifestStore:
             base = self._view if header.is_delta else None
             self._view = self._view_of(header, manifest.entries, base, manifest.removed)
 
+    def clear(self) -> None:
+        """Forget the held manifest (an operator's reset, e.g. after the backend's
+        sequence restarted); the next full manifest is then accepted whatever its
+        sequence. Until then every scan decides as with no manifest."""
+        with self._lock:
+            with self._transaction() as conn:
+                conn.execute("DELETE FROM manifest_entries")
+                conn.execute("DELETE FROM manifest_header")
+            self._view = _View()
+
     # -- lifecycle -----------------------------------------------------------------------
 
     def close(self) -> None:

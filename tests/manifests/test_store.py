@@ -321,3 +321,19 @@ def test_not_a_database_is_a_store_error(tmp_path: Path) -> None:
     path.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(ManifestStoreError, match="cannot open the manifest store"):
         ManifestStore(path)
+
+
+def test_clear_forgets_and_accepts_a_restarted_sequence(
+    tmp_path: Path, build: Build, verifier: ManifestVerifier
+) -> None:
+    path = tmp_path / "gate.db"
+    with ManifestStore(path) as store:
+        _load(store, verifier, build(sequence=57))
+        with pytest.raises(StaleSequence):
+            _load(store, verifier, build(sequence=1))
+        store.clear()
+        assert (store.header, len(store), store.ticket("00000001")) == (None, 0, None)
+    with ManifestStore(path) as store:
+        assert store.header is None
+        _load(store, verifier, build(sequence=1))
+        assert store.sequence == 1
