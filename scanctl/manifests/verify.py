@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from scanctl.manifests.errors import (
     BadSignature,
@@ -64,8 +67,9 @@ class ManifestVerifier:
 
     __slots__ = ("trusted",)
 
-    def __init__(self, trusted: TrustedKeys) -> None:
-        self.trusted = trusted
+    def __init__(self, trusted: TrustedKeys | Iterable[str | bytes | Ed25519PublicKey]) -> None:
+        """``trusted``: a TrustedKeys, or the public keys themselves (base64, raw, PEM)."""
+        self.trusted = trusted if isinstance(trusted, TrustedKeys) else TrustedKeys(trusted)
 
     def verify(
         self,

@@ -223,3 +223,9 @@ def test_truncated_or_extended_is_malformed(
 def test_not_bytes_is_malformed(verifier: ManifestVerifier) -> None:
     with pytest.raises(MalformedManifest, match="is bytes, not str"):
         verifier.verify("SCMF", **verify_kwargs())  # type: ignore[arg-type]
+
+
+def test_verifier_takes_public_keys_directly(build: Build, signer: ManifestSigner) -> None:
+    verifier = ManifestVerifier([signer.public_key_b64()])
+    assert verifier.trusted.key_ids == {signer.key_id}
+    assert verifier.verify(build(), **verify_kwargs()).header.sequence == 1
