@@ -14,16 +14,17 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from scanctl.backend.api.models import MAX_TICKETS_PER_CALL, EventIn, TicketIn
 from scanctl.cli.backend_http import BackendCallError, BackendHttp, token_from_env, url_from_env
 from scanctl.cli.exit_codes import ExitCode
+
+if TYPE_CHECKING:
+    from scanctl.backend.api.models import TicketIn
 
 __all__ = ["ImportProblems", "app", "read_tickets"]
 
@@ -116,6 +117,11 @@ def _json_rows(path: Path) -> list[tuple[str, dict[str, Any]]]:
 
 def read_tickets(path: Path) -> list[TicketIn]:
     """Every ticket of a CSV or JSON file, validated; ImportProblems lists every bad row."""
+    # The API's own models validate the rows; imported here to keep `scanctl --help` quick.
+    from pydantic import ValidationError
+
+    from scanctl.backend.api.models import TicketIn
+
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".json"):
         raise ImportProblems([f"{path}: give a .csv or .json file"])
@@ -181,6 +187,8 @@ def import_tickets(
     with timezone), transferredTo, staticHash. Bad rows are listed with their line and
     nothing is sent (exit 2). Re-running an import is safe: unchanged tickets stay as they are.
     """
+    from scanctl.backend.api.models import MAX_TICKETS_PER_CALL
+
     event_id = _event_id(event)
     try:
         tickets = read_tickets(file)
@@ -233,6 +241,10 @@ def add_event(
     as_json: bool = JsonOption,
 ) -> None:
     """Create an event (or update its name and times)."""
+    from pydantic import ValidationError
+
+    from scanctl.backend.api.models import EventIn
+
     try:
         body = EventIn.model_validate(
             {

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from scanctl.backend.app import create_app
+from scanctl.backend.auth import Role, issue_person_token
 from scanctl.backend.settings import Settings, load_settings
 from tests.backend.helpers import AppClient, ServerProcess, base_env, start_server
+from tests.backend.world import World, seed_world
 
 
 @pytest.fixture
@@ -36,3 +40,35 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     finally:
         code = running.stop()
         assert code == 0, running.log()
+
+
+@pytest.fixture(scope="session")
+def world(server: ServerProcess) -> World:
+    """Two tenants, three venues, seeded once into the session's server."""
+    return seed_world(server)
+
+
+def mint(settings: Settings, role: Role, tenant: str = "t1", venue: str | None = None) -> str:
+    """A people token for an in-process app built from ``settings``."""
+    return issue_person_token(
+        settings.jwt_secret.get_secret_value(),
+        subject=f"{role.value.lower()}@{tenant}",
+        tenant_id=tenant,
+        role=role,
+        venue_id=venue,
+        ttl_seconds=600,
+        now_s=int(time.time()),
+    )
+
+
+@pytest.fixture
+def venue() -> str:
+    """A fresh venue id."""
+    return str(uuid.uuid4())
+
+
+@pytest.fixture
+def admin(settings: Settings, app_client: AppClient) -> AppClient:
+    """The in-process app, with an ADMIN token of tenant t1 on every request."""
+    app_client._client.headers["Authorization"] = f"Bearer {mint(settings, Role.ADMIN)}"
+    return app_client

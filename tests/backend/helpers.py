@@ -107,9 +107,13 @@ class ServerProcess:
             now_s=int(time.time()),
         )
 
-    def client(self, token: str | None = None, **kwargs: Any) -> httpx.Client:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return httpx.Client(base_url=self.url, headers=headers, timeout=30, **kwargs)
+    def client(
+        self, token: str | None = None, *, headers: Mapping[str, str] | None = None, **kwargs: Any
+    ) -> httpx.Client:
+        merged = dict(headers or {})
+        if token:
+            merged["Authorization"] = f"Bearer {token}"
+        return httpx.Client(base_url=self.url, headers=merged, timeout=30, **kwargs)
 
     def ready(self) -> bool:
         if self.process.poll() is not None:

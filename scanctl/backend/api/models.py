@@ -44,6 +44,7 @@ MAX_TICKETS_PER_CALL = 10_000
 TicketId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{8}$")]
 Zone = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+DeviceName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 StaticHash = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 # Between 1970 and 9999: the range ms-since-the-epoch columns and every client handle.
 _EARLIEST = datetime.fromisoformat("1970-01-01T00:00:00+00:00")
@@ -172,7 +173,7 @@ class DeviceIn(_In):
     """POST /api/devices/register."""
 
     device_id: UUID
-    name: Name
+    name: DeviceName
     type: DeviceType
     venue_id: UUID
     can_scan_offline: bool = False

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from scanctl.backend.store.scope import Scope
+if TYPE_CHECKING:
+    from scanctl.backend.store.scope import Scope
 
 __all__ = ["PERSON_ROLES", "Principal", "PrincipalKind", "Role"]
 
@@ -48,6 +50,8 @@ class Principal:
 
     def scope(self) -> Scope:
         """The data the principal may touch: its tenant, and its venue unless tenant-wide."""
+        from scanctl.backend.store.scope import Scope  # SQLAlchemy only when data is touched
+
         if self.tenant_wide:
             return Scope.tenant_wide(self.tenant_id)
         # A venue-bound principal without a venue gets a scope of no venues, never all.
