@@ -28,8 +28,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
-
 from scanctl.core import EventFacts, Policy
 from scanctl.manifests.errors import MalformedManifest
 from scanctl.manifests.model import FORMAT_VERSION, Manifest, ManifestEntry, ManifestHeader
@@ -42,8 +40,11 @@ __all__ = [
     "SIGNATURE_LENGTH",
     "PackedEntries",
     "SignedParts",
+    "canonical_header",
+    "check_header",
     "decode_signed",
     "encode_manifest",
+    "parse_header",
     "split_wire",
 ]
 
@@ -222,7 +223,7 @@ def parse_header(data: bytes, key_id: str) -> ManifestHeader:
     event = _get(raw, "event", dict)
     try:
         policy = Policy.model_validate(_get(raw, "policy", dict))
-    except ValidationError as exc:
+    except ValueError as exc:  # pydantic's ValidationError, without importing pydantic here
         raise MalformedManifest(f"manifest policy does not validate: {exc}") from None
     sealed = _get(raw, "sealed_event_keys", list)
     if not sealed or not all(isinstance(item, str) for item in sealed):
