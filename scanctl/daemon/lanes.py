@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from scanctl.core import Decision, RawScan
+from scanctl.daemon.alerts import AlertBook, AlertKind, Severity
 from scanctl.daemon.decider import GateDecider, Lane
 from scanctl.daemon.events import EventBus
 from scanctl.daemon.journal import CommitWatch, Journal, JournalClosed, JournalEntry
@@ -65,6 +66,7 @@ class LaneRunner:
         online: OnlineDecider | None = None,
         clock_ms: Callable[[], int] = wall_clock_ms,
         on_decision: Callable[[dict[str, Any]], None] | None = None,
+        alerts: AlertBook | None = None,
     ) -> None:
         self.driver = driver
         self.lane = lane
@@ -74,6 +76,7 @@ class LaneRunner:
         self.online = online
         self.clock_ms = clock_ms
         self.on_decision = on_decision
+        self.alerts = alerts
         self.stats = LaneStats()
         self.paused = False
         self._pending: asyncio.Queue[_Pending | None] = asyncio.Queue()
@@ -114,9 +117,13 @@ class LaneRunner:
                 # Not on disk: the gate must not open. Red light, and say why loudly.
                 log.exception("journal commit failed for scan %s", entry.scan_id)
                 await self.driver.feedback(False)
-                self.bus.publish(
-                    {"type": "alert", "kind": "journal_failed", "scanner": entry.scanner}
-                )
+                if self.alerts is not None:
+                    self.alerts.raise_alert(
+                        AlertKind.JOURNAL_FAILED,
+                        "journal",
+                        "the journal cannot write: every scan is refused until it is fixed",
+                        severity=Severity.CRITICAL,
+                    )
                 continue
             await self.driver.feedback(decision.allowed)
             self._count(decision, entry, received)

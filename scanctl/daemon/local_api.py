@@ -2,8 +2,9 @@
 
 Routes: ``/status``, ``/gates``, ``/scans?limit=&gate=&reason=&ticket=``, ``/events``
 (server-sent events of every decision and state change), ``POST /gates/{gate}/pause``
-and ``/resume``, ``/metrics`` (Prometheus text). The TUI and ``scanctl daemon status``
-use it; nothing else of the daemon is reachable from outside the process.
+and ``/resume``, ``/alerts`` and ``POST /alerts/{id}/ack``, ``/metrics`` (Prometheus).
+The TUI and ``scanctl daemon status`` use it; nothing else of the daemon is reachable
+from outside the process.
 """
 
 from __future__ import annotations
@@ -47,6 +48,10 @@ class DaemonView(Protocol):
 
     def set_paused(self, gate: str, paused: bool) -> bool: ...
 
+    def list_alerts(self) -> list[dict[str, Any]]: ...
+
+    def acknowledge_alert(self, alert_id: str) -> bool: ...
+
     def metrics_text(self) -> str: ...
 
 
@@ -80,6 +85,15 @@ def build_app(daemon: DaemonView) -> Starlette:
             return JSONResponse({"error": f"no gate named {gate!r}"}, status_code=404)
         return JSONResponse({"gate": gate, "paused": paused})
 
+    async def alerts(request: Request) -> Response:
+        return JSONResponse({"alerts": daemon.list_alerts()})
+
+    async def acknowledge(request: Request) -> Response:
+        alert_id = request.path_params["alert_id"]
+        if not daemon.acknowledge_alert(alert_id):
+            return JSONResponse({"error": f"no alert {alert_id!r}"}, status_code=404)
+        return JSONResponse({"id": alert_id, "acknowledged": True})
+
     async def metrics(request: Request) -> Response:
         return PlainTextResponse(daemon.metrics_text(), media_type="text/plain; version=0.0.4")
 
@@ -94,6 +108,8 @@ def build_app(daemon: DaemonView) -> Starlette:
             Route("/events", events),
             Route("/gates/{gate}/pause", pause, methods=["POST"]),
             Route("/gates/{gate}/resume", resume, methods=["POST"]),
+            Route("/alerts", alerts),
+            Route("/alerts/{alert_id}/ack", acknowledge, methods=["POST"]),
             Route("/metrics", metrics),
         ]
     )

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import os
 import signal
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from scanctl.core import Direction
+from scanctl.core import Direction, Reason
+from scanctl.daemon.alerts import AlertBook, AlertKind, BurstDetector, Severity
 from scanctl.daemon.config import DaemonSettings
 from scanctl.daemon.decider import GateContext, GateDecider, Lane
 from scanctl.daemon.driver_factory import build_driver
@@ -31,7 +33,7 @@ from scanctl.daemon.throughput import Throughput
 from scanctl.drivers import ScannerDriver
 from scanctl.manifests.errors import SealError
 from scanctl.manifests.model import ManifestHeader
-from scanctl.manifests.sealing import open_event_key
+from scanctl.manifests.sealing import open_event_keys
 from scanctl.manifests.store import ManifestStore
 
 __all__ = ["MANIFEST_FILE", "Daemon", "DaemonError"]
@@ -40,7 +42,13 @@ log = logging.getLogger(__name__)
 
 MANIFEST_FILE = "manifest.db"
 DRAIN_TIMEOUT_S = 10.0
-HOUSEKEEPING_S = 30.0
+WATCH_S = 1.0
+NONCE_GC_EVERY = 30
+REPLAY_BURST = 3
+FORGERY_BURST = 5
+BURST_WINDOW_MS = 60_000
+EXPIRING_SOON_MS = 30 * 60_000
+OUTBOX_ALERT_DEPTH = 1_000
 
 
 class DaemonError(Exception):
@@ -63,6 +71,9 @@ class Daemon:
         self.clock_ms = clock_ms
         self.bus = EventBus()
         self.throughput = Throughput()
+        self.alerts = AlertBook(self.bus, clock_ms)
+        self._replays = BurstDetector(REPLAY_BURST, BURST_WINDOW_MS)
+        self._forgeries = BurstDetector(FORGERY_BURST, BURST_WINDOW_MS)
         self.started_at_ms = clock_ms()
         self.draining = False
         self._given_drivers = dict(drivers or {})
@@ -106,26 +117,22 @@ class Daemon:
                     self.bus,
                     clock_ms=self.clock_ms,
                     on_decision=self._on_decision,
+                    alerts=self.alerts,
                 )
             )
 
     def _context(self, header: ManifestHeader) -> GateContext:
-        identity = self.identity
-        try:
-            keys = tuple(
-                open_event_key(
-                    sealed,
-                    identity.keys.exchange,
-                    tenant_id=header.tenant_id,
-                    event_id=header.event_id,
-                    device_id=identity.device_id,
-                )
-                for sealed in header.sealed_event_keys
+        if header.device_id != self.identity.device_id:
+            raise DaemonError(
+                f"the held manifest was issued to device {header.device_id}, "
+                f"this is device {self.identity.device_id}"
             )
+        try:
+            keys = tuple(open_event_keys(header, self.identity.keys.exchange))
         except SealError as error:
             raise DaemonError(f"cannot open the manifest's event key: {error}") from None
         return GateContext(
-            header.event, header.policy, keys, identity.device_id, header.issued_at_ms
+            header.event, header.policy, keys, self.identity.device_id, header.issued_at_ms
         )
 
     def request_stop(self) -> None:
@@ -183,15 +190,89 @@ class Daemon:
             loop.add_signal_handler(signum, on_signal, signum)
 
     async def _housekeeping(self) -> None:
-        while True:
-            await asyncio.sleep(HOUSEKEEPING_S)
-            assert self.decider is not None and self.journal is not None
+        """Once a second: alerts that come from state rather than from one decision."""
+        for tick in itertools.count(1):
+            await asyncio.sleep(WATCH_S)
             now = self.clock_ms()
-            self.decider.state.forget_expired_nonces(now)
-            await asyncio.to_thread(self.journal.forget_nonces, now)
+            self._watch(now)
+            if tick % NONCE_GC_EVERY == 0:
+                assert self.decider is not None and self.journal is not None
+                self.decider.state.forget_expired_nonces(now)
+                await asyncio.to_thread(self.journal.forget_nonces, now)
+
+    def _watch(self, now: int) -> None:
+        assert self.manifest is not None and self.journal is not None
+        alerts = self.alerts
+        for lane in self.lanes:
+            name = lane.lane.scanner
+            if getattr(lane.driver, "connected", True):
+                alerts.clear(AlertKind.SCANNER_DISCONNECTED, name)
+            else:
+                alerts.raise_alert(
+                    AlertKind.SCANNER_DISCONNECTED,
+                    name,
+                    f"scanner {name} at gate {lane.lane.gate} is disconnected",
+                    severity=Severity.CRITICAL,
+                    gate=lane.lane.gate,
+                    scanner=name,
+                )
+            if self._forgeries.quiet(name, now):
+                alerts.clear(AlertKind.FORGERY_BURST, name)
+            if self._replays.quiet(lane.lane.gate, now):
+                alerts.clear(AlertKind.REPLAY_BURST, lane.lane.gate)
+        valid_until = self.manifest.valid_until_ms
+        if valid_until is not None and now > valid_until:
+            alerts.raise_alert(
+                AlertKind.MANIFEST_STALE,
+                "manifest",
+                "the offline manifest has expired: pull a fresh one",
+                severity=Severity.CRITICAL,
+            )
+        else:
+            alerts.clear(AlertKind.MANIFEST_STALE, "manifest")
+        if valid_until is not None and 0 <= valid_until - now < EXPIRING_SOON_MS:
+            minutes = (valid_until - now) // 60_000
+            alerts.raise_alert(
+                AlertKind.MANIFEST_EXPIRING,
+                "manifest",
+                f"the offline manifest expires in {minutes} min",
+            )
+        else:
+            alerts.clear(AlertKind.MANIFEST_EXPIRING, "manifest")
+        unsent = self.journal.unsent_count() if self.settings.backend else 0
+        if unsent >= OUTBOX_ALERT_DEPTH:
+            alerts.raise_alert(
+                AlertKind.OUTBOX_GROWING, "outbox", f"{unsent} scans wait to reach the backend"
+            )
+        else:
+            alerts.clear(AlertKind.OUTBOX_GROWING, "outbox")
 
     def _on_decision(self, event: dict[str, Any]) -> None:
-        self.throughput.record(event["gate"], event["at_ms"])
+        gate, scanner, at_ms = event["gate"], event["scanner"], event["at_ms"]
+        self.throughput.record(gate, at_ms)
+        reason = event["reason"]
+        if reason == Reason.QR_ALREADY_USED and self._replays.add(gate, at_ms):
+            self.alerts.raise_alert(
+                AlertKind.REPLAY_BURST,
+                gate,
+                f"replayed codes at gate {gate}: someone may be passing a screenshot around",
+                gate=gate,
+            )
+        elif reason == Reason.INVALID and self._forgeries.add(scanner, at_ms):
+            self.alerts.raise_alert(
+                AlertKind.FORGERY_BURST,
+                scanner,
+                f"a burst of invalid codes at scanner {scanner}",
+                severity=Severity.CRITICAL,
+                gate=gate,
+                scanner=scanner,
+            )
+
+    def list_alerts(self) -> list[dict[str, Any]]:
+        return self.alerts.listing()
+
+    def acknowledge_alert(self, alert_id: str) -> bool:
+        return self.alerts.acknowledge(alert_id)
 
     # -- what the local API shows ----------------------------------------------------
 
@@ -256,6 +337,7 @@ class Daemon:
                             "zone": lane.lane.zone,
                             "counters": lane.driver.counters.snapshot(),
                             "paused_reads": lane.stats.paused_reads,
+                            "connected": bool(getattr(lane.driver, "connected", True)),
                         }
                         for lane in lanes
                     ],

@@ -165,3 +165,17 @@ def test_without_a_manifest_the_daemon_says_what_to_do(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "scanctl manifest pull" in result.stderr
+
+
+def test_a_replayed_screenshot_raises_one_alert_that_can_be_acknowledged(
+    running_gate: tuple[Gate, int, subprocess.Popen[bytes], Path],
+) -> None:
+    gate, master, _, socket = running_gate
+    screenshot = gate.token(gate.tickets[2], now_ms())
+    for expected in (GOOD, BAD, BAD, BAD, BAD):
+        os.write(master, screenshot.encode() + b"\r")
+        assert read_exactly(master, 3) == expected
+    (alert,) = api(socket, "/alerts")["alerts"]
+    assert (alert["kind"], alert["gate"], alert["active"]) == ("replay_burst", "north", True)
+    assert api(socket, f"/alerts/{alert['id']}/ack", "POST")["acknowledged"] is True
+    assert api(socket, "/alerts")["alerts"][0]["acknowledged"] is True

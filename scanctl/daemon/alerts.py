@@ -1,0 +1,143 @@
+"""Alerts a door supervisor must see: raised once, cleared when the cause is gone, acked.
+
+An alert has a kind (what), a key (where: a gate, a scanner, or the daemon) and stays
+one alert while its cause lasts, however often the cause repeats. Every change is
+published on the event bus; acknowledging keeps it listed but quiet.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import deque
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+from typing import Any
+
+from scanctl.daemon.events import EventBus
+
+__all__ = ["Alert", "AlertBook", "AlertKind", "BurstDetector", "Severity"]
+
+
+class AlertKind(StrEnum):
+    REPLAY_BURST = "replay_burst"
+    FORGERY_BURST = "forgery_burst"
+    SCANNER_DISCONNECTED = "scanner_disconnected"
+    BACKEND_UNREACHABLE = "backend_unreachable"
+    MANIFEST_STALE = "manifest_stale"
+    MANIFEST_EXPIRING = "manifest_expiring"
+    OUTBOX_GROWING = "outbox_growing"
+    RECONCILE_CONFLICT = "reconcile_conflict"
+    JOURNAL_FAILED = "journal_failed"
+
+
+class Severity(StrEnum):
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+@dataclass
+class Alert:
+    id: str
+    kind: AlertKind
+    severity: Severity
+    message: str
+    at_ms: int
+    gate: str | None = None
+    scanner: str | None = None
+    active: bool = True
+    acknowledged: bool = False
+
+    def as_event(self) -> dict[str, Any]:
+        return {"type": "alert", **asdict(self)}
+
+
+class AlertBook:
+    """The daemon's alerts, keyed by (kind, key)."""
+
+    def __init__(self, bus: EventBus, clock_ms: Callable[[], int], keep: int = 200) -> None:
+        self._bus = bus
+        self._clock_ms = clock_ms
+        self._keep = keep
+        self._by_key: dict[tuple[AlertKind, str], Alert] = {}
+        self._ids = itertools.count(1)
+
+    def raise_alert(
+        self,
+        kind: AlertKind,
+        key: str,
+        message: str,
+        *,
+        severity: Severity = Severity.WARNING,
+        gate: str | None = None,
+        scanner: str | None = None,
+    ) -> Alert:
+        """Raise (or keep) the alert for this cause; a repeat only refreshes the message."""
+        current = self._by_key.get((kind, key))
+        if current is not None and current.active:
+            current.message = message
+            return current
+        alert = Alert(
+            f"{kind.value}-{next(self._ids)}",
+            kind,
+            severity,
+            message,
+            self._clock_ms(),
+            gate,
+            scanner,
+        )
+        self._by_key[(kind, key)] = alert
+        self._trim()
+        self._bus.publish(alert.as_event())
+        return alert
+
+    def clear(self, kind: AlertKind, key: str) -> None:
+        """The cause is gone: the alert stays listed as inactive."""
+        alert = self._by_key.get((kind, key))
+        if alert is not None and alert.active:
+            alert.active = False
+            self._bus.publish(alert.as_event())
+
+    def acknowledge(self, alert_id: str) -> bool:
+        for alert in self._by_key.values():
+            if alert.id == alert_id:
+                alert.acknowledged = True
+                self._bus.publish(alert.as_event())
+                return True
+        return False
+
+    def listing(self) -> list[dict[str, Any]]:
+        """Active first, newest first."""
+        alerts = sorted(self._by_key.values(), key=lambda a: (not a.active, -a.at_ms))
+        return [alert.as_event() for alert in alerts]
+
+    def _trim(self) -> None:
+        if len(self._by_key) <= self._keep:
+            return
+        inactive = sorted(
+            (key for key, alert in self._by_key.items() if not alert.active),
+            key=lambda key: self._by_key[key].at_ms,
+        )
+        for key in inactive[: len(self._by_key) - self._keep]:
+            del self._by_key[key]
+
+
+class BurstDetector:
+    """Says when ``threshold`` events for one key fall within ``window_ms``."""
+
+    def __init__(self, threshold: int, window_ms: int) -> None:
+        self.threshold = threshold
+        self.window_ms = window_ms
+        self._events: dict[str, deque[int]] = {}
+
+    def add(self, key: str, at_ms: int) -> bool:
+        events = self._events.setdefault(key, deque())
+        events.append(at_ms)
+        while events and events[0] <= at_ms - self.window_ms:
+            events.popleft()
+        return len(events) >= self.threshold
+
+    def quiet(self, key: str, now_ms: int) -> bool:
+        """No event for this key within the window: the burst is over."""
+        events = self._events.get(key)
+        return not events or events[-1] <= now_ms - self.window_ms
