@@ -63,8 +63,8 @@ events = Table(
     Column("ticket_seq", BigInteger, nullable=False, server_default="0"),
     Column("created_at_ms", BigInteger, nullable=False),
     Column("updated_at_ms", BigInteger, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "id", name="pk_events"),
 )
-events.append_constraint(PrimaryKeyConstraint("tenant_id", "id", name="pk_events"))
 Index("ix_events_tenant_venue", events.c.tenant_id, events.c.venue_id)
 
 tickets = Table(
@@ -87,8 +87,8 @@ tickets = Table(
         name="fk_tickets_event",
         ondelete="CASCADE",
     ),
+    PrimaryKeyConstraint("tenant_id", "event_id", "id", name="pk_tickets"),
 )
-tickets.append_constraint(PrimaryKeyConstraint("tenant_id", "event_id", "id", name="pk_tickets"))
 Index("ix_tickets_tenant_event_seq", tickets.c.tenant_id, tickets.c.event_id, tickets.c.updated_seq)
 Index("ix_tickets_tenant_static_hash", tickets.c.tenant_id, tickets.c.static_hash)
 
@@ -109,8 +109,8 @@ devices = Table(
     Column("created_at_ms", BigInteger, nullable=False),
     Column("updated_at_ms", BigInteger, nullable=False),
     Column("revoked_at_ms", BigInteger, nullable=True),
+    PrimaryKeyConstraint("tenant_id", "id", name="pk_devices"),
 )
-devices.append_constraint(PrimaryKeyConstraint("tenant_id", "id", name="pk_devices"))
 Index("ix_devices_tenant_venue", devices.c.tenant_id, devices.c.venue_id)
 
 policies = Table(
@@ -127,8 +127,8 @@ policies = Table(
         name="fk_policies_event",
         ondelete="CASCADE",
     ),
+    PrimaryKeyConstraint("tenant_id", "event_id", name="pk_policies"),
 )
-policies.append_constraint(PrimaryKeyConstraint("tenant_id", "event_id", name="pk_policies"))
 
 policy_templates = Table(
     "policy_templates",
@@ -138,9 +138,7 @@ policy_templates = Table(
     Column("body", Text, nullable=False),
     Column("updated_by", String(200), nullable=False),
     Column("updated_at_ms", BigInteger, nullable=False),
-)
-policy_templates.append_constraint(
-    PrimaryKeyConstraint("tenant_id", "name", name="pk_policy_templates")
+    PrimaryKeyConstraint("tenant_id", "name", name="pk_policy_templates"),
 )
 
 audit_log = Table(
