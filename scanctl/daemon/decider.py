@@ -79,6 +79,11 @@ class GateDecider:
         self.state = state
         self.limiter = SlidingWindowLimiter(context.policy.scanner_rate_limit_per_minute)
 
+    def replace_context(self, context: GateContext) -> None:
+        """Decide with a refreshed manifest's event, policy and keys from now on."""
+        self.context = context
+        self.limiter.limit = context.policy.scanner_rate_limit_per_minute
+
     def decide(
         self, raw: RawScan, lane: Lane, now_ms: int, *, decided_by: str = "offline"
     ) -> tuple[Decision, JournalEntry]:

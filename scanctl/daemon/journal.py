@@ -75,8 +75,8 @@ CREATE TABLE IF NOT EXISTS nonces (
 
 _INSERT_SCAN = """
 INSERT OR IGNORE INTO scans (scan_id, ticket_id, raw, symbology, scanner, gate, direction,
-    reason, allowed, decided_by, scanned_at_ms, recorded_at_ms, nonce)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    reason, allowed, decided_by, scanned_at_ms, recorded_at_ms, nonce, sent_at_ms, sync_result)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 _INSERT_PASSAGE = """
 INSERT OR IGNORE INTO passes (ticket_id, at_ms, gate, direction, device_id, source, scan_id)
@@ -84,6 +84,9 @@ VALUES (?, ?, ?, ?, ?, ?, ?)
 """
 _INSERT_NONCE = "INSERT OR IGNORE INTO nonces (nonce, expires_at_ms) VALUES (?, ?)"
 
+
+ONLINE = "online"
+"""``decided_by`` of scans the backend decided; they never enter the outbox."""
 
 _RECENT_KEYS = (
     "scan_id", "ticket_id", "scanner", "gate", "direction", "reason", "allowed",
@@ -272,6 +275,9 @@ class Journal:
                     e.scanned_at_ms,
                     recorded_at,
                     e.nonce,
+                    # The backend decided (and recorded) online scans itself: not outbox.
+                    recorded_at if e.decided_by == ONLINE else None,
+                    ONLINE if e.decided_by == ONLINE else None,
                 )
                 for e in entries
             ],

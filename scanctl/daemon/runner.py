@@ -18,7 +18,7 @@ import signal
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from scanctl.core import Direction, Reason
+from scanctl.core import Direction, Reason, ScanMode
 from scanctl.daemon.alerts import AlertBook, AlertKind, BurstDetector, Severity
 from scanctl.daemon.config import DaemonSettings
 from scanctl.daemon.decider import GateContext, GateDecider, Lane
@@ -29,6 +29,7 @@ from scanctl.daemon.journal import Journal
 from scanctl.daemon.lanes import LaneRunner, wall_clock_ms
 from scanctl.daemon.local_api import LocalApi
 from scanctl.daemon.state import GateState
+from scanctl.daemon.sync import BackendLink
 from scanctl.daemon.throughput import Throughput
 from scanctl.drivers import ScannerDriver
 from scanctl.manifests.errors import SealError
@@ -83,6 +84,7 @@ class Daemon:
         self.journal: Journal | None = None
         self.manifest: ManifestStore | None = None
         self.decider: GateDecider | None = None
+        self.link: BackendLink | None = None
 
     # -- start and stop --------------------------------------------------------------
 
@@ -105,6 +107,17 @@ class Daemon:
         now = self.clock_ms()
         state = GateState(self.journal.load_history(), self.journal.load_nonces(now))
         self.decider = GateDecider(self._context(header), self.manifest, state)
+        if settings.backend:
+            self.link = BackendLink(
+                settings,
+                self.identity,
+                self.journal,
+                self.manifest,
+                self.alerts,
+                clock_ms=self.clock_ms,
+                on_manifest=self._manifest_changed,
+            )
+        online = self.link if settings.mode is ScanMode.ONLINE_FIRST else None
         for scanner in settings.scanner:
             driver = self._given_drivers.get(scanner.name) or build_driver(scanner, self)
             lane = Lane(scanner.name, scanner.gate, scanner.direction, scanner.zone)
@@ -118,6 +131,7 @@ class Daemon:
                     clock_ms=self.clock_ms,
                     on_decision=self._on_decision,
                     alerts=self.alerts,
+                    online=online,
                 )
             )
 
@@ -134,6 +148,13 @@ class Daemon:
         return GateContext(
             header.event, header.policy, keys, self.identity.device_id, header.issued_at_ms
         )
+
+    def _manifest_changed(self) -> None:
+        """A refreshed manifest may bring a new policy or keys: decide with them at once."""
+        assert self.manifest is not None and self.decider is not None
+        header = self.manifest.header
+        if header is not None:
+            self.decider.replace_context(self._context(header))
 
     def request_stop(self) -> None:
         """Begin the graceful drain (idempotent)."""
@@ -153,6 +174,7 @@ class Daemon:
             asyncio.create_task(lane.run(), name=f"lane-{lane.lane.scanner}") for lane in self.lanes
         ]
         housekeeping = asyncio.create_task(self._housekeeping(), name="housekeeping")
+        syncing = asyncio.create_task(self.link.run(), name="sync") if self.link else None
         self.bus.publish({"type": "state", "state": "running", "at_ms": self.clock_ms()})
         log.info("daemon running: %d scanner(s), socket %s", len(self.lanes), api.path)
         try:
@@ -161,6 +183,8 @@ class Daemon:
             self.draining = True
             self.bus.publish({"type": "state", "state": "draining", "at_ms": self.clock_ms()})
             housekeeping.cancel()
+            if syncing is not None:
+                syncing.cancel()
             for lane in self.lanes:
                 await lane.driver.aclose()
             done, pending = await asyncio.wait(lane_tasks, timeout=DRAIN_TIMEOUT_S)
@@ -169,6 +193,10 @@ class Daemon:
             for task in done:
                 if task.exception() is not None:
                     log.error("lane ended with an error", exc_info=task.exception())
+            if self.link is not None and syncing is not None:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await syncing
+                await self.link.aclose()
             self.journal.close()
             self.manifest.close()
             api.stop()
@@ -299,7 +327,7 @@ class Daemon:
             "uptime_s": round((now - self.started_at_ms) / 1000, 1),
             "manifest": self.manifest.summary(now),
             "journal": {"scans": self.journal.count(), "unsent": self.journal.unsent_count()},
-            "link": {"backend": self.settings.backend, "online": False, "circuit": "n/a"},
+            "link": self.link.status() if self.link else {"backend": None, "online": False},
             "totals": self._totals(),
             "events": {"published": self.bus.published, "listeners": self.bus.listeners},
         }

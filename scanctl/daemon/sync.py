@@ -1,0 +1,251 @@
+"""The daemon's link to the backend: outbox pushes, manifest refreshes, online decisions.
+
+Everything here is best effort and never on the door's critical path: the gate decides
+offline whenever the backend is slow, failing or gone. The outbox pushes journaled
+scans in batches to ``/api/offline/reconcile`` (idempotent on each scan id, so a retry
+after a lost answer doubles nothing) and marks them sent only after a 2xx. Manifest
+deltas are pulled on a schedule and as soon as the backend answers again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from scanctl.client import (
+    ApiError,
+    AsyncScanctlClient,
+    AuthError,
+    BreakerState,
+    CircuitBreaker,
+    ClientError,
+    DeviceAuth,
+    Unreachable,
+)
+from scanctl.core import Decision, RawScan, Reason
+from scanctl.daemon.alerts import AlertBook, AlertKind, Severity
+from scanctl.daemon.config import DaemonSettings
+from scanctl.daemon.decider import Lane
+from scanctl.daemon.identity import DeviceIdentity
+from scanctl.daemon.journal import Journal, OutboxRow
+from scanctl.manifests import ManifestRefused, ManifestStore, ManifestVerifier, TrustedKeys
+
+__all__ = ["BackendLink", "outbox_payload"]
+
+log = logging.getLogger(__name__)
+
+UNREACHABLE_ALERT_S = 60
+_UNVERIFIED = {Reason.INVALID, Reason.UNAUTHORIZED_VENUE, Reason.RATE_LIMITED}
+
+
+def outbox_payload(row: OutboxRow) -> dict[str, Any]:
+    """One journaled scan as the reconcile endpoint takes it."""
+    return {
+        "id": row.scan_id,
+        "qrData": row.raw.decode("utf-8", errors="replace"),
+        "ticketId": row.ticket_id,
+        "allowed": row.allowed,
+        "reason": row.reason.value,
+        "gate": row.gate,
+        "scanner": row.scanner,
+        "direction": row.direction.value,
+        "scannedAt": datetime.fromtimestamp(row.scanned_at_ms / 1000, UTC).isoformat(),
+        "decidedBy": row.decided_by,
+    }
+
+
+class BackendLink:
+    """Owns the async client and the breaker; reports its state for /status and the TUI."""
+
+    def __init__(
+        self,
+        settings: DaemonSettings,
+        identity: DeviceIdentity,
+        journal: Journal,
+        manifest: ManifestStore,
+        alerts: AlertBook,
+        *,
+        clock_ms: Callable[[], int],
+        on_manifest: Callable[[], None],
+    ) -> None:
+        assert settings.backend is not None
+        self.settings = settings
+        self.identity = identity
+        self.journal = journal
+        self.manifest = manifest
+        self.alerts = alerts
+        self.clock_ms = clock_ms
+        self.on_manifest = on_manifest
+        self.breaker = CircuitBreaker()
+        auth = DeviceAuth(
+            identity.device_id, identity.tenant_id, identity.venue_id, identity.keys.signing
+        )
+        self.client = AsyncScanctlClient(settings.backend, auth, breaker=self.breaker)
+        self.verifier = ManifestVerifier(TrustedKeys(identity.trusted_manifest_keys))
+        self.online = False
+        self.last_contact_ms: int | None = None
+        self.last_sync_ms: int | None = None
+        self.last_error: str | None = None
+        self.conflicts = 0
+        self._offline_since_ms: int | None = clock_ms()
+
+    # -- state -----------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        breaker = self.breaker.snapshot()
+        return {
+            "backend": self.settings.backend,
+            "online": self.online,
+            "circuit": str(breaker.state),
+            "last_contact_ms": self.last_contact_ms,
+            "last_sync_ms": self.last_sync_ms,
+            "last_error": self.last_error,
+            "conflicts": self.conflicts,
+        }
+
+    def _reached(self) -> None:
+        was_offline = not self.online
+        self.online = True
+        self.last_contact_ms = self.clock_ms()
+        self._offline_since_ms = None
+        self.last_error = None
+        self.alerts.clear(AlertKind.BACKEND_UNREACHABLE, "backend")
+        if was_offline:
+            log.info("backend reachable again")
+
+    def _failed(self, error: Exception) -> None:
+        now = self.clock_ms()
+        if self.online:
+            log.warning("backend unreachable: %s", error)
+        self.online = False
+        self.last_error = str(error)
+        self._offline_since_ms = self._offline_since_ms or now
+        if now - self._offline_since_ms >= UNREACHABLE_ALERT_S * 1000:
+            self.alerts.raise_alert(
+                AlertKind.BACKEND_UNREACHABLE,
+                "backend",
+                f"backend unreachable for {(now - self._offline_since_ms) // 1000} s: "
+                "gates decide offline",
+                severity=Severity.WARNING,
+            )
+
+    # -- online decisions ------------------------------------------------------------
+
+    async def decide(self, raw: RawScan, lane: Lane) -> Decision | None:
+        """The backend's decision within the deadline, or None to decide offline."""
+        if self.breaker.snapshot().state is BreakerState.OPEN:
+            return None
+        try:
+            result = await self.client.scan(
+                raw.payload.decode("utf-8", errors="replace"),
+                self.settings.event_id,
+                self.identity.device_id,
+                deadline=self.settings.online_deadline_ms / 1000,
+            )
+        except (ClientError, ValueError) as error:
+            if isinstance(error, Unreachable):
+                self._failed(error)
+            return None
+        self._reached()
+        reason = result.known_reason
+        if reason is None:
+            return None  # a reason this daemon does not know: trust the local rules
+        extra = result.extra
+        return Decision(
+            result.allowed,
+            reason,
+            result.message,
+            extra.get("ticketId"),
+            reason not in _UNVERIFIED,
+        )
+
+    # -- background work -------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Push the outbox continuously and refresh the manifest on schedule."""
+        refresh_every = self.settings.manifest_refresh_s * 1000
+        next_refresh = 0
+        backoff = 1.0
+        while True:
+            now = self.clock_ms()
+            try:
+                if now >= next_refresh or not self.online:
+                    await self.refresh_manifest()
+                    next_refresh = now + refresh_every
+                pushed = await self.push_outbox()
+                backoff = 1.0
+                if pushed == 0:
+                    await asyncio.sleep(1.0)
+            except Unreachable as error:
+                self._failed(error)
+                await asyncio.sleep(backoff * random.uniform(0.5, 1.5))  # noqa: S311 - jitter
+                backoff = min(backoff * 2, 30.0)
+            except (ApiError, ManifestRefused) as error:
+                log.error("backend sync failed: %s", error)
+                self.last_error = str(error)
+                if isinstance(error, AuthError):
+                    self.alerts.raise_alert(
+                        AlertKind.BACKEND_UNREACHABLE,
+                        "backend",
+                        f"the backend refuses this device: {error}",
+                        severity=Severity.CRITICAL,
+                    )
+                await asyncio.sleep(min(backoff * 5, 60.0))
+                backoff = min(backoff * 2, 30.0)
+
+    async def push_outbox(self) -> int:
+        """Push one batch; returns how many scans the backend took."""
+        rows = await asyncio.to_thread(self.journal.unsent, self.settings.outbox_batch)
+        if not rows:
+            return 0
+        answer = await self.client.reconcile(
+            self.identity.device_id, [outbox_payload(row) for row in rows]
+        )
+        self._reached()
+        results = {
+            str(item.get("id")): str(item.get("status", "accepted"))
+            for item in answer.get("results", [])
+            if isinstance(item, dict)
+        }
+        sent = {row.scan_id: results.get(row.scan_id, "accepted") for row in rows}
+        await asyncio.to_thread(self.journal.mark_sent, sent, self.clock_ms())
+        self.last_sync_ms = self.clock_ms()
+        conflicts = [scan_id for scan_id, status in sent.items() if status == "conflict"]
+        if conflicts:
+            self.conflicts += len(conflicts)
+            self.alerts.raise_alert(
+                AlertKind.RECONCILE_CONFLICT,
+                "reconcile",
+                f"{self.conflicts} offline admission(s) conflict with other gates",
+            )
+        return len(rows)
+
+    async def refresh_manifest(self) -> None:
+        """Pull a delta (or a full manifest) and apply it if it verifies."""
+        held = self.manifest.sequence
+        wire = await self.client.pull_manifest(
+            self.settings.event_id, device_id=self.identity.device_id, since=held
+        )
+        self._reached()
+        header = self.manifest.header
+        assert header is not None
+        await asyncio.to_thread(
+            self.manifest.load,
+            wire,
+            self.verifier,
+            tenant_id=self.identity.tenant_id,
+            venue_id=self.identity.venue_id,
+            now_ms=self.clock_ms(),
+            event_id=self.settings.event_id,
+            device_id=self.identity.device_id,
+        )
+        if self.manifest.sequence != held:
+            log.info("manifest refreshed: sequence %s -> %s", held, self.manifest.sequence)
+            self.on_manifest()
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
