@@ -143,3 +143,28 @@ def test_out_of_venue_registration_does_not_spend_the_venues_limit(tmp_path: Pat
             headers={"Authorization": f"Bearer {manager}"},
         )
         assert response.status_code == 201
+
+
+@pytest.mark.redis
+def test_the_limit_is_shared_through_redis(tmp_path: Path) -> None:
+    """Two instances on one Redis count registrations together (the scaled-out set-up)."""
+    import redis
+
+    try:
+        redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=1).ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip("Redis is not reachable at 127.0.0.1:6379")
+    env = base_env(tmp_path, RATE_LIMIT_STORAGE_URL="redis://127.0.0.1:6379/0")
+    first = load_settings(environ={**env, "SCANCTL_DATA_DIR": str(tmp_path / "a")})
+    second = load_settings(environ={**env, "SCANCTL_DATA_DIR": str(tmp_path / "b")})
+    venue = new_id()  # fresh: no earlier run's counts apply
+    headers = {"Authorization": f"Bearer {mint(first, Role.ADMIN)}"}
+    with (
+        AppClient(create_app(first), headers=headers) as one,
+        AppClient(create_app(second), headers=headers) as two,
+    ):
+        for i in range(10):
+            api = one if i % 2 else two
+            assert api.post("/api/devices/register", json=device_body(venue)).status_code == 201
+        assert one.post("/api/devices/register", json=device_body(venue)).status_code == 429
+        assert two.post("/api/devices/register", json=device_body(venue)).status_code == 429

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import hypothesis
 import pytest
 import schemathesis
@@ -22,7 +24,7 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 @pytest.mark.slow
 @schema.parametrize()
 @hypothesis.settings(
-    max_examples=30,
+    max_examples=int(os.environ.get("SCANCTL_FUZZ_EXAMPLES", "30")),
     deadline=None,
     suppress_health_check=list(HealthCheck),
     derandomize=True,

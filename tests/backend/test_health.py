@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 
 from scanctl.backend.app import create_app
+from scanctl.backend.auth import Role
 from scanctl.backend.lifecycle import Phase
 from scanctl.backend.settings import load_settings
+from tests.backend.conftest import mint
 from tests.backend.helpers import AppClient, base_env
 
 
@@ -80,3 +83,20 @@ def test_request_timeout_answers_504(tmp_path: Path) -> None:
 
 def test_test_routes_are_off_by_default(app_client: AppClient) -> None:
     assert app_client.get("/__test__/slow", params={"seconds": 0}).status_code == 404
+
+
+def test_streamed_body_over_the_limit_is_413(tmp_path: Path) -> None:
+    settings = load_settings(environ=base_env(tmp_path, MAX_BODY_BYTES="2048"))
+
+    async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: chunked upload
+        for _ in range(8):
+            yield b"x" * 1024
+
+    with AppClient(create_app(settings)) as client:
+        token = mint(settings, Role.ADMIN)
+        response = client.post(
+            "/api/catalog/events",
+            content=chunks(),
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
+        assert response.status_code == 413

@@ -156,3 +156,21 @@ def test_server_refuses_to_start_and_binds_nothing(
     for value in change.values():
         if value:
             assert value not in result.stderr  # the refused secret itself is never echoed
+
+
+def test_server_run_reads_its_config_file(tmp_path: Path) -> None:
+    config = tmp_path / "backend.toml"
+    config.write_text('jwt_secret = "changeme"\nport = 70000\n')
+    env = base_env(tmp_path)
+    del env["JWT_SECRET"]
+    result = subprocess.run(
+        [SCANCTL, "server", "run", "--config", str(config)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "JWT_SECRET: is a known placeholder" in result.stderr
+    assert "PORT: Input should be less than or equal to 65535" in result.stderr
