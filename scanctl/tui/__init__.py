@@ -1,1 +1,19 @@
-"""The Textual app for door supervisors."""
+"""The Textual app for door supervisors (`scanctl tui`), on the daemon's local API only."""
+
+from scanctl.tui.app import DoorApp, build_app
+from scanctl.tui.client import DaemonClient
+from scanctl.tui.errors import DaemonRefused, DaemonUnavailable, TuiError
+from scanctl.tui.recorded import RecordedSource
+from scanctl.tui.source import DoorSource, LiveSource
+
+__all__ = [
+    "DaemonClient",
+    "DaemonRefused",
+    "DaemonUnavailable",
+    "DoorApp",
+    "DoorSource",
+    "LiveSource",
+    "RecordedSource",
+    "TuiError",
+    "build_app",
+]

@@ -1,0 +1,62 @@
+"""`scanctl tui`: the door supervisor's screen on a running gate daemon."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from scanctl.cli.exit_codes import ExitCode
+
+__all__ = ["tui"]
+
+
+def tui(
+    socket: Path | None = typer.Option(
+        None, "--socket", help="The daemon's local API socket (default: from --config)."
+    ),
+    config: Path | None = typer.Option(
+        None, "--config", "-c", help="The gate's TOML file, to find the daemon's socket."
+    ),
+    replay: Path | None = typer.Option(
+        None,
+        "--replay",
+        help="Show a recorded event stream (JSON lines) instead of a live daemon.",
+        exists=True,
+        dir_okay=False,
+    ),
+) -> None:
+    """Open the door supervisor TUI: gates, scan log, alerts and link, keyboard only.
+
+    It reconnects by itself when the daemon restarts; `q` quits, `?` lists every key.
+    """
+    # Imported here so that other commands do not pay for Textual at start-up.
+    from scanctl.tui import LiveSource, RecordedSource, build_app
+    from scanctl.tui.source import DoorSource
+
+    source: DoorSource
+    if replay is not None:
+        try:
+            source = RecordedSource.from_file(replay)
+        except (ValueError, KeyError) as error:
+            typer.echo(f"Error: {replay}: not a recording ({error})", err=True)
+            raise typer.Exit(int(ExitCode.USAGE)) from None
+    else:
+        source = LiveSource(_socket_for(config, socket))
+    build_app(source).run()
+
+
+def _socket_for(config: Path | None, socket: Path | None) -> Path:
+    if socket is not None:
+        return socket
+    if config is None:
+        typer.echo("Error: give --socket or --config (or --replay)", err=True)
+        raise typer.Exit(int(ExitCode.USAGE))
+    from scanctl.daemon.config import ConfigError, load_settings
+
+    try:
+        return load_settings(config).socket_path
+    except ConfigError as error:
+        for problem in error.problems:
+            typer.echo(f"Error: {config}: {problem}", err=True)
+        raise typer.Exit(int(ExitCode.USAGE)) from None

@@ -1,0 +1,148 @@
+"""What the supervisor sees, as plain data: snapshots replace it, events update it.
+
+No widgets here. ``/gates`` and ``/status`` (read every second or so) are the truth;
+decision events in between move the counters and the last decision at once, so the
+screen is live at any rate, and the next snapshot corrects any drift.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from scanctl.tui.messages import LinkState, LinkUpdate
+
+__all__ = ["LOG_KEEP", "DoorState", "GateView", "scan_row_from_event"]
+
+LOG_KEEP = 500
+
+
+@dataclass
+class GateView:
+    """One gate as the overview shows it."""
+
+    name: str
+    paused: bool = False
+    admitted: int = 0
+    denied: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+    per_minute_now: int = 0
+    per_minute_15: list[int] = field(default_factory=list)
+    last: dict[str, Any] | None = None
+    scanners: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def from_api(cls, data: dict[str, Any]) -> GateView:
+        return cls(
+            name=str(data["gate"]),
+            paused=bool(data.get("paused", False)),
+            admitted=int(data.get("admitted", 0)),
+            denied=int(data.get("denied", 0)),
+            reasons=dict(data.get("reasons") or {}),
+            per_minute_now=int(data.get("per_minute_now", 0)),
+            per_minute_15=[int(n) for n in data.get("per_minute_15") or []],
+            last=data.get("last"),
+            scanners=list(data.get("scanners") or []),
+        )
+
+    def count(self, event: dict[str, Any]) -> None:
+        if event.get("allowed"):
+            self.admitted += 1
+        else:
+            self.denied += 1
+        reason = str(event.get("reason", "?"))
+        self.reasons[reason] = self.reasons.get(reason, 0) + 1
+        self.last = event
+
+
+def scan_row_from_event(event: dict[str, Any]) -> dict[str, Any]:
+    """A decision event in the shape of a ``/scans`` row, for the live log."""
+    return {
+        "scan_id": event.get("scan_id"),
+        "ticket_id": event.get("ticket_id"),
+        "scanner": event.get("scanner"),
+        "gate": event.get("gate"),
+        "direction": event.get("direction"),
+        "reason": event.get("reason"),
+        "allowed": bool(event.get("allowed")),
+        "decided_by": event.get("decided_by"),
+        "scanned_at_ms": event.get("at_ms"),
+        "recorded_at_ms": event.get("at_ms"),
+        "sync_result": None,
+    }
+
+
+@dataclass
+class DoorState:
+    """Everything on screen, kept by the app and read by every screen."""
+
+    status: dict[str, Any] = field(default_factory=dict)
+    gates: dict[str, GateView] = field(default_factory=dict)
+    alerts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    recent: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=LOG_KEEP))
+    events_seen: int = 0
+    daemon_state: str = ""
+    link: LinkUpdate = field(default_factory=lambda: LinkUpdate(LinkState.CONNECTING))
+
+    # -- updates ---------------------------------------------------------------------
+
+    def apply_snapshot(
+        self,
+        status: dict[str, Any],
+        gates: list[dict[str, Any]],
+        alerts: list[dict[str, Any]],
+    ) -> None:
+        self.status = copy.deepcopy(status)  # events move its totals until the next one
+        self.daemon_state = str(status.get("state", ""))
+        self.gates = {view.name: view for view in map(GateView.from_api, gates)}
+        self.alerts = {str(alert["id"]): alert for alert in alerts if "id" in alert}
+
+    def apply_events(self, events: list[dict[str, Any]]) -> None:
+        for event in events:
+            self.events_seen += 1
+            kind = event.get("type")
+            if kind == "decision":
+                self._decision(event)
+            elif kind == "gate":
+                gate = self.gates.get(str(event.get("gate")))
+                if gate is not None:
+                    gate.paused = bool(event.get("paused"))
+            elif kind == "alert" and "id" in event:
+                self.alerts[str(event["id"])] = event
+            elif kind == "state":
+                self.daemon_state = str(event.get("state", ""))
+
+    def _decision(self, event: dict[str, Any]) -> None:
+        name = str(event.get("gate", "?"))
+        gate = self.gates.get(name)
+        if gate is None:
+            gate = self.gates[name] = GateView(name)
+        gate.count(event)
+        self.recent.appendleft(scan_row_from_event(event))
+        totals = self.status.get("totals")
+        if isinstance(totals, dict):
+            key = "admitted" if event.get("allowed") else "denied"
+            totals[key] = int(totals.get(key, 0)) + 1
+
+    # -- reading ---------------------------------------------------------------------
+
+    @property
+    def totals(self) -> dict[str, Any]:
+        totals = self.status.get("totals")
+        return totals if isinstance(totals, dict) else {}
+
+    def alert_list(self) -> list[dict[str, Any]]:
+        """Active first, then newest first (the daemon's order)."""
+        return sorted(
+            self.alerts.values(),
+            key=lambda alert: (not alert.get("active", True), -int(alert.get("at_ms", 0))),
+        )
+
+    def unacknowledged(self) -> list[dict[str, Any]]:
+        return [
+            alert
+            for alert in self.alerts.values()
+            if alert.get("active", True) and not alert.get("acknowledged", False)
+        ]

@@ -1,0 +1,68 @@
+"""The overview: every gate as a card, the venue's totals above them."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Grid, VerticalScroll
+
+from scanctl.tui.model import DoorState
+from scanctl.tui.screens.base import DoorScreen
+from scanctl.tui.screens.dialogs import ConfirmScreen
+from scanctl.tui.widgets import GateCard, TotalsBar
+
+__all__ = ["GatesScreen"]
+
+
+class GatesScreen(DoorScreen):
+    """Gates overview; arrow keys pick a gate, ``p`` pauses or resumes it."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("p", "toggle_pause", "Pause/resume"),
+        Binding("down,right", "app.focus_next", "Next gate", show=False),
+        Binding("up,left", "app.focus_previous", "Previous gate", show=False),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        yield TotalsBar()
+        with VerticalScroll(id="gates-scroll"):
+            yield Grid(id="gates")
+
+    def show(self, state: DoorState, events: list[dict[str, Any]] | None) -> None:
+        self.query_one(TotalsBar).show(state.totals)
+        grid = self.query_one("#gates", Grid)
+        cards = {card.gate: card for card in grid.query(GateCard)}
+        for name, view in state.gates.items():
+            card = cards.get(name)
+            if card is None:
+                grid.mount(GateCard(view))
+            else:
+                card.show(view)
+        if self.focused is None and cards:
+            next(iter(cards.values())).focus()
+
+    def _selected(self) -> GateCard | None:
+        focused = self.focused
+        if isinstance(focused, GateCard):
+            return focused
+        return next(iter(self.query(GateCard)), None)
+
+    def action_toggle_pause(self) -> None:
+        card = self._selected()
+        if card is None:
+            self.notify("No gate to pause yet.", severity="warning")
+            return
+        gate, pause = card.gate, not card.paused
+        question = (
+            f"Pause gate [b]{gate}[/b]? Its scanners will refuse every code until resumed."
+            if pause
+            else f"Resume gate [b]{gate}[/b]? Its scanners will admit again."
+        )
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.door.request_pause(gate, pause)
+
+        self.app.push_screen(ConfirmScreen(question, "Pause" if pause else "Resume"), confirmed)

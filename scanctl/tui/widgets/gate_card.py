@@ -1,0 +1,108 @@
+"""One gate at a glance: rate and trend, counts, the last decision, scanners, paused."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.widget import Widget
+from textual.widgets import Label, Sparkline, Static
+
+from scanctl.tui.model import GateView
+from scanctl.tui.present import decision_text, format_count, is_admitted
+
+__all__ = ["GateCard"]
+
+
+class GateCard(Widget, can_focus=True):
+    """A bordered card for one gate; focus it to act on the gate."""
+
+    DEFAULT_CSS = """
+    GateCard {
+        height: auto;
+        border: round $primary-darken-1;
+        border-title-style: bold;
+        border-title-color: $text;
+        padding: 0 1;
+    }
+    GateCard:focus { border: double $accent; }
+    GateCard.-paused { border: round $warning; }
+    GateCard.-paused:focus { border: double $warning; }
+    GateCard .rate-row { height: 1; }
+    GateCard .rate { width: auto; min-width: 9; text-style: bold; }
+    GateCard Sparkline { height: 1; width: 1fr; margin-left: 1; }
+    GateCard Sparkline > .sparkline--max-color { color: $success; }
+    GateCard Sparkline > .sparkline--min-color { color: $primary-darken-2; }
+    GateCard .counts, GateCard .top, GateCard .last, GateCard .scanners { height: 1; }
+    """
+
+    def __init__(self, view: GateView) -> None:
+        super().__init__(id=f"gate-{view.name}")
+        self.gate = view.name
+        self.paused = False
+        self._view = view
+        self._composed = False
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(classes="rate-row"):
+            yield Label(classes="rate")
+            yield Sparkline([], summary_function=max)
+        yield Static(classes="counts")
+        yield Static(classes="top")
+        yield Static(classes="last")
+        yield Static(classes="scanners")
+
+    def on_mount(self) -> None:
+        self._composed = True
+        self.show(self._view)
+
+    def show(self, view: GateView) -> None:
+        self._view = view
+        if not self._composed:
+            return
+        self.paused = view.paused
+        self.border_title = view.name
+        self.border_subtitle = "■ PAUSED" if view.paused else "▶ open"
+        self.set_class(view.paused, "-paused")
+        self.query_one(".rate", Label).update(f"{format_count(view.per_minute_now)}/min")
+        self.query_one(Sparkline).data = [float(n) for n in view.per_minute_15] or [0.0]
+        counts = Text()
+        counts.append(f"✔ {format_count(view.admitted)} admitted", style="bold")
+        counts.append("  ")
+        counts.append(f"✘ {format_count(view.denied)} denied", style="bold")
+        self.query_one(".counts", Static).update(counts)
+        top = _top_denial(view.reasons)
+        self.query_one(".top", Static).update(
+            Text(f"most denied: {top}" if top else "no denials", style="dim")
+        )
+        self.query_one(".last", Static).update(decision_text(view.last))
+        self.query_one(".scanners", Static).update(_scanners_text(view))
+
+
+def _top_denial(reasons: dict[str, int]) -> str:
+    denials = {
+        reason: count for reason, count in reasons.items() if not is_admitted(reason) and count
+    }
+    if not denials:
+        return ""
+    reason = max(denials, key=lambda name: (denials[name], name))
+    return f"{reason} ×{format_count(denials[reason])}"
+
+
+def _scanners_text(view: GateView) -> Text:
+    text = Text()
+    for index, scanner in enumerate(view.scanners):
+        if index:
+            text.append(" ")
+        connected = scanner.get("connected")
+        if connected is None:
+            mark, style = "?", "dim"
+        elif connected:
+            mark, style = "●", "bold green"
+        else:
+            mark, style = "✘", "bold red"
+        text.append(mark, style=style)
+        text.append(f" {scanner.get('name', '?')}")
+        if connected is False:
+            text.append(" OFFLINE", style="bold red")
+    return text or Text("no scanners", style="dim")

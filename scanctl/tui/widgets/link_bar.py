@@ -1,0 +1,63 @@
+"""The top line of every screen: is the daemon there, is the backend, does anything need you."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from scanctl.tui.messages import LinkState
+from scanctl.tui.model import DoorState
+from scanctl.tui.present import format_count
+
+__all__ = ["LinkBar", "link_text"]
+
+
+class LinkBar(Static):
+    """One line, always visible; red when the daemon is out of reach."""
+
+    DEFAULT_CSS = """
+    LinkBar {
+        dock: top;
+        height: 1;
+        background: $panel;
+        padding: 0 1;
+    }
+    LinkBar.-offline { background: $error 40%; }
+    """
+
+    def show(self, state: DoorState) -> None:
+        self.set_class(state.link.state is LinkState.OFFLINE, "-offline")
+        self.update(link_text(state))
+
+
+def link_text(state: DoorState) -> Text:
+    link = state.link
+    text = Text()
+    if link.state is LinkState.ONLINE:
+        text.append("● LIVE", style="bold green")
+        if state.daemon_state == "draining":
+            text.append(" daemon draining", style="bold yellow")
+    elif link.state is LinkState.CONNECTING:
+        text.append("◌ CONNECTING", style="bold yellow")
+    else:
+        text.append("✘ DAEMON UNREACHABLE", style="bold red")
+        if link.retry_in_s is not None:
+            text.append(f" retry #{link.attempt} in {link.retry_in_s:.1f} s", style="bold")
+        return text
+    status = state.status
+    backend = status.get("link") or {}
+    if backend:
+        if backend.get("online"):
+            text.append("  │ backend ✔ online", style="green")
+        else:
+            text.append("  │ backend ✘ OFFLINE", style="bold yellow")
+    journal = status.get("journal") or {}
+    if "unsent" in journal:
+        text.append(f"  │ outbox {format_count(int(journal['unsent']))}")
+    manifest = status.get("manifest") or {}
+    if manifest.get("stale"):
+        text.append("  │ ✘ MANIFEST STALE", style="bold red")
+    waiting = len(state.unacknowledged())
+    if waiting:
+        text.append(f"  │ ⚠ {waiting} alert{'s' if waiting != 1 else ''}", style="bold red")
+    return text

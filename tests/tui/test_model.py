@@ -1,0 +1,66 @@
+"""The door's state: snapshots replace it, events move it, a snapshot corrects drift."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scanctl.tui.model import DoorState
+
+
+def decision(gate: str, allowed: bool, reason: str, scan_id: str) -> dict[str, Any]:
+    return {
+        "type": "decision",
+        "scan_id": scan_id,
+        "at_ms": 1,
+        "gate": gate,
+        "scanner": f"{gate}-1",
+        "direction": "entry",
+        "ticket_id": "0000000a",
+        "allowed": allowed,
+        "reason": reason,
+    }
+
+
+def test_events_count_on_top_of_a_snapshot_and_the_next_snapshot_wins() -> None:
+    state = DoorState()
+    gate = {"gate": "north", "admitted": 5, "denied": 1, "reasons": {"INVALID": 1}}
+    status = {"totals": {"admitted": 5, "denied": 1}}
+    state.apply_snapshot(status, [gate], [])
+    state.apply_events(
+        [
+            decision("north", True, "ADMITTED", "a"),
+            decision("north", False, "QR_ALREADY_USED", "b"),
+            decision("east", True, "ADMITTED", "c"),
+        ]
+    )
+    north = state.gates["north"]
+    assert (north.admitted, north.denied) == (6, 2)
+    assert north.reasons == {"INVALID": 1, "QR_ALREADY_USED": 1, "ADMITTED": 1}
+    assert north.last is not None and north.last["scan_id"] == "b"
+    assert state.gates["east"].admitted == 1
+    assert state.totals == {"admitted": 7, "denied": 2}
+    assert status == {"totals": {"admitted": 5, "denied": 1}}, "the snapshot is not mutated"
+    assert [row["scan_id"] for row in state.recent] == ["c", "b", "a"]
+
+    state.apply_snapshot({"totals": {"admitted": 6, "denied": 2}}, [{**gate, "admitted": 6}], [])
+    assert state.gates["north"].admitted == 6
+    assert "east" not in state.gates
+
+
+def test_gate_alert_and_state_events() -> None:
+    state = DoorState()
+    state.apply_snapshot({"state": "running"}, [{"gate": "north"}], [])
+    alert = {"type": "alert", "id": "1", "active": True, "acknowledged": False, "at_ms": 5}
+    state.apply_events(
+        [
+            {"type": "gate", "gate": "north", "paused": True},
+            alert,
+            {"type": "state", "state": "draining"},
+        ]
+    )
+    assert state.gates["north"].paused
+    assert state.daemon_state == "draining"
+    assert state.unacknowledged() == [alert]
+    state.apply_events([{**alert, "acknowledged": True}])
+    assert state.unacknowledged() == []
+    assert len(state.alert_list()) == 1
