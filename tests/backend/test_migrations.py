@@ -11,6 +11,7 @@ from sqlalchemy import inspect
 
 from scanctl.backend.db import create_database, downgrade, metadata, upgrade
 from scanctl.backend.db.migrate import current_revision
+from scanctl.backend.store import Scope
 from tests.backend.helpers import SCANCTL, base_env
 
 TABLES = {"events", "tickets", "devices", "policies", "policy_templates", "audit_log"}
@@ -20,13 +21,13 @@ def test_up_down_up(tmp_path: Path) -> None:
     database = create_database(f"sqlite:///{tmp_path / 'm.sqlite3'}")
     try:
         upgrade(database.engine)
-        assert current_revision(database.engine) == "0001"
+        assert current_revision(database.engine) == "0002"
         assert set(inspect(database.engine).get_table_names()) >= TABLES
         downgrade(database.engine)
         assert current_revision(database.engine) is None
         assert not TABLES & set(inspect(database.engine).get_table_names())
         upgrade(database.engine)
-        assert current_revision(database.engine) == "0001"
+        assert current_revision(database.engine) == "0002"
     finally:
         database.close()
 
@@ -61,7 +62,7 @@ def test_every_table_is_tenant_bound(tmp_path: Path) -> None:
 def test_sqlite_is_durable(tmp_path: Path) -> None:
     database = create_database(f"sqlite:///{tmp_path / 'm.sqlite3'}")
     try:
-        with database.read() as conn:
+        with database.read(Scope.tenant_wide("t")) as conn:
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
             assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
@@ -76,7 +77,7 @@ def test_cli_migrate_up_and_down(tmp_path: Path) -> None:
         [SCANCTL, "server", "migrate"], env=env, capture_output=True, text=True, check=False
     )
     assert up.returncode == 0, up.stderr
-    assert "revision 0001" in up.stdout
+    assert "revision 0002" in up.stdout
     down = subprocess.run(
         [SCANCTL, "server", "migrate", "--down", "--revision", "base"],
         env=env,

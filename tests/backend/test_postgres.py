@@ -12,13 +12,14 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from scanctl.backend.app import create_app
 from scanctl.backend.auth import Role
 from scanctl.backend.db import create_database, downgrade, metadata, upgrade
 from scanctl.backend.db.migrate import current_revision
 from scanctl.backend.settings import load_settings
+from scanctl.backend.store import Scope, upsert_event
 from tests.backend.conftest import mint
 from tests.backend.helpers import AppClient, base_env, new_id
 
@@ -57,17 +58,44 @@ def test_migrations_up_down_up(postgres_url: str) -> None:
         downgrade(database.engine)
         assert current_revision(database.engine) is None
         upgrade(database.engine)
-        assert current_revision(database.engine) == "0001"
+        assert current_revision(database.engine) == "0002"
     finally:
         database.close()
 
 
-def test_the_api_on_postgres(postgres_url: str, tmp_path: Path) -> None:
-    settings = load_settings(environ=base_env(tmp_path, DATABASE_URL=postgres_url))
+@pytest.fixture
+def app_role_url(postgres_url: str) -> Iterator[str]:
+    """The database migrated by its owner, and a URL for an ordinary role the app runs as.
+
+    Superusers bypass row-level security; a deployment runs the service as a role like this.
+    """
+    owner = create_database(postgres_url)
+    upgrade(owner.engine)
+    role = f"scanctl_app_{uuid.uuid4().hex[:8]}"
+    with owner.engine.begin() as conn:
+        conn.execute(text(f"CREATE ROLE {role} LOGIN"))
+        conn.execute(
+            text(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}")
+        )
+        conn.execute(text(f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role}"))
+    try:
+        yield make_url(postgres_url).set(username=role).render_as_string(hide_password=False)
+    finally:
+        with owner.engine.begin() as conn:
+            conn.execute(text(f"DROP OWNED BY {role}"))
+        owner.close()
+        admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(
+                text(f"DROP DATABASE IF EXISTS {make_url(postgres_url).database} WITH (FORCE)")
+            )
+            conn.execute(text(f"DROP ROLE IF EXISTS {role}"))
+        admin.dispose()
+
+
+def test_the_api_on_postgres(app_role_url: str, tmp_path: Path) -> None:
+    settings = load_settings(environ=base_env(tmp_path, DATABASE_URL=app_role_url))
     assert not settings.should_auto_migrate
-    database = create_database(postgres_url)
-    upgrade(database.engine)
-    database.close()
     venue, event = new_id(), new_id()
     headers = {"Authorization": f"Bearer {mint(settings, Role.ADMIN)}"}
     with AppClient(create_app(settings), headers=headers) as api:
@@ -89,9 +117,46 @@ def test_the_api_on_postgres(postgres_url: str, tmp_path: Path) -> None:
         device = {"deviceId": new_id(), "name": "Gate", "type": "POS", "venueId": venue}
         assert api.post("/api/devices/register", json=device).status_code == 201
         assert api.put(f"/api/policies/{event}", json={"reentry_allowed": True}).status_code == 200
-        staff = mint(settings, Role.VENUE_STAFF, venue=new_id())
-        denied = api.get(
-            f"/api/devices/{device['deviceId']}", headers={"Authorization": f"Bearer {staff}"}
-        )
+        staff = {"Authorization": f"Bearer {mint(settings, Role.VENUE_STAFF, venue=new_id())}"}
+        denied = api.get(f"/api/devices/{device['deviceId']}", headers=staff)
         assert denied.status_code == 403
         assert api.get("/api/audit").json()[0]["targetId"] == device["deviceId"]
+        other = {"Authorization": f"Bearer {mint(settings, Role.ADMIN, tenant='t2')}"}
+        assert api.get(f"/api/catalog/events/{event}", headers=other).status_code == 404
+
+
+def test_row_level_security_hides_other_tenants(app_role_url: str) -> None:
+    database = create_database(app_role_url)
+    now = 1_900_000_000_000
+    try:
+        for tenant in ("t1", "t2"):
+            with database.write(Scope.tenant_wide(tenant)) as conn:
+                upsert_event(
+                    Scope.tenant_wide(tenant),
+                    conn,
+                    event_id=new_id(),
+                    venue_id=new_id(),
+                    name=f"event of {tenant}",
+                    starts_at_ms=now,
+                    ends_at_ms=now + 1,
+                    now_ms=now,
+                )
+        with database.read(Scope.tenant_wide("t1")) as conn:
+            # No tenant filter in the query: the policy alone keeps t2's row out.
+            names = conn.execute(text("SELECT name FROM events")).scalars().all()
+        assert names == ["event of t1"]
+        with database.engine.connect() as conn:  # no tenant bound to the transaction
+            assert conn.execute(text("SELECT count(*) FROM events")).scalar() == 0
+        with (
+            pytest.raises(ProgrammingError, match="row-level security"),
+            database.write(Scope.tenant_wide("t1")) as conn,
+        ):
+            conn.execute(
+                text(
+                    "INSERT INTO devices (tenant_id, id, venue_id, name, type, "
+                    "can_scan_offline, status, registered_by, created_at_ms, updated_at_ms) "
+                    "VALUES ('t2', 'x', 'v', 'n', 'POS', false, 'ACTIVE', 'me', 0, 0)"
+                )
+            )
+    finally:
+        database.close()

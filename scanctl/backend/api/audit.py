@@ -22,8 +22,9 @@ def list_audit(
     principal: AuditReader, db: Db, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> list[AuditOut]:
     """Newest audit entries of your tenant (of your venue for managers)."""
-    with db.read() as conn:
-        records = store.list_audit(principal.scope(), conn, limit=limit)
+    scope = principal.scope()
+    with db.read(scope) as conn:
+        records = store.list_audit(scope, conn, limit=limit)
     return [
         AuditOut(
             id=r.id,

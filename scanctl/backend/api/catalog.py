@@ -65,9 +65,10 @@ def put_event(
     body: EventIn, principal: CatalogManager, db: Db, now: NowMs, response: Response
 ) -> EventOut:
     """Create an event (201) or update its name and times (200). Events never change venue."""
-    with db.write() as conn:
+    scope = principal.scope()
+    with db.write(scope) as conn:
         record, created = store.upsert_event(
-            principal.scope(),
+            scope,
             conn,
             event_id=str(body.id),
             venue_id=str(body.venue_id),
@@ -86,9 +87,10 @@ def list_events(
     principal: Reader, db: Db, venue_id: Annotated[UUID | None, Query(alias="venueId")] = None
 ) -> list[EventOut]:
     """Events you may see, soonest first (optionally of one venue)."""
-    with db.read() as conn:
+    scope = principal.scope()
+    with db.read(scope) as conn:
         records = store.list_events(
-            principal.scope(), conn, venue_id=None if venue_id is None else str(venue_id)
+            scope, conn, venue_id=None if venue_id is None else str(venue_id)
         )
     return [event_out(r) for r in records]
 
@@ -96,8 +98,9 @@ def list_events(
 @router.get("/events/{eventId}", responses=responses(403, 404))
 def show_event(principal: Reader, db: Db, event_id: EventId) -> EventOut:
     """One event."""
-    with db.read() as conn:
-        return event_out(store.get_event(principal.scope(), conn, str(event_id)))
+    scope = principal.scope()
+    with db.read(scope) as conn:
+        return event_out(store.get_event(scope, conn, str(event_id)))
 
 
 @router.post(
@@ -124,8 +127,9 @@ def upsert_tickets(
         )
         for t in body.tickets
     ]
-    with db.write() as conn:
-        result = store.upsert_tickets(principal.scope(), conn, str(event_id), batch, now_ms=now)
+    scope = principal.scope()
+    with db.write(scope) as conn:
+        result = store.upsert_tickets(scope, conn, str(event_id), batch, now_ms=now)
     return UpsertOut(
         created=result.created,
         updated=result.updated,
@@ -143,9 +147,8 @@ def list_tickets(
     limit: Annotated[int, Query(ge=1, le=1000)] = 1000,
 ) -> TicketsOut:
     """One page of an event's tickets in id order."""
-    with db.read() as conn:
-        records = store.list_tickets(
-            principal.scope(), conn, str(event_id), after=after, limit=limit
-        )
+    scope = principal.scope()
+    with db.read(scope) as conn:
+        records = store.list_tickets(scope, conn, str(event_id), after=after, limit=limit)
     following = records[-1].id if len(records) == limit else None
     return TicketsOut(tickets=[_ticket_out(r) for r in records], next=following)

@@ -70,7 +70,7 @@ def register(
         signing_public_key=body.signing_public_key,
         sealing_public_key=body.sealing_public_key,
     )
-    with db.write() as conn:
+    with db.write(scope) as conn:
         record = store.register_device(
             scope, conn, device, registered_by=principal.subject, now_ms=now
         )
@@ -85,9 +85,10 @@ def list_devices(
     include_revoked: Annotated[bool, Query(alias="includeRevoked")] = True,
 ) -> list[DeviceOut]:
     """Devices you may see (your venue, or every venue of your tenant for admins)."""
-    with db.read() as conn:
+    scope = principal.scope()
+    with db.read(scope) as conn:
         records = store.list_devices(
-            principal.scope(),
+            scope,
             conn,
             venue_id=None if venue_id is None else str(venue_id),
             include_revoked=include_revoked,
@@ -98,12 +99,14 @@ def list_devices(
 @router.get("/{deviceId}", responses=responses(403, 404))
 def show_device(principal: Reader, db: Db, device_id: DeviceId) -> DeviceOut:
     """One device."""
-    with db.read() as conn:
-        return device_out(store.get_device(principal.scope(), conn, str(device_id)))
+    scope = principal.scope()
+    with db.read(scope) as conn:
+        return device_out(store.get_device(scope, conn, str(device_id)))
 
 
 @router.delete("/{deviceId}", responses=responses(403, 404))
 def revoke_device(principal: DeviceManager, db: Db, now: NowMs, device_id: DeviceId) -> DeviceOut:
     """Revoke a device: it gets no manifest and no call through from now on."""
-    with db.write() as conn:
-        return device_out(store.revoke_device(principal.scope(), conn, str(device_id), now_ms=now))
+    scope = principal.scope()
+    with db.write(scope) as conn:
+        return device_out(store.revoke_device(scope, conn, str(device_id), now_ms=now))

@@ -62,7 +62,7 @@ def record_denial(
         venue_id=venue_id,
     )
     try:
-        with database.write() as conn:
+        with database.write(principal.scope()) as conn:
             record_audit(principal.scope(), conn, entry)
     except Exception:  # the refusal stands even if the audit write fails
         log.exception("could not write the audit row of a denied request")

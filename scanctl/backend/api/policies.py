@@ -52,10 +52,9 @@ def _template_out(record: store.TemplateRecord) -> TemplateOut:
 @router.get("/api/policies/{eventId}", responses=responses(403, 404))
 def get_policy(principal: Reader, db: Db, request: Request, event_id: EventId) -> PolicyOut:
     """The event's policy (the service defaults, flagged `isDefault`, until one is set)."""
-    with db.read() as conn:
-        record = store.get_policy(
-            principal.scope(), conn, str(event_id), default=_default_policy(request)
-        )
+    scope = principal.scope()
+    with db.read(scope) as conn:
+        record = store.get_policy(scope, conn, str(event_id), default=_default_policy(request))
     return _policy_out(record)
 
 
@@ -64,9 +63,10 @@ def put_policy(
     body: Policy, principal: PolicyManager, db: Db, now: NowMs, event_id: EventId
 ) -> PolicyOut:
     """Replace the event's policy. Unknown keys and inconsistent settings are refused (422)."""
-    with db.write() as conn:
+    scope = principal.scope()
+    with db.write(scope) as conn:
         record = store.put_policy(
-            principal.scope(), conn, str(event_id), body, updated_by=principal.subject, now_ms=now
+            scope, conn, str(event_id), body, updated_by=principal.subject, now_ms=now
         )
     return _policy_out(record)
 
@@ -74,15 +74,17 @@ def put_policy(
 @router.get("/api/policy-templates")
 def list_templates(principal: Reader, db: Db) -> list[TemplateOut]:
     """Built-in templates (standard, no-reentry, festival-reentry, vip-zones) and your own."""
-    with db.read() as conn:
-        return [_template_out(r) for r in store.list_templates(principal.scope(), conn)]
+    scope = principal.scope()
+    with db.read(scope) as conn:
+        return [_template_out(r) for r in store.list_templates(scope, conn)]
 
 
 @router.get("/api/policy-templates/{name}", responses=responses(404))
 def get_template(principal: Reader, db: Db, name: TemplateName) -> TemplateOut:
     """One template."""
-    with db.read() as conn:
-        return _template_out(store.get_template(principal.scope(), conn, name))
+    scope = principal.scope()
+    with db.read(scope) as conn:
+        return _template_out(store.get_template(scope, conn, name))
 
 
 @router.put("/api/policy-templates/{name}", responses=responses(403))
@@ -90,9 +92,10 @@ def put_template(
     body: Policy, principal: TemplateManager, db: Db, now: NowMs, name: TemplateName
 ) -> TemplateOut:
     """Create or replace one of your tenant's templates (a built-in name is overridden)."""
-    with db.write() as conn:
+    scope = principal.scope()
+    with db.write(scope) as conn:
         record = store.put_template(
-            principal.scope(), conn, name, body, updated_by=principal.subject, now_ms=now
+            scope, conn, name, body, updated_by=principal.subject, now_ms=now
         )
     return _template_out(record)
 
@@ -105,6 +108,7 @@ def put_template(
 )
 def delete_template(principal: TemplateManager, db: Db, name: TemplateName) -> Response:
     """Remove one of your tenant's templates (built-ins stay)."""
-    with db.write() as conn:
-        store.delete_template(principal.scope(), conn, name)
+    scope = principal.scope()
+    with db.write(scope) as conn:
+        store.delete_template(scope, conn, name)
     return Response(status_code=204)

@@ -6,14 +6,21 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, func, select
 from sqlalchemy.engine import make_url
 
-__all__ = ["Database", "create_database"]
+if TYPE_CHECKING:
+    from scanctl.backend.store.scope import Scope
+
+__all__ = ["TENANT_SETTING", "Database", "create_database"]
 
 _BUSY_TIMEOUT_MS = 5000
+
+
+TENANT_SETTING = "scanctl.tenant_id"
+"""PostgreSQL run-time setting the row-level security policies compare tenant_id with."""
 
 
 class Database:
@@ -22,6 +29,10 @@ class Database:
     SQLite allows one writer at a time; concurrent writers spin on busy_timeout and
     reach latencies near a second. So every write transaction takes an in-process lock
     (`write()`); reads run concurrently (`read()`), WAL lets them.
+
+    Both take the caller's `Scope`: on PostgreSQL the transaction is bound to its
+    tenant (`SET LOCAL scanctl.tenant_id`), and row-level security (migration 0002)
+    hides every other tenant's rows even from a query that forgot to filter.
     """
 
     def __init__(self, engine: Engine) -> None:
@@ -34,16 +45,23 @@ class Database:
         return self.engine.dialect.name == "sqlite"
 
     @contextmanager
-    def read(self) -> Iterator[Connection]:
-        """A connection in a transaction that is rolled back at the end."""
+    def read(self, scope: Scope) -> Iterator[Connection]:
+        """A connection in a transaction of the scope's tenant, rolled back at the end."""
         with self.engine.connect() as conn:
+            self._bind_tenant(conn, scope)
             yield conn
 
     @contextmanager
-    def write(self) -> Iterator[Connection]:
-        """A connection in a transaction committed at the end (rolled back on error)."""
+    def write(self, scope: Scope) -> Iterator[Connection]:
+        """A transaction of the scope's tenant, committed at the end (rolled back on error)."""
         with self._write_lock, self.engine.begin() as conn:
+            self._bind_tenant(conn, scope)
             yield conn
+
+    def _bind_tenant(self, conn: Connection, scope: Scope) -> None:
+        if self.engine.dialect.name == "postgresql":
+            # is_local=true: the setting ends with the transaction, never leaks via the pool.
+            conn.execute(select(func.set_config(TENANT_SETTING, scope.tenant_id, True)))
 
     def close(self) -> None:
         """Close every pooled connection."""
