@@ -18,7 +18,15 @@ from scanctl.client.endpoints import Call
 from scanctl.client.errors import CircuitOpen, ConnectFailed, InvalidResponse, TimedOut
 from scanctl.client.responses import Reply, error_for
 
-__all__ = ["MAX_BODY", "BodyReader", "attempt", "conclude", "request_args"]
+__all__ = [
+    "MAX_BODY",
+    "BodyReader",
+    "DeadlineExceeded",
+    "RemainingTime",
+    "attempt",
+    "conclude",
+    "request_args",
+]
 
 T = TypeVar("T")
 
@@ -28,6 +36,33 @@ MAX_BODY = 64 * 1024 * 1024
 
 class DeadlineExceeded(Exception):
     """Internal: the call's deadline passed while its answer was still arriving."""
+
+
+class RemainingTime(dict[str, float | None]):
+    """httpx's ``timeout`` request extension, answering every phase with the time left.
+
+    httpcore looks up the timeout of each phase (pool, connect, write, read) when that
+    phase starts; answering with what remains of the deadline makes the phases share
+    one budget instead of each getting all of it. Should a transport read the values
+    once up front instead, each phase still gets at most the whole deadline.
+    """
+
+    _FLOOR = 0.001  # zero would mean "wait forever" to some backends
+
+    def __init__(self, deadline_at: float, clock: Callable[[], float]) -> None:
+        self._deadline_at = deadline_at
+        self._clock = clock
+        super().__init__(dict.fromkeys(("connect", "read", "write", "pool"), self._left()))
+
+    def _left(self) -> float:
+        return max(self._FLOOR, self._deadline_at - self._clock())
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._left() if key in self else default
+
+    def __getitem__(self, key: str) -> float | None:
+        super().__getitem__(key)  # KeyError for phases we do not know
+        return self._left()
 
 
 def request_args(call: Call[Any], default_timeout: httpx.Timeout) -> dict[str, Any]:

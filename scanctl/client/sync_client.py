@@ -14,7 +14,13 @@ from scanctl.client import endpoints
 from scanctl.client.base import DEFAULT_TIMEOUT, ClientBase
 from scanctl.client.breaker import CircuitBreaker
 from scanctl.client.endpoints import SCAN_DEADLINE, Call
-from scanctl.client.execution import BodyReader, attempt, conclude, request_args
+from scanctl.client.execution import (
+    BodyReader,
+    RemainingTime,
+    attempt,
+    conclude,
+    request_args,
+)
 from scanctl.client.models import ScanResult
 from scanctl.client.retry import RetryPolicy
 
@@ -25,6 +31,9 @@ T = TypeVar("T")
 
 class ScanctlClient(ClientBase):
     """Talks to the scanning backend; every method is one route (see `endpoints`).
+
+    A call's ``deadline`` (the scan's 300 ms) is shared by the phases of the exchange:
+    each network wait gets what is left, and the body is checked between chunks.
 
     Constructor arguments as in `ClientBase`; ``transport`` replaces the network
     (tests, proxies). Errors are those of `scanctl.client.errors`; a scan denial is a `ScanResult`.
@@ -88,9 +97,11 @@ class ScanctlClient(ClientBase):
             request = self._http.build_request(
                 call.method, call.path, **request_args(call, self._timeout)
             )
+            if deadline_at is not None:
+                # Each phase waits at most what is left; the body is checked per chunk.
+                request.extensions["timeout"] = RemainingTime(deadline_at, self._clock)
             response = self._http.send(request, stream=True)
             try:
-                # httpx's timeouts bound each wait; the deadline bounds their sum.
                 body = BodyReader(deadline_at, self._clock)
                 body.check_deadline()
                 for chunk in response.iter_bytes():

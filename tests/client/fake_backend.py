@@ -13,13 +13,14 @@ import socket
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 DEFAULT = object()
@@ -34,6 +35,8 @@ class Answer:
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    trickle: float = 0.0
+    """When set: send the body in 8-byte pieces, this many seconds apart."""
 
 
 @dataclass(frozen=True)
@@ -112,7 +115,7 @@ class FakeBackend:
         if answer.delay:
             await asyncio.sleep(answer.delay)
         if answer.body is DEFAULT:
-            answer = _default(seen)
+            answer = replace(_default(seen), trickle=answer.trickle)
         if isinstance(answer.body, bytes):
             content = answer.body
             media = "application/octet-stream"
@@ -120,7 +123,17 @@ class FakeBackend:
             content, media = b"", None
         else:
             content, media = json.dumps(answer.body).encode(), "application/json"
+        if answer.trickle:
+            return StreamingResponse(
+                _pieces(content, answer.trickle), answer.status, answer.headers, media
+            )
         return Response(content, answer.status, headers=answer.headers, media_type=media)
+
+
+async def _pieces(content: bytes, interval: float) -> AsyncIterator[bytes]:
+    for start in range(0, len(content), 8):
+        yield content[start : start + 8]
+        await asyncio.sleep(interval)
 
 
 def _default(seen: Seen) -> Answer:
@@ -193,7 +206,9 @@ class ServerThread:
     """uvicorn serving an ASGI app on a free 127.0.0.1 port, in a thread."""
 
     def __init__(self, app: Any) -> None:
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets that say they are TCP,
+        # and without it every answer stalls ~40 ms on Nagle + delayed ACK.
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind(("127.0.0.1", 0))
         self.port = self._sock.getsockname()[1]
@@ -227,6 +242,11 @@ class ServerThread:
 def slow(delay: float) -> Answer:
     """The route's normal answer, ``delay`` seconds late."""
     return Answer(body=DEFAULT, delay=delay)
+
+
+def trickling(interval: float) -> Answer:
+    """The route's normal answer, its body sent a few bytes at a time."""
+    return Answer(body=DEFAULT, trickle=interval)
 
 
 def free_port() -> int:

@@ -24,7 +24,7 @@ from scanctl.client import (
 )
 from scanctl.core import Reason
 from tests.client.conftest import FAST_RETRY
-from tests.client.fake_backend import Answer, FakeBackend, free_port, slow
+from tests.client.fake_backend import Answer, FakeBackend, free_port, slow, trickling
 
 pytestmark = pytest.mark.anyio
 
@@ -56,6 +56,17 @@ async def test_scan_deadline_is_exact(fake: FakeBackend, url: str) -> None:
         elapsed = time.monotonic() - started
     assert 0.28 <= elapsed < 0.45, elapsed
     assert fake.count(SCAN) == 1
+
+
+async def test_scan_deadline_bounds_a_trickling_answer(fake: FakeBackend, url: str) -> None:
+    fake.script(SCAN, trickling(0.1))
+    async with client(url) as backend:
+        await backend.health()
+        started = time.monotonic()
+        with pytest.raises(TimedOut):
+            await backend.scan("code", "e", "dev-1")
+        elapsed = time.monotonic() - started
+    assert 0.28 <= elapsed < 0.45, elapsed
 
 
 async def test_retries_then_bounded(fake: FakeBackend, url: str) -> None:

@@ -26,9 +26,10 @@ from scanctl.client import (
     TimedOut,
     Unreachable,
 )
+from scanctl.client.execution import RemainingTime
 from scanctl.core import Reason
 from tests.client.conftest import FAST_RETRY
-from tests.client.fake_backend import Answer, FakeBackend, free_port, slow
+from tests.client.fake_backend import Answer, FakeBackend, free_port, slow, trickling
 
 SCAN = "POST /api/scan"
 EVENT = "3f0e7c52-54c4-4c61-9a3c-1b0d6c8b2e11"
@@ -286,6 +287,32 @@ def test_scan_deadline_is_enforced_against_a_slow_backend(fake: FakeBackend, url
         elapsed = time.monotonic() - started
     assert 0.25 <= elapsed < 0.5, elapsed
     assert fake.count(SCAN) == 1
+
+
+def test_scan_deadline_bounds_a_trickling_answer(fake: FakeBackend, url: str) -> None:
+    """Each piece arrives well within a read timeout; only the total gives it away."""
+    fake.script(SCAN, trickling(0.1))
+    with client(url) as backend:
+        backend.health()
+        started = time.monotonic()
+        with pytest.raises(TimedOut):
+            backend.scan("code", EVENT, "dev-1")
+        elapsed = time.monotonic() - started
+    assert 0.25 <= elapsed < 0.5, elapsed
+
+
+def test_the_phases_of_a_deadline_share_one_budget() -> None:
+    now = [10.0]
+    left = RemainingTime(10.3, lambda: now[0])
+    assert left.get("connect") == pytest.approx(0.3)
+    now[0] += 0.2
+    assert left.get("read") == pytest.approx(0.1)
+    assert left["write"] == pytest.approx(0.1)
+    now[0] += 1
+    assert left.get("pool") == 0.001
+    assert left.get("other", "x") == "x"
+    with pytest.raises(KeyError):
+        left["other"]
 
 
 def test_scan_deadline_can_be_set_per_call(fake: FakeBackend, url: str) -> None:
