@@ -72,8 +72,9 @@ class FrameAssembler:
         self._skipping = False  # inside an over-long frame, already counted
         self._in_frame = False  # STX seen, ETX not yet (STX/ETX mode only)
         self._in_noise = False  # inside a run of stray bytes, already counted
-        # Line modes keep a trailing CR in the buffer until the LF decides, hence +1.
-        self._limit = max_length + (1 if self.terminator in (Terminator.LF, Terminator.CRLF) else 0)
+        # Line modes may hold one byte that is stripped at the end (the CR before an LF,
+        # or in CR mode the LF after the previous CR), hence +1; the end checks exactly.
+        self._limit = max_length + (0 if self.terminator is Terminator.STX_ETX else 1)
 
     @property
     def deadline(self) -> float | None:

@@ -96,9 +96,16 @@ def test_over_long_frame_dropped_until_its_terminator() -> None:
 
 
 def test_frame_of_exactly_max_length_passes() -> None:
-    for terminator, end in ((Terminator.CR, b"\r"), (Terminator.CRLF, b"\r\n")):
+    cases = [
+        (Terminator.CR, b"\r"),
+        (Terminator.CR, b"\r\n"),
+        (Terminator.LF, b"\r\n"),
+        (Terminator.CRLF, b"\r\n"),
+    ]
+    for terminator, end in cases:
         assembler = FrameAssembler(terminator, max_length=4)
-        assert assembler.feed(b"abcd" + end + b"abcde" + end, 0.0) == [b"abcd"]
+        stream = b"abcd" + end + b"abcd" + end + b"abcde" + end
+        assert assembler.feed(stream, 0.0) == [b"abcd", b"abcd"], (terminator, end)
         assert assembler.counters.over_long == 1
 
 
