@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, cast
 
 from textual.app import ComposeResult
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer
 
@@ -41,10 +42,13 @@ class DoorScreen(Screen[None]):
 
     def redraw(self, events: list[dict[str, Any]] | None = None) -> None:
         """Draw the app's state; ``events`` is the batch that just arrived, if any."""
-        if not self.is_mounted:
+        if not self.is_mounted or not self.is_attached:
             return
-        self.query_one(LinkBar).show(self.state)
-        self.show(self.state, events)
+        try:
+            self.query_one(LinkBar).show(self.state)
+            self.show(self.state, events)
+        except NoMatches:
+            pass  # composing, or being torn down at exit: the next redraw will do
 
     def show(self, state: DoorState, events: list[dict[str, Any]] | None) -> None:
         """Draw the screen's body."""
