@@ -134,9 +134,7 @@ class SerialScanner:
 
     async def _connect(self) -> None:
         port = await self._reconnector.open(
-            self._open_port,
-            f"cannot open {self.path}",
-            (serial.SerialException, OSError, ValueError),
+            self._open_port, f"cannot open {self.path}", _OPEN_ERRORS
         )
         if port is None:
             return
