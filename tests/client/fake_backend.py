@@ -205,7 +205,7 @@ def _default(seen: Seen) -> Answer:
 class ServerThread:
     """uvicorn serving an ASGI app on a free 127.0.0.1 port, in a thread."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, *, lifespan: str = "off") -> None:
         # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets that say they are TCP,
         # and without it every answer stalls ~40 ms on Nagle + delayed ACK.
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
@@ -216,7 +216,7 @@ class ServerThread:
         config = uvicorn.Config(
             app,
             log_level="critical",
-            lifespan="off",
+            lifespan=lifespan,
             ws="none",
             timeout_graceful_shutdown=1,
         )
