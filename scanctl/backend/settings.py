@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import platformdirs
 from pydantic import (
@@ -116,7 +117,7 @@ class Settings(BaseSettings):
     """Migrate the database at start. Default: yes for SQLite, no for other databases."""
     enable_test_routes: bool = False
     """Adds routes that exist only for the test suite (a deliberately slow request)."""
-    log_level: str = "info"
+    log_level: Literal["critical", "error", "warning", "info", "debug", "trace"] = "info"
     """uvicorn's log level."""
 
     @property
@@ -153,6 +154,43 @@ class Settings(BaseSettings):
             raise ValueError(_PROBLEM_SEPARATOR.join(problems))
         return value
 
+    @field_validator("device_registration_limit")
+    @classmethod
+    def _limit(cls, value: str) -> str:
+        from limits import parse
+
+        try:
+            parse(value)
+        except ValueError:
+            raise ValueError("not a rate like `10/hour` or `100 per day`") from None
+        return value
+
+    @field_validator("rate_limit_storage_url")
+    @classmethod
+    def _limit_storage(cls, value: str) -> str:
+        scheme = value.split("://", 1)[0]
+        if "://" not in value or scheme not in _LIMIT_STORAGE_SCHEMES:
+            raise ValueError(
+                f"must start with one of {', '.join(sorted(_LIMIT_STORAGE_SCHEMES))}://"
+            )
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+        try:
+            make_url(value).get_dialect().import_dbapi()
+        except (ArgumentError, NoSuchModuleError, ValueError):
+            raise ValueError("not a database URL this installation can use") from None
+        except ImportError as exc:
+            raise ValueError(f"its driver is not installed ({exc.name})") from None
+        return value
+
     @model_validator(mode="after")
     def _distinct_secrets(self) -> Settings:
         problems: list[str] = []
@@ -183,6 +221,10 @@ class Settings(BaseSettings):
 
 
 _PROBLEM_SEPARATOR = "\n\x00"
+# Storages of `limits` that support the moving-window strategy.
+_LIMIT_STORAGE_SCHEMES = frozenset(
+    {"memory", "redis", "rediss", "redis+unix", "redis+cluster", "redis+sentinel", "mongodb"}
+)
 
 
 def _manifest_key_problems(value: SecretStr | None) -> list[str]:
@@ -239,8 +281,6 @@ def load_settings(
 
     ``environ`` defaults to the process environment; tests pass their own mapping.
     """
-    import os
-
     env = dict(os.environ if environ is None else environ)
     values: dict[str, Any] = _read_toml(config_file) if config_file is not None else {}
     # The environment beats the file: drop file keys the environment sets.
@@ -304,8 +344,6 @@ def load_jwt_secret(
     config_file: Path | None = None, *, environ: Mapping[str, str] | None = None
 ) -> SecretStr:
     """JWT_SECRET alone, from the same sources and with the same checks (for `token issue`)."""
-    import os
-
     env = dict(os.environ if environ is None else environ)
     values = _read_toml(config_file) if config_file is not None else {}
     raw = env.get("JWT_SECRET", values.get("jwt_secret"))

@@ -174,3 +174,33 @@ def test_server_run_reads_its_config_file(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "JWT_SECRET: is a known placeholder" in result.stderr
     assert "PORT: Input should be less than or equal to 65535" in result.stderr
+
+
+def test_other_settings_are_checked_before_start(tmp_path: Path) -> None:
+    env = base_env(
+        tmp_path,
+        LOG_LEVEL="loud",
+        DEVICE_REGISTRATION_LIMIT="lots",
+        RATE_LIMIT_STORAGE_URL="memcached://127.0.0.1",
+        DATABASE_URL="no-such-db://x",
+        MAX_BODY_BYTES="12",
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_settings(environ=env)
+    names = [p.split(":", 1)[0] for p in caught.value.problems]
+    assert sorted(names) == [
+        "DATABASE_URL",
+        "DEVICE_REGISTRATION_LIMIT",
+        "LOG_LEVEL",
+        "MAX_BODY_BYTES",
+        "RATE_LIMIT_STORAGE_URL",
+    ]
+    good = load_settings(
+        environ=base_env(
+            tmp_path,
+            DATABASE_URL="postgresql+psycopg://scanctl@127.0.0.1/scanctl",
+            RATE_LIMIT_STORAGE_URL="redis://127.0.0.1:6379/0",
+            DEVICE_REGISTRATION_LIMIT="20 per hour",
+        )
+    )
+    assert not good.should_auto_migrate
