@@ -91,7 +91,7 @@ class AsyncScanctlClient(ClientBase):
         raise AssertionError("stamina neither returned nor raised")  # pragma: no cover
 
     async def _try_once(self, call: Call[T]) -> T:
-        with attempt(self.breaker, self.base_url):
+        with attempt(self.breaker, self.base_url, call):
             if call.deadline is None:
                 reply = await self._exchange(call)
             else:

@@ -82,7 +82,7 @@ def request_args(call: Call[Any], default_timeout: httpx.Timeout) -> dict[str, A
 
 
 @contextmanager
-def attempt(breaker: CircuitBreaker | None, base_url: str) -> Iterator[None]:
+def attempt(breaker: CircuitBreaker | None, base_url: str, call: Call[Any]) -> Iterator[None]:
     """One try: ask the breaker, map transport failures to `Unreachable`, report them.
 
     A try that ends in an answer is reported by `conclude`; one that ends in anything
@@ -99,7 +99,11 @@ def attempt(breaker: CircuitBreaker | None, base_url: str) -> Iterator[None]:
     except (httpx.TimeoutException, TimeoutError, DeadlineExceeded) as exc:
         if breaker is not None:
             breaker.record_failure()
-        raise TimedOut(f"the backend at {base_url} did not answer in time") from exc
+        within = call.deadline if call.deadline is not None else call.timeout
+        limit = f" within {within:g} s" if within is not None else " in time"
+        raise TimedOut(
+            f"the backend at {base_url} did not answer {call.method} {call.path}{limit}"
+        ) from exc
     except httpx.TransportError as exc:
         if breaker is not None:
             breaker.record_failure()

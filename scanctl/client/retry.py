@@ -40,10 +40,11 @@ class Tries(Protocol):
 class RetryPolicy:
     """Bounds on retrying one call.
 
-    ``attempts`` counts the first try; ``total`` bounds the whole call in seconds
-    (tries plus waits); waits start at ``wait_initial``, double up to ``wait_max``
-    and get up to ``wait_jitter`` random seconds added; a Retry-After above
-    ``retry_after_cap`` is not waited for.
+    ``attempts`` counts the first try; once ``total`` seconds have passed since the
+    first try began, no further try is scheduled (so a call ends within about
+    ``total`` + one wait + one try); waits start at ``wait_initial``, double up to
+    ``wait_max`` and get up to ``wait_jitter`` random seconds added; a Retry-After
+    above ``retry_after_cap`` (or beyond ``total``) is raised, not waited for.
     """
 
     attempts: int = 4

@@ -93,7 +93,7 @@ class ScanctlClient(ClientBase):
 
     def _try_once(self, call: Call[T]) -> T:
         deadline_at = None if call.deadline is None else self._clock() + call.deadline
-        with attempt(self.breaker, self.base_url):
+        with attempt(self.breaker, self.base_url, call):
             request = self._http.build_request(
                 call.method, call.path, **request_args(call, self._timeout)
             )

@@ -54,7 +54,7 @@ async def test_scan_deadline_is_exact(fake: FakeBackend, url: str) -> None:
         with pytest.raises(TimedOut):
             await backend.scan("code", "e", "dev-1")
         elapsed = time.monotonic() - started
-    assert 0.28 <= elapsed < 0.45, elapsed
+    assert 0.28 <= elapsed < 0.5, elapsed
     assert fake.count(SCAN) == 1
 
 
@@ -66,7 +66,7 @@ async def test_scan_deadline_bounds_a_trickling_answer(fake: FakeBackend, url: s
         with pytest.raises(TimedOut):
             await backend.scan("code", "e", "dev-1")
         elapsed = time.monotonic() - started
-    assert 0.28 <= elapsed < 0.45, elapsed
+    assert 0.28 <= elapsed < 0.5, elapsed
 
 
 async def test_retries_then_bounded(fake: FakeBackend, url: str) -> None:
