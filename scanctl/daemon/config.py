@@ -105,6 +105,8 @@ class ScannerSettings(BaseModel):
     """Simulated scanners: mean arrivals per second at the peak."""
     seed: int = 0
     """Simulated scanners: random seed, for repeatable runs."""
+    time_scale: Annotated[float, Field(gt=0, le=10_000)] = 1.0
+    """Simulated scanners: how much faster than real time the arrival curve runs."""
 
     @model_validator(mode="after")
     def _needs_its_address(self) -> Self:

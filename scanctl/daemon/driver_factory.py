@@ -3,20 +3,39 @@
 from __future__ import annotations
 
 from typing import Protocol
+from urllib.parse import urlsplit
 
+from scanctl.core import TicketStatus
 from scanctl.daemon.config import DriverKind, FeedbackKind, ScannerSettings
-from scanctl.drivers import FeedbackEncoder, FeedbackProtocol, ScannerDriver, SerialScanner
-from scanctl.drivers.aim import SymbologyFilter
+from scanctl.drivers import (
+    FeedbackEncoder,
+    FeedbackProtocol,
+    ScannerDriver,
+    SerialScanner,
+    SymbologyFilter,
+)
+from scanctl.drivers.hid_reader import HidScanner
+from scanctl.drivers.simulated import ArrivalCurve, ScanMix, SimulatedScanner, SimulatedTickets
+from scanctl.drivers.stdin import StdinScanner
+from scanctl.drivers.tcp import TcpScanner
 
-__all__ = ["UnsupportedDriver", "build_driver"]
+__all__ = ["DriverHost", "UnsupportedDriver", "build_driver"]
 
 
 class UnsupportedDriver(Exception):
-    """The configured driver is not available on this machine."""
+    """The configured driver cannot be built from this configuration."""
 
 
 class DriverHost(Protocol):
-    """What a driver may need from the daemon (the simulated one needs codes to mint)."""
+    """What a simulated scanner needs from the daemon: codes to mint and whom to mint for."""
+
+    def event_key(self) -> bytes: ...
+
+    def ticket_ids(self, status: TicketStatus) -> list[str]: ...
+
+    def simulated_lane(self, scanner: ScannerSettings) -> tuple[int, int]:
+        """This simulated scanner's index among the simulated ones, and their count."""
+        ...
 
 
 _FEEDBACK = {
@@ -28,14 +47,53 @@ _FEEDBACK = {
 
 def build_driver(scanner: ScannerSettings, host: DriverHost) -> ScannerDriver:
     """The driver for one scanner table."""
+    symbologies = SymbologyFilter([name.lower() for name in scanner.symbologies])
+    terminator = scanner.terminator.value
     if scanner.driver is DriverKind.SERIAL:
         assert scanner.path is not None
         return SerialScanner(
             scanner.path,
             name=scanner.name,
             baudrate=scanner.baud,
-            terminator=scanner.terminator.value,
-            symbologies=SymbologyFilter([name.lower() for name in scanner.symbologies]),
+            terminator=terminator,
+            symbologies=symbologies,
             feedback=FeedbackEncoder(_FEEDBACK[scanner.feedback]),
         )
-    raise UnsupportedDriver(f"scanner {scanner.name}: driver {scanner.driver} is not built yet")
+    if scanner.driver is DriverKind.HID:
+        assert scanner.path is not None
+        return HidScanner(
+            scanner.path, name=scanner.name, layout=scanner.layout, symbologies=symbologies
+        )
+    if scanner.driver is DriverKind.TCP:
+        assert scanner.url is not None
+        address = urlsplit(scanner.url)
+        if address.scheme != "tcp" or not address.hostname or address.port is None:
+            raise UnsupportedDriver(f"scanner {scanner.name}: url must be tcp://host:port")
+        return TcpScanner(
+            address.hostname,
+            address.port,
+            name=scanner.name,
+            terminator=terminator,
+            symbologies=symbologies,
+        )
+    if scanner.driver is DriverKind.STDIN:
+        return StdinScanner(name=scanner.name, symbologies=symbologies)
+    return _simulated(scanner, host)
+
+
+def _simulated(scanner: ScannerSettings, host: DriverHost) -> ScannerDriver:
+    index, count = host.simulated_lane(scanner)
+    # Each simulated lane draws from its own share of the tickets, so lanes do not
+    # "admit" each other's holders; duplicates and replays still come from the mix.
+    valid = host.ticket_ids(TicketStatus.ACTIVE)[index::count]
+    if not valid:
+        raise UnsupportedDriver(f"scanner {scanner.name}: the manifest has no active tickets")
+    return SimulatedScanner(
+        event_key=host.event_key(),
+        tickets=SimulatedTickets(valid, refunded=host.ticket_ids(TicketStatus.REFUNDED)),
+        mix=ScanMix(wrong_event=0.0),
+        rate=ArrivalCurve(peak_per_s=scanner.rate_per_s),
+        seed=scanner.seed,
+        time_scale=scanner.time_scale,
+        name=scanner.name,
+    )

@@ -18,9 +18,9 @@ import signal
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from scanctl.core import Direction, Reason, ScanMode
+from scanctl.core import Direction, Reason, ScanMode, TicketStatus
 from scanctl.daemon.alerts import AlertBook, AlertKind, BurstDetector, Severity
-from scanctl.daemon.config import DaemonSettings
+from scanctl.daemon.config import DaemonSettings, DriverKind, ScannerSettings
 from scanctl.daemon.decider import GateContext, GateDecider, Lane
 from scanctl.daemon.driver_factory import build_driver
 from scanctl.daemon.events import EventBus
@@ -148,6 +148,20 @@ class Daemon:
         return GateContext(
             header.event, header.policy, keys, self.identity.device_id, header.issued_at_ms
         )
+
+    # -- what simulated scanners need (driver_factory.DriverHost) --------------------
+
+    def event_key(self) -> bytes:
+        assert self.decider is not None
+        return self.decider.context.event_keys[0]
+
+    def ticket_ids(self, status: TicketStatus) -> list[str]:
+        assert self.manifest is not None
+        return self.manifest.ticket_ids(status)
+
+    def simulated_lane(self, scanner: ScannerSettings) -> tuple[int, int]:
+        simulated = [s.name for s in self.settings.scanner if s.driver is DriverKind.SIMULATED]
+        return simulated.index(scanner.name), len(simulated)
 
     def _manifest_changed(self) -> None:
         """A refreshed manifest may bring a new policy or keys: decide with them at once."""

@@ -255,6 +255,13 @@ class ManifestStore:
             view.static_of.get(ticket_id),
         )
 
+    def ticket_ids(self, status: TicketStatus | None = None) -> list[str]:
+        """Every held ticket id, or those with one status, in ticket id order."""
+        tickets = self._view.tickets
+        if status is None:
+            return sorted(tickets)
+        return sorted(t for t, facts in tickets.items() if facts.status is status)
+
     def __len__(self) -> int:
         return len(self._view.tickets)
 

@@ -179,3 +179,49 @@ def test_a_replayed_screenshot_raises_one_alert_that_can_be_acknowledged(
     assert (alert["kind"], alert["gate"], alert["active"]) == ("replay_burst", "north", True)
     assert api(socket, f"/alerts/{alert['id']}/ack", "POST")["acknowledged"] is True
     assert api(socket, "/alerts")["alerts"][0]["acknowledged"] is True
+
+
+def test_simulated_scanners_drive_the_gates_and_every_decision_is_journaled(
+    tmp_path: Path,
+) -> None:
+    provision(tmp_path, now_ms(), tickets=2_000, refunded=("fffffff0", "fffffff1"))
+    lanes = "".join(
+        f'[[scanner]]\nname = "{name}"\ndriver = "simulated"\ngate = "{gate}"\n'
+        f'direction = "{direction}"\nrate_per_s = 60\nseed = {seed}\n\n'
+        for seed, (name, gate, direction) in enumerate(
+            [
+                ("north-1", "north", "entry"),
+                ("north-2", "north", "entry"),
+                ("exit-1", "south", "exit"),
+            ]
+        )
+    )
+    config = gate_toml(tmp_path, lanes)
+    socket = tmp_path / "daemon.sock"
+    command = [str(SCANCTL), "daemon", "run", "--config", str(config)]
+    with subprocess.Popen(command, stderr=subprocess.PIPE) as process:
+        try:
+            wait_for(lambda: accepts(socket), "the daemon's socket")
+            gates = wait_for(
+                lambda: (
+                    all(g["admitted"] + g["denied"] >= 20 for g in api(socket, "/gates")["gates"])
+                    and api(socket, "/gates")["gates"]
+                ),
+                "decisions at every gate",
+            )
+            assert {g["gate"] for g in gates} == {"north", "south"}
+            north = next(g for g in gates if g["gate"] == "north")
+            assert north["reasons"].get("ADMITTED", 0) > 0
+            assert all(s["connected"] for g in gates for s in g["scanners"])
+        finally:
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=15) == 0
+    journal = Journal(tmp_path / "gate.db")
+    try:
+        scans = journal.recent(100_000)
+        assert len(scans) >= 60
+        exit_reasons = {scan["reason"] for scan in scans if scan["gate"] == "south"}
+        assert "EXITED" in exit_reasons
+        assert not exit_reasons & {"ADMITTED", "RE_ENTRY_ADMITTED", "ALREADY_SCANNED"}
+    finally:
+        journal.close()
