@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from scanctl.cli.backend_http import BackendCallError, BackendHttp, token_from_env, url_from_env
@@ -201,7 +202,16 @@ def import_tickets(
         raise _fail(f"{len(exc.lines)} problem(s); nothing was imported", ExitCode.USAGE) from None
     totals = {"created": 0, "updated": 0, "unchanged": 0, "sequence": 0}
     chunks = 0
-    with BackendHttp(url or url_from_env(), token or token_from_env()) as http:
+    progress = Progress(
+        TextColumn("uploading"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=Console(stderr=True),
+        disable=as_json or len(tickets) <= MAX_TICKETS_PER_CALL,
+        transient=True,
+    )
+    task = progress.add_task("tickets", total=len(tickets))
+    with progress, BackendHttp(url or url_from_env(), token or token_from_env()) as http:
         for start in range(0, len(tickets), MAX_TICKETS_PER_CALL):
             chunk = tickets[start : start + MAX_TICKETS_PER_CALL]
             body = {
@@ -215,6 +225,7 @@ def import_tickets(
                 done = f" ({start} tickets were sent before; re-run to complete)" if start else ""
                 raise _fail(f"{exc}{done}", exc.exit_code) from None
             chunks += 1
+            progress.advance(task, len(chunk))
             for key in ("created", "updated", "unchanged"):
                 totals[key] += int(result[key])
             totals["sequence"] = int(result["sequence"])

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
@@ -41,6 +43,7 @@ def issue(
         "scanctl-cli", "--subject", help="Who the token speaks for (claim sub)."
     ),
     config: Path | None = _CONFIG,
+    as_json: bool = typer.Option(False, "--json", help="Print the token with its claims as JSON."),
 ) -> None:
     """Print an HS256 token signed with JWT_SECRET (from the environment or --config)."""
     try:
@@ -66,6 +69,7 @@ def issue(
         for problem in exc.problems:
             typer.echo(f"scanctl token: {problem}", err=True)
         raise typer.Exit(ExitCode.USAGE) from None
+    now = int(time.time())
     token = issue_person_token(
         secret.get_secret_value(),
         subject=subject,
@@ -73,6 +77,13 @@ def issue(
         role=parsed_role,
         venue_id=venue_id,
         ttl_seconds=ttl,
-        now_s=int(time.time()),
+        now_s=now,
     )
-    typer.echo(token)
+    if as_json:
+        expires = datetime.fromtimestamp(now + ttl, tz=UTC).isoformat().replace("+00:00", "Z")
+        claims = {"subject": subject, "tenantId": tenant, "role": parsed_role.value}
+        typer.echo(
+            json.dumps({"token": token, **claims, "venueId": venue_id, "expiresAt": expires})
+        )
+    else:
+        typer.echo(token)

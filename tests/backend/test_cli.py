@@ -168,3 +168,14 @@ def test_import_exit_codes(server: ServerProcess, tmp_path: Path) -> None:
     env["SCANCTL_URL"] = "http://127.0.0.1:9"
     unreachable = run("catalog", "import", str(path), "--event", new_id(), env=env)
     assert unreachable.returncode == 3
+
+
+def test_token_issue_json(tmp_path: Path) -> None:
+    env = base_env(tmp_path)
+    result = run("token", "issue", "--role", "SYSTEM", "--tenant", "t9", "--json", env=env)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["role"] == "SYSTEM"
+    assert data["venueId"] is None
+    assert data["expiresAt"].endswith("Z")
+    assert jwt.decode(data["token"], env["JWT_SECRET"], algorithms=["HS256"])["tenantId"] == "t9"
