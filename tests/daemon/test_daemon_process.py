@@ -219,7 +219,8 @@ def test_simulated_scanners_drive_the_gates_and_every_decision_is_journaled(
     journal = Journal(tmp_path / "gate.db")
     try:
         scans = journal.recent(100_000)
-        assert len(scans) >= 60
+        # Everything the gates had counted (and answered) before SIGTERM is on disk.
+        assert len(scans) >= sum(g["admitted"] + g["denied"] for g in gates)
         exit_reasons = {scan["reason"] for scan in scans if scan["gate"] == "south"}
         assert "EXITED" in exit_reasons
         assert not exit_reasons & {"ADMITTED", "RE_ENTRY_ADMITTED", "ALREADY_SCANNED"}
