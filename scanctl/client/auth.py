@@ -34,8 +34,11 @@ class DeviceAuth(httpx.Auth):
     """A registered device: signs its own short-lived JWT (see `device_token` for the format).
 
     The token is minted on first use and reused until 30 s before it expires; then a
-    fresh one is minted. ``ed25519_private_key`` is the key object or its 32 raw bytes;
-    ``clock`` gives wall-clock seconds since the epoch (tests freeze it).
+    fresh one is minted. It is minted afresh too when the clock went back past its
+    ``iat`` (a gate box whose clock NTP just corrected), and once when the backend
+    answers 401 to a reused token (the request was refused before it was processed,
+    so sending it again is safe). ``ed25519_private_key`` is the key object or its 32
+    raw bytes; ``clock`` gives wall-clock seconds since the epoch (tests freeze it).
     """
 
     def __init__(
@@ -56,13 +59,24 @@ class DeviceAuth(httpx.Auth):
         self._clock = clock
         self._lock = threading.Lock()
         self._token: str | None = None
-        self._expires_at = 0.0
+        self._issued_at = 0
+        self._expires_at = 0
 
     def token(self) -> str:
         """The current token, minted afresh when none is cached or it is about to expire."""
+        return self._current()[0]
+
+    def _current(self, *, discard: str | None = None) -> tuple[str, bool]:
+        """(token, whether it was minted just now); ``discard`` forgets that token first."""
         now = self._clock()
         with self._lock:
-            if self._token is None or now >= self._expires_at - REFRESH_MARGIN:
+            if discard is not None and discard == self._token:
+                self._token = None
+            if (
+                self._token is None
+                or now >= self._expires_at - REFRESH_MARGIN
+                or now < self._issued_at
+            ):
                 self._token = mint_device_token(
                     device_id=self.device_id,
                     tenant_id=self.tenant_id,
@@ -70,12 +84,19 @@ class DeviceAuth(httpx.Auth):
                     private_key=self._key,
                     now=now,
                 )
-                self._expires_at = int(now) + DEVICE_TOKEN_LIFETIME
-            return self._token
+                self._issued_at = int(now)
+                self._expires_at = self._issued_at + DEVICE_TOKEN_LIFETIME
+                return self._token, True
+            return self._token, False
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = f"Bearer {self.token()}"
-        yield request
+        token, fresh = self._current()
+        request.headers["Authorization"] = f"Bearer {token}"
+        response = yield request
+        if response.status_code == 401 and not fresh:
+            token, _ = self._current(discard=token)
+            request.headers["Authorization"] = f"Bearer {token}"
+            yield request
 
     def __repr__(self) -> str:
         return f"DeviceAuth(device_id={self.device_id!r})"

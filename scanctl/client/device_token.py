@@ -19,11 +19,17 @@ Claims::
     jti       32 lowercase hex chars, random per token
 
 Signature: EdDSA over Ed25519 (RFC 8037), compact JWS serialisation, base64url
-without padding. Sent as ``Authorization: Bearer <token>``. A device mints a token
-and reuses it for every request until ``REFRESH_MARGIN`` (30 s) before ``exp``,
-then mints a fresh one (new iat, exp, jti). The backend should allow a little clock
-skew on iat/exp, look the device up by ``kid``, refuse revoked devices, and check
-that ``sub == kid`` and that tenantId/venueId match the registration.
+without padding. Sent as ``Authorization: Bearer <token>``.
+
+Lifetime: a device mints a token and reuses it for every request until
+``REFRESH_MARGIN`` (30 s) before ``exp``, then mints a fresh one (new iat, exp, jti).
+It also mints afresh, and sends the request once more, when the backend answers 401
+to a reused token. So ``jti`` names a token (for logs and deny-lists); it is not
+single-use, and the backend must accept the same token on many requests.
+
+The backend should allow a little clock skew on iat/exp, look the device up by
+``kid``, refuse revoked devices, and check that ``sub == kid``, ``kind == "device"``,
+``aud == "scanctl"`` and that tenantId/venueId match the registration.
 """
 
 from __future__ import annotations

@@ -9,8 +9,14 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from scanctl.client import BearerToken, DeviceAuth, ScanctlClient, mint_device_token
-from tests.client.fake_backend import FakeBackend
+from scanctl.client import (
+    BearerToken,
+    DeviceAuth,
+    NotAuthorized,
+    ScanctlClient,
+    mint_device_token,
+)
+from tests.client.fake_backend import Answer, FakeBackend
 
 DEVICE = "7d9f4a8e-2c1b-4f3e-9a6d-0e5b8c7a1f2d"
 TENANT = "a1b2c3d4-0000-4000-8000-000000000001"
@@ -113,3 +119,33 @@ def test_bearer_token_is_sent_and_never_shown(fake: FakeBackend, url: str) -> No
 def test_bearer_token_refuses_header_injection(bad: str) -> None:
     with pytest.raises(ValueError):
         BearerToken(bad)
+
+
+def test_a_401_to_a_reused_token_is_retried_once_with_a_fresh_one(
+    fake: FakeBackend, url: str
+) -> None:
+    clock = WallClock()
+    auth = DeviceAuth(DEVICE, TENANT, VENUE, Ed25519PrivateKey.generate(), clock=clock)
+    fake.script("POST /api/scan", Answer(401, {"detail": "token not yet valid"}))
+    with ScanctlClient(url, auth) as backend:
+        backend.health()  # mints and caches
+        assert backend.scan("code", "event", DEVICE).allowed
+    health, refused, accepted = (bearer_of(s.headers) for s in fake.seen())
+    assert refused == health and accepted != refused
+
+
+def test_a_401_to_a_fresh_token_is_final(fake: FakeBackend, url: str) -> None:
+    auth = DeviceAuth(DEVICE, TENANT, VENUE, Ed25519PrivateKey.generate())
+    fake.script("GET /health", Answer(401, {"detail": "device revoked"}))
+    with ScanctlClient(url, auth) as backend, pytest.raises(NotAuthorized):
+        backend.health()
+    assert fake.count() == 1
+
+
+def test_a_clock_set_back_mints_afresh() -> None:
+    clock = WallClock()
+    auth = DeviceAuth(DEVICE, TENANT, VENUE, Ed25519PrivateKey.generate(), clock=clock)
+    first = auth.token()
+    assert auth.token() == first
+    clock.now -= 3600  # NTP corrected a clock that ran an hour ahead
+    assert auth.token() != first
