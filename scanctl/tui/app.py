@@ -36,12 +36,12 @@ class DoorApp(App[None]):
     # Textual declares this as an instance attribute, so no ClassVar here.
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide"), (160, "-huge")]  # noqa: RUF012
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("1", "switch_mode('gates')", "Gates"),
-        Binding("2", "switch_mode('log')", "Log"),
-        Binding("3", "switch_mode('alerts')", "Alerts"),
-        Binding("4", "switch_mode('link')", "Link"),
-        Binding("question_mark", "help", "Help", key_display="?"),
-        Binding("q", "quit", "Quit"),
+        Binding("1", "switch_mode('gates')", "Gates", tooltip="Gates overview"),
+        Binding("2", "switch_mode('log')", "Log", tooltip="Scan log, filters, ticket search"),
+        Binding("3", "switch_mode('alerts')", "Alerts", tooltip="Alerts to acknowledge"),
+        Binding("4", "switch_mode('link')", "Link", tooltip="Daemon, backend, outbox, manifest"),
+        Binding("question_mark", "help", "Help", key_display="?", tooltip="This list of keys"),
+        Binding("q", "quit", "Quit", tooltip="Leave the TUI (the daemon keeps running)"),
     ]
 
     def __init__(self, source: DoorSource, *, on_shown: ShownHook | None = None) -> None:

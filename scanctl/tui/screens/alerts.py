@@ -31,7 +31,11 @@ KIND_LABELS = {
 class AlertsScreen(DoorScreen):
     """The daemon's alerts; acknowledging one keeps it listed but quiet."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("k", "acknowledge", "Acknowledge")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "k", "acknowledge", "Acknowledge", tooltip="Acknowledge the selected alert (or Enter)"
+        )
+    ]
 
     def __init__(self) -> None:
         super().__init__()

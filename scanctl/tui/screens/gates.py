@@ -11,7 +11,7 @@ from textual.containers import Grid, VerticalScroll
 from scanctl.tui.model import DoorState
 from scanctl.tui.screens.base import DoorScreen
 from scanctl.tui.screens.dialogs import ConfirmScreen
-from scanctl.tui.widgets import GateCard, TotalsBar
+from scanctl.tui.widgets import GateCard, RecentDecisions, TotalsBar
 
 __all__ = ["GatesScreen"]
 
@@ -20,15 +20,17 @@ class GatesScreen(DoorScreen):
     """Gates overview; arrow keys pick a gate, ``p`` pauses or resumes it."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("p", "toggle_pause", "Pause/resume"),
-        Binding("down,right", "app.focus_next", "Next gate", show=False),
-        Binding("up,left", "app.focus_previous", "Previous gate", show=False),
+        Binding("p", "toggle_pause", "Pause/resume", tooltip="Pause or resume the selected gate"),
+        # Shown in the help; GateCard has the keys (the scrolling container would take them).
+        Binding("down,right", "app.focus_next", "Select the next gate", show=False),
+        Binding("up,left", "app.focus_previous", "Select the previous gate", show=False),
     ]
 
     def compose_body(self) -> ComposeResult:
         yield TotalsBar()
-        with VerticalScroll(id="gates-scroll"):
+        with VerticalScroll(id="gates-scroll", can_focus=False):
             yield Grid(id="gates")
+        yield RecentDecisions()
 
     def show(self, state: DoorState, events: list[dict[str, Any]] | None) -> None:
         self.query_one(TotalsBar).show(state.totals)
@@ -40,8 +42,13 @@ class GatesScreen(DoorScreen):
                 grid.mount(GateCard(view))
             else:
                 card.show(view)
-        if self.focused is None and cards:
-            next(iter(cards.values())).focus()
+        self.query_one(RecentDecisions).show(state.recent, self.door.source.tz)
+        if self.focused is None:
+            self.call_after_refresh(self._focus_first)
+
+    def _focus_first(self) -> None:
+        if self.focused is None and (first := next(iter(self.query(GateCard)), None)):
+            first.focus()
 
     def _selected(self) -> GateCard | None:
         focused = self.focused

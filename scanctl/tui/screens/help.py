@@ -27,7 +27,8 @@ def keys_table(sections: list[tuple[str, list[BindingType]]]) -> Table:
         table.add_row(f"[u]{title}[/u]", "")
         for binding in bindings:
             if isinstance(binding, Binding) and binding.description:
-                table.add_row(_key_label(binding.key), binding.description)
+                label = binding.key_display or _key_label(binding.key)
+                table.add_row(label, binding.tooltip or binding.description)
         table.add_row("", "")
     return table
 

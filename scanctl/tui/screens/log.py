@@ -27,10 +27,12 @@ class LogScreen(DoorScreen):
     """Recent scans from the journal, kept live from the event stream."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("g", "pick_gate", "Gate"),
-        Binding("r", "pick_reason", "Reason"),
-        Binding("slash", "find_ticket", "Ticket", key_display="/"),
-        Binding("escape", "clear", "Clear"),
+        Binding("g", "pick_gate", "Gate", tooltip="Show one gate's scans (or all)"),
+        Binding("r", "pick_reason", "Reason", tooltip="Show scans with one reason (or all)"),
+        Binding(
+            "slash", "find_ticket", "Ticket", key_display="/", tooltip="Find a ticket's history"
+        ),
+        Binding("escape", "clear", "Clear", tooltip="Clear the filters and the ticket search"),
     ]
 
     def __init__(self) -> None:

@@ -2,6 +2,7 @@
 
 from scanctl.tui.widgets.gate_card import GateCard
 from scanctl.tui.widgets.link_bar import LinkBar
+from scanctl.tui.widgets.recent import RecentDecisions
 from scanctl.tui.widgets.totals import TotalsBar
 
-__all__ = ["GateCard", "LinkBar", "TotalsBar"]
+__all__ = ["GateCard", "LinkBar", "RecentDecisions", "TotalsBar"]

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widget import Widget
 from textual.widgets import Label, Sparkline, Static
@@ -35,6 +38,11 @@ class GateCard(Widget, can_focus=True):
     GateCard Sparkline > .sparkline--min-color { color: $primary-darken-2; }
     GateCard .counts, GateCard .top, GateCard .last, GateCard .scanners { height: 1; }
     """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("down,right", "app.focus_next", "Next gate", show=False),
+        Binding("up,left", "app.focus_previous", "Previous gate", show=False),
+    ]
 
     def __init__(self, view: GateView) -> None:
         super().__init__(id=f"gate-{view.name}")

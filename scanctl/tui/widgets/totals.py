@@ -31,7 +31,7 @@ def totals_text(totals: dict[str, Any]) -> Text:
     text = Text()
     text.append("✔ ", style="bold green")
     text.append(f"{format_count(int(totals.get('admitted', 0)))} admitted", style="bold")
-    text.append("   ✘ ", style="bold red")
+    text.append("  ✘ ", style="bold red")
     text.append(f"{format_count(int(totals.get('denied', 0)))} denied", style="bold")
     inside = totals.get("inside") or {}
     if inside:
@@ -39,11 +39,9 @@ def totals_text(totals: dict[str, Any]) -> Text:
             f"{zone or 'venue'} {format_count(int(count))}"
             for zone, count in sorted(inside.items())
         )
-        text.append(f"   inside: {zones}")
+        text.append(f"  inside {zones}")
     manifest_tickets = int(totals.get("manifest_tickets", 0))
     if manifest_tickets:
         share = float(totals.get("share_in", 0.0)) * 100
-        tickets_in = format_count(int(totals.get("tickets_in", 0)))
-        text.append(f"   in: {share:.1f}% of {format_count(manifest_tickets)}")
-        text.append(f" ({tickets_in})", style="dim")
+        text.append(f"  in {share:.1f}% of {format_count(manifest_tickets)}")
     return text

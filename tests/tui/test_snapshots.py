@@ -1,0 +1,89 @@
+"""How each screen looks, at 80×24 and 120×40, on the recorded door (tests/tui/door.jsonl).
+
+Regenerate after a deliberate change with ``pytest tests/tui --snapshot-update`` and look
+at the SVGs under ``__snapshots__`` before committing them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from scanctl.tui import DoorApp, RecordedSource, build_app
+from tests.tui.pilot_kit import table_rows, until
+
+RECORDING = Path(__file__).with_name("door.jsonl")
+SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((120, 40), id="120x40")]
+Steps = Callable[[DoorApp, Pilot[None]], Awaitable[None]]
+
+
+def door() -> DoorApp:
+    return build_app(RecordedSource.from_file(RECORDING))
+
+
+async def replayed(app: DoorApp, pilot: Pilot[None]) -> None:
+    await until(pilot, lambda: app.state.events_seen == 10, "the recording replayed")
+    await until(pilot, lambda: len(app.screen.query("GateCard")) == 3, "three gate cards")
+    await pilot.pause()
+
+
+async def log_screen(app: DoorApp, pilot: Pilot[None]) -> None:
+    await replayed(app, pilot)
+    await pilot.press("2")
+    await until(pilot, lambda: len(table_rows(app)) == 60, "the scan log")
+
+
+async def ticket_history(app: DoorApp, pilot: Pilot[None]) -> None:
+    await log_screen(app, pilot)
+    await pilot.press("slash", *"00000abc", "enter")
+    await until(pilot, lambda: len(table_rows(app)) == 2, "the ticket's history")
+
+
+async def alerts_screen(app: DoorApp, pilot: Pilot[None]) -> None:
+    await replayed(app, pilot)
+    await pilot.press("3")
+    await until(pilot, lambda: len(table_rows(app)) == 3, "three alerts")
+
+
+async def link_screen(app: DoorApp, pilot: Pilot[None]) -> None:
+    await replayed(app, pilot)
+    await pilot.press("4")
+    await pilot.pause()
+
+
+async def help_screen(app: DoorApp, pilot: Pilot[None]) -> None:
+    await replayed(app, pilot)
+    await pilot.press("question_mark")
+    await pilot.pause()
+
+
+async def pause_dialog(app: DoorApp, pilot: Pilot[None]) -> None:
+    await replayed(app, pilot)
+    await pilot.press("down", "p")
+    await pilot.pause()
+
+
+SCREENS: dict[str, Steps] = {
+    "gates": replayed,
+    "log": log_screen,
+    "ticket": ticket_history,
+    "alerts": alerts_screen,
+    "link": link_screen,
+    "help": help_screen,
+    "pause": pause_dialog,
+}
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("screen", list(SCREENS))
+def test_screen(snap_compare: Any, screen: str, size: tuple[int, int]) -> None:
+    app = door()
+
+    async def steps(pilot: Pilot[None]) -> None:
+        await SCREENS[screen](app, pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=steps)
