@@ -1,14 +1,17 @@
 """Run the backend under uvicorn, programmatically, with a graceful SIGTERM drain.
 
-On SIGTERM or SIGINT: `/ready` turns 503 at once, uvicorn stops accepting, in-flight
+On SIGTERM or SIGINT: `/ready` turns 503 at once; after `shutdown_drain_seconds`
+(default 0: load balancers get that long to notice) uvicorn stops accepting, in-flight
 requests finish (bounded by `shutdown_timeout_seconds`), the lifespan closes the
-database, and `serve()` returns normally so the process exits 0. A second SIGINT forces.
+database, and `serve()` returns normally so the process exits 0. A second signal skips
+the drain delay; a second SIGINT after that forces.
 """
 
 from __future__ import annotations
 
 import contextlib
 import signal
+import threading
 from collections.abc import Generator
 from types import FrameType
 
@@ -27,13 +30,27 @@ _HANDLED = (signal.SIGINT, signal.SIGTERM)
 class BackendServer(uvicorn.Server):
     """uvicorn's server, told about our lifecycle so `/ready` reports the drain."""
 
-    def __init__(self, config: uvicorn.Config, lifecycle: Lifecycle) -> None:
+    def __init__(
+        self, config: uvicorn.Config, lifecycle: Lifecycle, drain_seconds: float = 0
+    ) -> None:
         super().__init__(config)
         self.lifecycle = lifecycle
+        self.drain_seconds = drain_seconds
+        self._drain_timer: threading.Timer | None = None
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        """First signal: drain. A second SIGINT: force (uvicorn's rule)."""
+        """First signal: drain (after the delay). Again: stop now. A third SIGINT: force."""
         self.lifecycle.start_draining()
+        if self.drain_seconds > 0 and self._drain_timer is None and not self.should_exit:
+            # uvicorn's main loop polls should_exit; setting it later keeps serving meanwhile.
+            self._drain_timer = threading.Timer(
+                self.drain_seconds, super().handle_exit, args=(sig, frame)
+            )
+            self._drain_timer.daemon = True
+            self._drain_timer.start()
+            return
+        if self._drain_timer is not None:
+            self._drain_timer.cancel()
         super().handle_exit(sig, frame)
 
     @contextlib.contextmanager
@@ -62,7 +79,7 @@ def build_server(settings: Settings, app: FastAPI | None = None) -> BackendServe
         server_header=False,
         lifespan="on",
     )
-    return BackendServer(config, app.state.lifecycle)
+    return BackendServer(config, app.state.lifecycle, settings.shutdown_drain_seconds)
 
 
 def serve(settings: Settings) -> bool:

@@ -109,6 +109,8 @@ class Settings(BaseSettings):
     """How long an idle HTTP keep-alive connection stays open."""
     shutdown_timeout_seconds: PositiveSeconds = 20
     """How long SIGTERM waits for in-flight requests before cancelling them."""
+    shutdown_drain_seconds: Annotated[float, Field(ge=0, le=300)] = 0
+    """After SIGTERM, keep serving this long with `/ready` at 503 before closing the socket."""
     device_registration_limit: str = "10/hour"
     """Device registrations allowed per venue (`limits` notation, e.g. `10/hour`)."""
     rate_limit_storage_url: str = "memory://"

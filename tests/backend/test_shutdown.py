@@ -63,3 +63,31 @@ def test_the_signal_handler_turns_ready_to_503_first(tmp_path: Path) -> None:
     assert app.state.lifecycle.phase is Phase.DRAINING
     assert server.should_exit
     assert not server.force_exit
+
+
+@pytest.mark.slow
+def test_drain_delay_keeps_serving_with_ready_at_503(tmp_path: Path) -> None:
+    server = start_server(tmp_path, SHUTDOWN_DRAIN_SECONDS="3")
+    try:
+        with httpx.Client(base_url=server.url, timeout=5) as http:
+            assert http.get("/ready").status_code == 200
+            server.process.send_signal(signal.SIGTERM)
+            wait_for(
+                lambda: http.get("/ready").status_code == 503, timeout=5, what="/ready to be 503"
+            )
+            assert http.get("/health").status_code == 200  # still serving during the delay
+            assert http.get("/ready").json() == {"status": "draining"}
+        assert server.process.wait(30) == 0, server.log()
+    finally:
+        server.stop()
+
+
+def test_a_second_signal_skips_the_drain_delay(tmp_path: Path) -> None:
+    settings = load_settings(environ=base_env(tmp_path, SHUTDOWN_DRAIN_SECONDS="60"))
+    app = create_app(settings)
+    server = build_server(settings, app)
+    server.handle_exit(signal.SIGTERM, None)
+    assert app.state.lifecycle.phase is Phase.DRAINING
+    assert not server.should_exit
+    server.handle_exit(signal.SIGTERM, None)
+    assert server.should_exit
