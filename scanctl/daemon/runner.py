@@ -30,6 +30,7 @@ from scanctl.daemon.lanes import LaneRunner, wall_clock_ms
 from scanctl.daemon.local_api import LocalApi
 from scanctl.daemon.state import GateState
 from scanctl.daemon.sync import BackendLink
+from scanctl.daemon.systemd import Notifier
 from scanctl.daemon.throughput import Throughput
 from scanctl.drivers import ScannerDriver
 from scanctl.manifests.errors import SealError
@@ -190,13 +191,23 @@ class Daemon:
         housekeeping = asyncio.create_task(self._housekeeping(), name="housekeeping")
         syncing = asyncio.create_task(self.link.run(), name="sync") if self.link else None
         self.bus.publish({"type": "state", "state": "running", "at_ms": self.clock_ms()})
+        notifier = Notifier()
+        notifier.ready(f"{len(self.lanes)} scanner(s), socket {api.path}")
+        watchdog = (
+            asyncio.create_task(self._watchdog(notifier), name="watchdog")
+            if notifier.watchdog_interval_s
+            else None
+        )
         log.info("daemon running: %d scanner(s), socket %s", len(self.lanes), api.path)
         try:
             await self._stop.wait()
         finally:
             self.draining = True
+            notifier.stopping()
             self.bus.publish({"type": "state", "state": "draining", "at_ms": self.clock_ms()})
             housekeeping.cancel()
+            if watchdog is not None:
+                watchdog.cancel()
             if syncing is not None:
                 syncing.cancel()
             for lane in self.lanes:
@@ -230,6 +241,13 @@ class Daemon:
 
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, on_signal, signum)
+
+    async def _watchdog(self, notifier: Notifier) -> None:
+        """Ping systemd's watchdog while the event loop is alive (a hung loop stops it)."""
+        assert notifier.watchdog_interval_s is not None
+        while True:
+            notifier.watchdog()
+            await asyncio.sleep(notifier.watchdog_interval_s)
 
     async def _housekeeping(self) -> None:
         """Once a second: alerts that come from state rather than from one decision."""
