@@ -11,8 +11,6 @@ each, named by its environment variable) before anything binds a port.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import os
 import tomllib
 from collections.abc import Mapping
@@ -44,8 +42,8 @@ __all__ = [
     "load_settings",
 ]
 
-# The manifests issue makes the signing key mandatory: flip this to True and plug the
-# real loader into `_manifest_key_problems`. Until then a configured key is checked.
+# Offline manifests make the signing key mandatory: flip this to True when they ship.
+# A configured key is always checked with the manifests package's own loader.
 MANIFEST_SIGNING_KEY_REQUIRED = False
 
 Port = Annotated[int, Field(ge=1, le=65535)]
@@ -230,20 +228,17 @@ _LIMIT_STORAGE_SCHEMES = frozenset(
 
 
 def _manifest_key_problems(value: SecretStr | None) -> list[str]:
-    # The manifests package will provide the real loader; this only checks the shape.
+    # The manifests package owns the key format; its loader's message names the setting
+    # and never contains the key material.
     if value is None:
         return []
-    raw = value.get_secret_value().strip()
-    if raw.startswith("-----BEGIN"):
-        return ["give a file path to the PEM key, not the key itself"]
-    if Path(raw).is_file():
-        return []
+    from scanctl.manifests.errors import KeyMaterialError
+    from scanctl.manifests.signing import load_signing_key
+
     try:
-        decoded = base64.b64decode(raw, validate=True)
-    except (binascii.Error, ValueError):
-        return ["neither standard base64 nor the path of an existing PEM file"]
-    if len(decoded) != 32:
-        return [f"decodes to {len(decoded)} bytes, an Ed25519 private key has 32"]
+        load_signing_key(value.get_secret_value(), name="MANIFEST_SIGNING_KEY")
+    except KeyMaterialError as exc:
+        return [str(exc)]
     return []
 
 
@@ -334,6 +329,8 @@ def _problems_from(exc: ValidationError) -> list[str]:
         for line in lines:
             if not loc:
                 problems.append(line)  # model-level lines already start with their name
+            elif line.startswith(name):  # a message that names its setting already
+                problems.append(f"{name}: {line[len(name) :].lstrip(': ')}")
             else:
                 problems.append(f"{name}: {line}")
                 weak_secret |= "SECRET" in name

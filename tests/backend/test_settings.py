@@ -92,13 +92,17 @@ def test_secrets_must_differ(tmp_path: Path) -> None:
     assert caught.value.problems == ["JWT_SECRET: must differ from HMAC_SECRET"]
 
 
-def test_manifest_signing_key_shape_is_checked(tmp_path: Path) -> None:
+def test_manifest_signing_key_is_checked_by_the_manifests_loader(tmp_path: Path) -> None:
     import base64
     import os
 
     good = base64.b64encode(os.urandom(32)).decode()
     assert load_settings(environ=base_env(tmp_path, MANIFEST_SIGNING_KEY=good))
-    with pytest.raises(ConfigError, match="MANIFEST_SIGNING_KEY: decodes to 16 bytes"):
+    with pytest.raises(ConfigError) as caught:
+        load_settings(environ=base_env(tmp_path, MANIFEST_SIGNING_KEY="not a key"))
+    assert caught.value.problems[0].startswith("MANIFEST_SIGNING_KEY: is neither")
+    assert "not a key" not in str(caught.value.problems)
+    with pytest.raises(ConfigError, match="MANIFEST_SIGNING_KEY: decodes from base64 to 16 bytes"):
         load_settings(
             environ=base_env(
                 tmp_path, MANIFEST_SIGNING_KEY=base64.b64encode(os.urandom(16)).decode()
@@ -204,3 +208,17 @@ def test_other_settings_are_checked_before_start(tmp_path: Path) -> None:
         )
     )
     assert not good.should_auto_migrate
+
+
+def test_manifest_signing_key_can_become_required(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import scanctl.backend.settings as settings_module
+
+    monkeypatch.setattr(settings_module, "MANIFEST_SIGNING_KEY_REQUIRED", True)
+    env = base_env(tmp_path)
+    del env["JWT_SECRET"]
+    with pytest.raises(ConfigError) as caught:
+        load_settings(environ=env)
+    names = [p.split(":", 1)[0] for p in caught.value.problems]
+    assert names == ["JWT_SECRET", "MANIFEST_SIGNING_KEY"]
