@@ -63,7 +63,7 @@ class DoorApp(App[None]):
         self._redraw()
 
     def on_daemon_snapshot(self, message: DaemonSnapshot) -> None:
-        self.state.apply_snapshot(message.status, message.gates, message.alerts)
+        self.state.apply_snapshot(message.status, message.gates, message.alerts, message.recent)
         self._redraw()
 
     def on_daemon_events(self, message: DaemonEvents) -> None:

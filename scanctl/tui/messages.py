@@ -39,9 +39,12 @@ class DaemonSnapshot(Message):
     status: dict[str, Any]
     gates: list[dict[str, Any]]
     alerts: list[dict[str, Any]]
+    recent: list[dict[str, Any]] | None = None
+    """The latest ``/scans`` rows, newest first, when (re)connecting; None otherwise."""
 
     def can_replace(self, message: Message) -> bool:
-        return isinstance(message, DaemonSnapshot)
+        # A newer snapshot supersedes a queued one, unless that one carries the log rows.
+        return isinstance(message, DaemonSnapshot) and message.recent is None
 
 
 @dataclass

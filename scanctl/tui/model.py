@@ -85,6 +85,7 @@ class DoorState:
     events_seen: int = 0
     daemon_state: str = ""
     link: LinkUpdate = field(default_factory=lambda: LinkUpdate(LinkState.CONNECTING))
+    _seeded: set[Any] = field(default_factory=set, repr=False)
 
     # -- updates ---------------------------------------------------------------------
 
@@ -93,7 +94,12 @@ class DoorState:
         status: dict[str, Any],
         gates: list[dict[str, Any]],
         alerts: list[dict[str, Any]],
+        recent: list[dict[str, Any]] | None = None,
     ) -> None:
+        if recent is not None:
+            self.recent.clear()
+            self.recent.extend(recent)
+            self._seeded = {row.get("scan_id") for row in recent}
         self.status = copy.deepcopy(status)  # events move its totals until the next one
         self.daemon_state = str(status.get("state", ""))
         self.gates = {view.name: view for view in map(GateView.from_api, gates)}
@@ -120,7 +126,8 @@ class DoorState:
         if gate is None:
             gate = self.gates[name] = GateView(name)
         gate.count(event)
-        self.recent.appendleft(scan_row_from_event(event))
+        if event.get("scan_id") not in self._seeded:  # already read from /scans
+            self.recent.appendleft(scan_row_from_event(event))
         totals = self.status.get("totals")
         if isinstance(totals, dict):
             key = "admitted" if event.get("allowed") else "denied"

@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 from scanctl.tui.coalesce import Coalescer
 from scanctl.tui.errors import DaemonRefused
 from scanctl.tui.messages import DaemonSnapshot, LinkState, LinkUpdate
+from scanctl.tui.model import LOG_KEEP
 from scanctl.tui.source import Post
 
 __all__ = ["RecordedSource"]
@@ -75,7 +76,9 @@ class RecordedSource:
     async def run(self, post: Post) -> None:
         self._post = post
         post(LinkUpdate(LinkState.ONLINE, f"replaying {self.name}"))
-        post(DaemonSnapshot(self.status, self.gates, self.alerts))
+        replayed = {event.get("scan_id") for event in self.events}
+        recent = [row for row in await self.scans(limit=LOG_KEEP) if row["scan_id"] not in replayed]
+        post(DaemonSnapshot(self.status, self.gates, self.alerts, recent))
         coalescer = Coalescer(post)
         for event in self.events:
             coalescer.add(event)

@@ -20,6 +20,7 @@ from scanctl.tui.client import DaemonClient
 from scanctl.tui.coalesce import Coalescer
 from scanctl.tui.errors import DaemonUnavailable, TuiError
 from scanctl.tui.messages import DaemonSnapshot, LinkState, LinkUpdate
+from scanctl.tui.model import LOG_KEEP
 
 __all__ = ["Backoff", "DoorSource", "LiveSource", "Post"]
 
@@ -114,17 +115,18 @@ class LiveSource:
     async def _session(self, post: Post) -> NoReturn:
         # Subscribe first, then read the snapshot: no event falls between the two.
         async with self.client.events() as events:
-            await self._snapshot(post)
+            await self._snapshot(post, with_recent=True)
             self.backoff.reset()
             post(LinkUpdate(LinkState.ONLINE, f"connected to {self.socket_path}"))
             coalescer = Coalescer(post)
             await _first_to_end(self._read(events, coalescer), coalescer.run(), self._poll(post))
 
-    async def _snapshot(self, post: Post) -> None:
+    async def _snapshot(self, post: Post, *, with_recent: bool = False) -> None:
         status, gates, alerts = await asyncio.gather(
             self.client.status(), self.client.gates(), self.client.alerts()
         )
-        post(DaemonSnapshot(status, gates, alerts))
+        recent = await self.client.scans(limit=LOG_KEEP) if with_recent else None
+        post(DaemonSnapshot(status, gates, alerts, recent))
 
     async def _read(self, events: AsyncIterator[dict[str, Any]], coalescer: Coalescer) -> None:
         async for event in events:
