@@ -115,10 +115,24 @@ class DoorState:
                 gate = self.gates.get(str(event.get("gate")))
                 if gate is not None:
                     gate.paused = bool(event.get("paused"))
-            elif kind == "alert" and "id" in event:
-                self.alerts[str(event["id"])] = event
+            elif kind == "alert":
+                self._alert(event)
             elif kind == "state":
                 self.daemon_state = str(event.get("state", ""))
+
+    def _alert(self, event: dict[str, Any]) -> None:
+        if "id" not in event:
+            # A bare alert (an older daemon's journal_failed): key it by what and where.
+            where = event.get("scanner") or event.get("gate") or "daemon"
+            event = {
+                "id": f"{event.get('kind', 'alert')}:{where}",
+                "severity": "critical",
+                "message": f"{event.get('kind', 'alert')} at {where}",
+                "active": True,
+                "acknowledged": False,
+                **event,
+            }
+        self.alerts[str(event["id"])] = event
 
     def _decision(self, event: dict[str, Any]) -> None:
         name = str(event.get("gate", "?"))

@@ -64,3 +64,11 @@ def test_gate_alert_and_state_events() -> None:
     state.apply_events([{**alert, "acknowledged": True}])
     assert state.unacknowledged() == []
     assert len(state.alert_list()) == 1
+
+
+def test_an_alert_without_an_id_is_still_shown() -> None:
+    state = DoorState()
+    state.apply_events([{"type": "alert", "kind": "journal_failed", "scanner": "north-1"}])
+    (alert,) = state.unacknowledged()
+    assert alert["id"] == "journal_failed:north-1"
+    assert alert["severity"] == "critical"

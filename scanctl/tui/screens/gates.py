@@ -36,6 +36,9 @@ class GatesScreen(DoorScreen):
         self.query_one(TotalsBar).show(state.totals)
         grid = self.query_one("#gates", Grid)
         cards = {card.gate: card for card in grid.query(GateCard)}
+        for name, gone in cards.items():
+            if name not in state.gates:  # the daemon came back with other gates
+                gone.remove()
         for name, view in state.gates.items():
             card = cards.get(name)
             if card is None:

@@ -64,8 +64,9 @@ class LogScreen(DoorScreen):
             table.add_column(label, width=width, key=label.lower())
 
     def on_screen_resume(self) -> None:
-        if not self._loaded:
-            self.reload()
+        # Read the journal again: while another screen was shown, more may have
+        # happened than the live rows the app keeps.
+        self.reload()
         super().on_screen_resume()
 
     # -- data ------------------------------------------------------------------------
