@@ -285,7 +285,7 @@ def load_settings(
         values.pop(key, None)
     values.update({k: v for k, v in (overrides or {}).items() if v is not None})
     problems: list[str] = []
-    has_manifest_key = "manifest_signing_key" in values or "MANIFEST_SIGNING_KEY" in env
+    has_manifest_key = "manifest_signing_key" in values or "manifest_signing_key" in _env_keys(env)
     if MANIFEST_SIGNING_KEY_REQUIRED and not has_manifest_key:
         problems.append(
             "MANIFEST_SIGNING_KEY: is required (an Ed25519 private key: 32 bytes as standard "

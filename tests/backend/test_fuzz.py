@@ -8,6 +8,11 @@ import hypothesis
 import pytest
 import schemathesis
 from hypothesis import HealthCheck
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from scanctl.backend.auth import Role
 from tests.backend.helpers import ServerProcess
@@ -33,3 +38,8 @@ def test_no_server_errors(case: schemathesis.Case, server: ServerProcess) -> Non
     token = server.token(Role.ADMIN, "fuzz-tenant", subject="fuzzer")
     response = case.call(headers={"Authorization": f"Bearer {token}"}, timeout=30)
     assert response.status_code < 500, (case.method, case.path, response.text[:500])
+    # Every answer is one the document announces, in the shape it announces.
+    case.validate_response(
+        response,
+        checks=[not_a_server_error, status_code_conformance, response_schema_conformance],
+    )

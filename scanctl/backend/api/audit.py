@@ -7,17 +7,17 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from scanctl.backend import store
-from scanctl.backend.api.deps import AuditReader, Db
+from scanctl.backend.api.deps import AuditReader, Db, responses
 from scanctl.backend.api.models import AuditOut, MeOut
 from scanctl.backend.auth.dependencies import CurrentPrincipal
 from scanctl.backend.clock import ms_to_datetime
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["audit"])
+router = APIRouter(tags=["audit"], responses=responses(400, 401))
 
 
-@router.get("/api/audit")
+@router.get("/api/audit", responses=responses(403))
 def list_audit(
     principal: AuditReader, db: Db, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> list[AuditOut]:

@@ -21,7 +21,7 @@ from scanctl.backend.clock import datetime_to_ms, ms_to_datetime
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api/catalog", tags=["catalog"])
+router = APIRouter(prefix="/api/catalog", tags=["catalog"], responses=responses(400, 401))
 
 EventId = Annotated[UUID, Path(alias="eventId")]
 

@@ -53,6 +53,8 @@ def responses(*codes: int) -> Responses:
 
 
 _DESCRIPTIONS = {
+    400: "The body is not UTF-8 JSON, or Content-Length is invalid",
+    401: "Missing, malformed, expired or wrongly signed bearer token",
     403: "Not allowed for this role or venue",
     404: "Not found in your tenant (the same answer whether or not it exists elsewhere)",
     409: "Conflicts with existing data",

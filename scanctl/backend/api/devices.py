@@ -15,7 +15,7 @@ from scanctl.backend.ratelimit import RateLimits
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api/devices", tags=["devices"])
+router = APIRouter(prefix="/api/devices", tags=["devices"], responses=responses(400, 401))
 
 DeviceId = Annotated[UUID, Path(alias="deviceId")]
 

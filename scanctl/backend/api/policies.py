@@ -16,7 +16,7 @@ from scanctl.core import Policy
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["policies"])
+router = APIRouter(tags=["policies"], responses=responses(400, 401))
 
 EventId = Annotated[UUID, Path(alias="eventId")]
 TemplateName = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$")]
