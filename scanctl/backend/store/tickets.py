@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy import Connection, Row, bindparam, select, update
 
@@ -77,7 +77,6 @@ class UpsertResult:
     updated: int
     unchanged: int
     sequence: int
-    ids_created: list[str] = field(default_factory=list, repr=False)
 
 
 def _record(row: Row[tuple[object, ...]]) -> TicketRecord:
@@ -176,7 +175,7 @@ def upsert_tickets(
                 for tid in changed
             ],
         )
-    return UpsertResult(len(new), len(changed), len(ids) - len(new) - len(changed), sequence, new)
+    return UpsertResult(len(new), len(changed), len(ids) - len(new) - len(changed), sequence)
 
 
 def _values_keys() -> tuple[str, ...]:
