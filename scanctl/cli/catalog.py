@@ -162,6 +162,27 @@ def read_tickets(path: Path) -> list[TicketIn]:
     return tickets
 
 
+_MAX_REQUEST_BYTES = 4 * 1024 * 1024  # half the backend's default body limit
+
+
+def _request_bodies(tickets: list[TicketIn], max_count: int) -> list[dict[str, Any]]:
+    """Upload bodies of at most ``max_count`` tickets and about 4 MiB each, in file order."""
+    bodies: list[dict[str, Any]] = []
+    current: list[dict[str, Any]] = []
+    size = 0
+    for ticket in tickets:
+        item = ticket.model_dump(mode="json", by_alias=True, exclude_none=True)
+        item_size = len(json.dumps(item)) + 2
+        if current and (len(current) >= max_count or size + item_size > _MAX_REQUEST_BYTES):
+            bodies.append({"tickets": current})
+            current, size = [], 0
+        current.append(item)
+        size += item_size
+    if current:
+        bodies.append({"tickets": current})
+    return bodies
+
+
 def _fail(message: str, code: ExitCode) -> typer.Exit:
     typer.echo(f"scanctl catalog: {message}", err=True)
     return typer.Exit(code)
@@ -212,20 +233,16 @@ def import_tickets(
     )
     task = progress.add_task("tickets", total=len(tickets))
     with progress, BackendHttp(url or url_from_env(), token or token_from_env()) as http:
-        for start in range(0, len(tickets), MAX_TICKETS_PER_CALL):
-            chunk = tickets[start : start + MAX_TICKETS_PER_CALL]
-            body = {
-                "tickets": [
-                    t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in chunk
-                ]
-            }
+        sent = 0
+        for body in _request_bodies(tickets, MAX_TICKETS_PER_CALL):
             try:
                 result = http.call("POST", f"/api/catalog/events/{event_id}/tickets", json=body)
             except BackendCallError as exc:
-                done = f" ({start} tickets were sent before; re-run to complete)" if start else ""
+                done = f" ({sent} tickets were sent before; re-run to complete)" if sent else ""
                 raise _fail(f"{exc}{done}", exc.exit_code) from None
             chunks += 1
-            progress.advance(task, len(chunk))
+            sent += len(body["tickets"])
+            progress.advance(task, len(body["tickets"]))
             for key in ("created", "updated", "unchanged"):
                 totals[key] += int(result[key])
             totals["sequence"] = int(result["sequence"])

@@ -179,3 +179,17 @@ def test_token_issue_json(tmp_path: Path) -> None:
     assert data["venueId"] is None
     assert data["expiresAt"].endswith("Z")
     assert jwt.decode(data["token"], env["JWT_SECRET"], algorithms=["HS256"])["tenantId"] == "t9"
+
+
+def test_request_bodies_respect_count_and_size() -> None:
+    from scanctl.backend.api.models import TicketIn
+    from scanctl.cli.catalog import _request_bodies
+
+    small = [TicketIn.model_validate({"id": f"{i:08x}"}) for i in range(25)]
+    assert [len(b["tickets"]) for b in _request_bodies(small, 10)] == [10, 10, 5]
+    zones = [f"zone-{z:02d}-" + "x" * 55 for z in range(32)]
+    big = [TicketIn.model_validate({"id": f"{i:08x}", "zones": zones}) for i in range(3000)]
+    bodies = _request_bodies(big, 10_000)
+    assert len(bodies) > 1
+    assert all(len(json.dumps(b)) <= 4 * 1024 * 1024 for b in bodies)
+    assert [t["id"] for b in bodies for t in b["tickets"]] == [t.id for t in big]
