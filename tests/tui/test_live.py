@@ -103,7 +103,9 @@ def test_pause_and_resume_a_gate_after_confirming(live: LiveGate) -> None:
     async def body(app: DoorApp, pilot: Pilot[None]) -> None:
         await online(app, pilot)
         await until(pilot, lambda: app.screen.query("GateCard"), "the gate cards")
-        card(app, "south").focus()
+        await until(pilot, lambda: app.screen.focused is card(app, "north"), "north selected")
+        await pilot.press("down")
+        assert app.screen.focused is card(app, "south")
         await pilot.press("p")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
         await pilot.press("n")
@@ -116,7 +118,7 @@ def test_pause_and_resume_a_gate_after_confirming(live: LiveGate) -> None:
         await until(pilot, lambda: "■ PAUSED" in card_text(app, "south"), "south shown paused")
         assert paused() == {"north": False, "south": True}
 
-        card(app, "south").focus()
+        assert app.screen.focused is card(app, "south"), "still selected after the dialogs"
         await pilot.press("p", "y")
         await until(pilot, lambda: "▶ open" in card_text(app, "south"), "south shown open")
         assert paused() == {"north": False, "south": False}

@@ -28,6 +28,7 @@ def door() -> DoorApp:
 async def replayed(app: DoorApp, pilot: Pilot[None]) -> None:
     await until(pilot, lambda: app.state.events_seen == 10, "the recording replayed")
     await until(pilot, lambda: len(app.screen.query("GateCard")) == 3, "three gate cards")
+    await until(pilot, lambda: app.screen.focused is not None, "the first gate selected")
     await pilot.pause()
 
 

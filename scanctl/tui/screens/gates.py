@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid, VerticalScroll
+from textual.events import DescendantFocus
 
 from scanctl.tui.model import DoorState
 from scanctl.tui.screens.base import DoorScreen
@@ -25,6 +26,10 @@ class GatesScreen(DoorScreen):
         Binding("down,right", "app.focus_next", "Select the next gate", show=False),
         Binding("up,left", "app.focus_previous", "Select the previous gate", show=False),
     ]
+
+    AUTO_FOCUS = None  # the first gate card, once there is one (see _focus_selected)
+
+    selected_gate: str | None = None
 
     def compose_body(self) -> ComposeResult:
         yield TotalsBar()
@@ -46,18 +51,26 @@ class GatesScreen(DoorScreen):
             else:
                 card.show(view)
         self.query_one(RecentDecisions).show(state.recent, self.door.source.tz)
-        if self.focused is None:
-            self.call_after_refresh(self._focus_first)
+        if not isinstance(self.focused, GateCard):
+            self.call_after_refresh(self._focus_selected)
 
-    def _focus_first(self) -> None:
-        if self.focused is None and (first := next(iter(self.query(GateCard)), None)):
-            first.focus()
+    def on_descendant_focus(self, event: DescendantFocus) -> None:
+        if isinstance(event.widget, GateCard):
+            self.selected_gate = event.widget.gate
+
+    def _focus_selected(self) -> None:
+        """Keep the supervisor's choice of gate across redraws and dialogs."""
+        if self.app.screen is self and not isinstance(self.focused, GateCard):
+            card = self._selected()
+            if card is not None:
+                card.focus()
 
     def _selected(self) -> GateCard | None:
-        focused = self.focused
-        if isinstance(focused, GateCard):
-            return focused
-        return next(iter(self.query(GateCard)), None)
+        if isinstance(self.focused, GateCard):
+            return self.focused
+        cards = list(self.query(GateCard))
+        chosen = [card for card in cards if card.gate == self.selected_gate] or cards
+        return chosen[0] if chosen else None
 
     def action_toggle_pause(self) -> None:
         card = self._selected()
