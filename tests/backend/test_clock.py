@@ -10,7 +10,9 @@ from hypothesis import strategies as st
 
 from scanctl.backend.clock import datetime_to_ms, ms_to_datetime, system_clock
 
-MS_RANGE = st.integers(min_value=0, max_value=253_402_300_799_999)  # 1970 .. 9999
+MS_RANGE = st.integers(
+    min_value=86_400_000, max_value=253_402_128_000_000
+)  # 1970 .. 9999, a day inside
 
 
 @given(MS_RANGE)
