@@ -45,6 +45,7 @@ class AlertsScreen(DoorScreen):
         yield Static(id="alerts-summary")
         table: DataTable[Text | str] = DataTable(id="alerts", cursor_type="row")
         yield table
+        yield Static(id="alert-detail")
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
@@ -91,6 +92,24 @@ class AlertsScreen(DoorScreen):
             )
         if alerts:
             table.move_cursor(row=min(cursor, len(alerts) - 1))
+        self._show_detail()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_detail()
+
+    def _show_detail(self) -> None:
+        """The selected alert in full: a narrow screen cuts the table's message short."""
+        table = self.query_one(DataTable)
+        detail = Text()
+        if table.row_count:
+            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+            alert = self.state.alerts.get(str(key))
+            if alert is not None:
+                detail.append_text(alert_badge(alert))
+                where = alert.get("scanner") or alert.get("gate") or "daemon"
+                detail.append(f" {KIND_LABELS.get(str(alert.get('kind')), '')} at {where}: ")
+                detail.append(str(alert.get("message") or ""), style="bold")
+        self.query_one("#alert-detail", Static).update(detail)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         """Enter on an alert acknowledges it too."""
