@@ -45,6 +45,11 @@ app.add_typer(_server.app, name="server")
 app.add_typer(_token.app, name="token")
 app.add_typer(_catalog.app, name="catalog")
 
+
+from scanctl.cli.daemon import daemon_app  # noqa: E402 - registered after the root app
+
+app.add_typer(daemon_app, name="daemon")
+
 from scanctl.cli.tui import tui as _tui  # noqa: E402 - the supervisor TUI (issue 8)
 
 app.command("tui")(_tui)
