@@ -43,8 +43,11 @@ class DaemonSnapshot(Message):
     """The latest ``/scans`` rows, newest first, when (re)connecting; None otherwise."""
 
     def can_replace(self, message: Message) -> bool:
-        # A newer snapshot supersedes a queued one, unless that one carries the log rows.
-        return isinstance(message, DaemonSnapshot) and message.recent is None
+        # Textual asks the queued message whether a later one (``message``) supersedes
+        # it: a newer snapshot does, unless only this one carries the log rows.
+        return isinstance(message, DaemonSnapshot) and (
+            self.recent is None or message.recent is not None
+        )
 
 
 @dataclass

@@ -72,3 +72,15 @@ def test_an_alert_without_an_id_is_still_shown() -> None:
     (alert,) = state.unacknowledged()
     assert alert["id"] == "journal_failed:north-1"
     assert alert["severity"] == "critical"
+
+
+def test_a_queued_snapshot_gives_way_to_a_newer_one_but_keeps_its_log_rows() -> None:
+    from scanctl.tui.messages import DaemonEvents, DaemonSnapshot
+
+    plain, newer = DaemonSnapshot({}, [], []), DaemonSnapshot({}, [], [])
+    seeded = DaemonSnapshot({}, [], [], recent=[])
+    assert plain.can_replace(newer)
+    assert plain.can_replace(seeded)
+    assert not seeded.can_replace(newer)
+    assert not plain.can_replace(DaemonEvents([]))
+    assert not DaemonEvents([]).can_replace(DaemonEvents([]))
