@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from scanctl.tui.messages import DaemonEvents, DaemonSnapshot
 from scanctl.tui.model import DoorState
 
 
@@ -75,8 +76,6 @@ def test_an_alert_without_an_id_is_still_shown() -> None:
 
 
 def test_a_queued_snapshot_gives_way_to_a_newer_one_but_keeps_its_log_rows() -> None:
-    from scanctl.tui.messages import DaemonEvents, DaemonSnapshot
-
     plain, newer = DaemonSnapshot({}, [], []), DaemonSnapshot({}, [], [])
     seeded = DaemonSnapshot({}, [], [], recent=[])
     assert plain.can_replace(newer)
