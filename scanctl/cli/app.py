@@ -55,6 +55,11 @@ from scanctl.cli.tui import tui as _tui  # noqa: E402 - the supervisor TUI (issu
 app.command("tui")(_tui)
 
 
+from scanctl.cli.demo import demo as _demo  # noqa: E402 - the one-command demo (issue 8)
+
+app.command("demo")(_demo)
+
+
 def main() -> None:
     """Console entry point."""
     app()
