@@ -17,6 +17,8 @@ class LinkState(StrEnum):
     CONNECTING = "connecting"
     ONLINE = "online"
     OFFLINE = "offline"
+    RECORDED = "recorded"
+    """Not a daemon at all: a recording is being shown."""
 
 
 @dataclass

@@ -75,7 +75,7 @@ class RecordedSource:
 
     async def run(self, post: Post) -> None:
         self._post = post
-        post(LinkUpdate(LinkState.ONLINE, f"replaying {self.name}"))
+        post(LinkUpdate(LinkState.RECORDED, f"replaying {self.name}"))
         replayed = {event.get("scan_id") for event in self.events}
         recent = [row for row in await self.scans(limit=LOG_KEEP) if row["scan_id"] not in replayed]
         post(DaemonSnapshot(self.status, self.gates, self.alerts, recent))

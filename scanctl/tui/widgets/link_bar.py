@@ -33,7 +33,10 @@ class LinkBar(Static):
 def link_text(state: DoorState) -> Text:
     link = state.link
     text = Text()
-    if link.state is LinkState.ONLINE:
+    if link.state is LinkState.RECORDED:
+        # Never to be mistaken for the door as it is now.
+        text.append(f"■ RECORDED {link.detail.removeprefix('replaying ')}", style="bold magenta")
+    elif link.state is LinkState.ONLINE:
         text.append("● LIVE", style="bold green")
         if state.daemon_state == "draining":
             text.append(" daemon draining", style="bold yellow")
