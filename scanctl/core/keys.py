@@ -10,6 +10,8 @@ our gates compute the same key — so it must never change:
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import hmac
 import secrets
 from collections.abc import Iterable
@@ -58,9 +60,20 @@ def verify_mac(code: RotatingCode, event_keys: Iterable[bytes]) -> bool:
     signed = code.signed_part.encode("ascii")
     matched = False
     for key in event_keys:
+        mac = _keyed(key).copy()
+        mac.update(signed)
         # No early exit: every key is tried so timing does not tell which one matched.
-        matched |= hmac.compare_digest(hmac.digest(key, signed, "sha256"), presented)
+        matched |= hmac.compare_digest(mac.digest(), presented)
     return matched
+
+
+@functools.lru_cache(maxsize=64)
+def _keyed(key: bytes) -> hmac.HMAC:
+    """An HMAC already keyed with ``key``: copying it skips the key schedule per scan.
+
+    A gate holds one or two event keys, a backend a few per live event; 64 covers both.
+    """
+    return hmac.new(key, digestmod=hashlib.sha256)
 
 
 def new_nonce() -> str:

@@ -43,10 +43,12 @@ class RotatingCode(NamedTuple):
     timestamp_ms: int
     nonce: str
     mac: str
+    signed: str = ""
+    """The signed text as scanned (set by parse_code; rebuilt from the parts if empty)."""
 
     @property
     def signed_part(self) -> str:
-        return f"{self.ticket_id}:{self.timestamp_ms:013d}:{self.nonce}"
+        return self.signed or f"{self.ticket_id}:{self.timestamp_ms:013d}:{self.nonce}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +87,7 @@ def parse_code(data: str | bytes) -> ParsedCode:
     match = _ROTATING.fullmatch(data)
     if match is not None:
         # Fixed offsets: the pattern has already pinned every field's length.
-        return RotatingCode(data[:8], int(data[9:22]), data[23:39], data[40:])
+        return RotatingCode(data[:8], int(data[9:22]), data[23:39], data[40:], data[:39])
     if _STATIC.fullmatch(data) is not None:
         return StaticCode(static_code_hash(data))
     return InvalidCode("unrecognised format")

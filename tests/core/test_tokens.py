@@ -33,7 +33,8 @@ def rotating_tokens(draw: st.DrawFn) -> str:
 
 def test_a_valid_token_parses_into_its_parts() -> None:
     code = parse_code(VALID)
-    assert code == RotatingCode("0a1b2c3d", 1764320000000, "0011223344556677", "ab" * 32)
+    signed = "0a1b2c3d:1764320000000:0011223344556677"
+    assert code == RotatingCode("0a1b2c3d", 1764320000000, "0011223344556677", "ab" * 32, signed)
     assert isinstance(code, RotatingCode)
     assert code.signed_part == "0a1b2c3d:1764320000000:0011223344556677"
 
