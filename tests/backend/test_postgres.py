@@ -58,7 +58,7 @@ def test_migrations_up_down_up(postgres_url: str) -> None:
         downgrade(database.engine)
         assert current_revision(database.engine) is None
         upgrade(database.engine)
-        assert current_revision(database.engine) == "0002"
+        assert current_revision(database.engine) == "0003"
     finally:
         database.close()
 
@@ -145,6 +145,14 @@ def test_row_level_security_hides_other_tenants(app_role_url: str) -> None:
             # No tenant filter in the query: the policy alone keeps t2's row out.
             names = conn.execute(text("SELECT name FROM events")).scalars().all()
         assert names == ["event of t1"]
+        with database.engine.connect() as conn:
+            protected = conn.execute(
+                text(
+                    "SELECT relname FROM pg_class WHERE relrowsecurity AND relforcerowsecurity "
+                    "AND relname IN ('scans', 'nonces')"
+                )
+            )
+            assert sorted(protected.scalars()) == ["nonces", "scans"]
         with database.engine.connect() as conn:  # no tenant bound to the transaction
             assert conn.execute(text("SELECT count(*) FROM events")).scalar() == 0
         with (

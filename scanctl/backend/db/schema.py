@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 __all__ = [
@@ -28,8 +29,10 @@ __all__ = [
     "devices",
     "events",
     "metadata",
+    "nonces",
     "policies",
     "policy_templates",
+    "scans",
     "tickets",
 ]
 
@@ -162,3 +165,60 @@ audit_log = Table(
     Column("detail", Text, nullable=True),
 )
 Index("ix_audit_log_tenant_at", audit_log.c.tenant_id, audit_log.c.at_ms)
+
+scans = Table(
+    "scans",
+    metadata,
+    _tenant(),
+    # Server-generated UUIDv7 for online scans; the device's own UUIDv7 for offline
+    # uploads (reconciliation is idempotent on it).
+    Column("id", String(36), nullable=False),
+    Column("event_id", String(36), nullable=False),
+    # NULL for codes that name no ticket (garbage, unknown static codes).
+    Column("ticket_id", String(8), nullable=True),
+    Column("device_id", String(36), nullable=False),
+    Column("gate", String(64), nullable=True),
+    Column("direction", String(8), nullable=False),
+    # The scanned payload, bounded (512 characters) by the writer.
+    Column("raw", Text, nullable=False),
+    Column("reason", String(32), nullable=False),
+    Column("allowed", Boolean, nullable=False),
+    Column("decided_by", String(8), nullable=False),
+    Column("scanned_at_ms", BigInteger, nullable=False),
+    Column("recorded_at_ms", BigInteger, nullable=False),
+    # An offline upload that arrived long after the scan.
+    Column("late", Boolean, nullable=False, server_default=false()),
+    ForeignKeyConstraint(
+        ["tenant_id", "event_id"],
+        ["events.tenant_id", "events.id"],
+        name="fk_scans_event",
+        ondelete="CASCADE",
+    ),
+    PrimaryKeyConstraint("tenant_id", "id", name="pk_scans"),
+)
+# A ticket's history (duplicate window, re-entries) in scan order.
+Index(
+    "ix_scans_tenant_event_ticket_at",
+    scans.c.tenant_id,
+    scans.c.event_id,
+    scans.c.ticket_id,
+    scans.c.scanned_at_ms,
+)
+# Listing an event's scans in the order they reached the backend.
+Index(
+    "ix_scans_tenant_event_recorded",
+    scans.c.tenant_id,
+    scans.c.event_id,
+    scans.c.recorded_at_ms,
+)
+
+nonces = Table(
+    "nonces",
+    metadata,
+    _tenant(),
+    # Rotating-token nonces already used; kept until the token could no longer verify.
+    Column("nonce", String(16), nullable=False),
+    Column("expires_at_ms", BigInteger, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "nonce", name="pk_nonces"),
+)
+Index("ix_nonces_tenant_expires", nonces.c.tenant_id, nonces.c.expires_at_ms)
