@@ -9,6 +9,7 @@ beeps green for a scan that is not yet on disk.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -80,17 +81,34 @@ class LaneRunner:
         self.stats = LaneStats()
         self.paused = False
         self._pending: asyncio.Queue[_Pending | None] = asyncio.Queue()
+        self._reading: asyncio.Task[None] | None = None
 
     async def run(self) -> None:
-        """Read until the driver ends; every decided read gets its feedback before return."""
+        """Read until the driver ends or ``stop()``; then answer every decided read, close.
+
+        The driver stays open until the last feedback is out: a drain stops reading
+        first, and only then closes the port the feedback goes through.
+        """
         self.watch = CommitWatch(self.journal, asyncio.get_running_loop())
-        feedback = asyncio.create_task(self._feedback_loop(), name=f"feedback-{self.lane.scanner}")
+        name = self.lane.scanner
+        feedback = asyncio.create_task(self._feedback_loop(), name=f"feedback-{name}")
+        self._reading = asyncio.create_task(self._read_loop(), name=f"read-{name}")
         try:
-            async for raw in self.driver:
-                await self._handle(raw)
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reading
         finally:
             self._pending.put_nowait(_DONE)
             await feedback
+            await self.driver.aclose()
+
+    def stop(self) -> None:
+        """Stop reading; run() returns once every decided read has had its feedback."""
+        if self._reading is not None:
+            self._reading.cancel()
+
+    async def _read_loop(self) -> None:
+        async for raw in self.driver:
+            await self._handle(raw)
 
     async def _handle(self, raw: RawScan) -> None:
         if self.paused:

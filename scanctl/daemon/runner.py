@@ -211,7 +211,7 @@ class Daemon:
             if syncing is not None:
                 syncing.cancel()
             for lane in self.lanes:
-                await lane.driver.aclose()
+                lane.stop()
             done, pending = await asyncio.wait(lane_tasks, timeout=DRAIN_TIMEOUT_S)
             for task in pending:
                 task.cancel()

@@ -24,6 +24,8 @@ __all__ = ["SerialScanner"]
 
 _log = logging.getLogger(__name__)
 _READ_SIZE = 4096
+FEEDBACK_WAIT_S = 0.5
+"""How long feedback may wait for room in a full output buffer before it is dropped."""
 _OPEN_ERRORS = (serial.SerialException, OSError, ValueError)
 
 
@@ -114,16 +116,42 @@ class SerialScanner:
         if self._port is None or self._lost is not None:
             self.counters.feedback_failed += 1
             return False
-        try:
-            written = os.write(self._fd, data)
-        except OSError as error:
-            self.counters.feedback_failed += 1
-            self._mark_lost(error)
-            return False
-        if written != len(data):  # a tty buffer this full means the scanner is not reading
-            self.counters.feedback_failed += 1
-            return False
+        deadline = self._clock() + FEEDBACK_WAIT_S
+        while data:
+            try:
+                data = data[os.write(self._fd, data) :]
+            except BlockingIOError:
+                # The output buffer is full (a burst, or a slow line): wait for room,
+                # briefly. A full buffer is not a lost device.
+                if not await self._writable(deadline - self._clock()):
+                    self.counters.feedback_failed += 1
+                    return False
+            except OSError as error:
+                self.counters.feedback_failed += 1
+                self._mark_lost(error)
+                return False
         self.counters.feedback_sent += 1
+        return True
+
+    async def _writable(self, within_s: float) -> bool:
+        """Wait until the port can take bytes again; False after ``within_s`` seconds."""
+        if within_s <= 0 or self._fd < 0:
+            return False
+        loop = asyncio.get_running_loop()
+        ready: asyncio.Future[None] = loop.create_future()
+        fd = self._fd
+
+        def on_writable() -> None:
+            if not ready.done():
+                ready.set_result(None)
+
+        loop.add_writer(fd, on_writable)
+        try:
+            await asyncio.wait_for(ready, within_s)
+        except TimeoutError:
+            return False
+        finally:
+            loop.remove_writer(fd)
         return True
 
     async def aclose(self) -> None:
