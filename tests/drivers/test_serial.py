@@ -160,6 +160,31 @@ def test_feedback_bytes_reach_the_scanner(scanner_pty: Pty) -> None:
     run(scenario())
 
 
+def test_a_full_output_buffer_delays_feedback_but_keeps_the_port(scanner_pty: Pty) -> None:
+    async def scenario() -> None:
+        driver = _driver(scanner_pty.path, feedback=FeedbackEncoder("honeywell-ack"))
+        collector = await _started(driver)
+        # Nobody reads the scanner side: the tty's buffer fills up within a few
+        # thousand acknowledgements, then feedback waits (and finally gives up) ...
+        sent = 0
+        while await driver.feedback(True):
+            sent += 1
+            assert sent < 1_000_000
+        assert driver.counters.feedback_failed == 1
+        # ... but the port is not taken for lost: once the scanner reads, feedback flows.
+        assert driver.connected
+        while scanner_pty.read_available():
+            scanner_pty.received.clear()
+            await asyncio.sleep(0.01)
+        writer = asyncio.create_task(driver.feedback(False))
+        await eventually(lambda: scanner_pty.read_available().endswith(b"\x1b8,"))
+        assert await writer
+        assert driver.counters.reconnects == 0
+        await collector.stop()
+
+    run(scenario())
+
+
 def test_zebra_feedback_and_none(scanner_pty: Pty) -> None:
     async def scenario() -> None:
         driver = _driver(scanner_pty.path, feedback=FeedbackEncoder("zebra-ssi"))
