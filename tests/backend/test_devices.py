@@ -14,6 +14,7 @@ from scanctl.backend.auth import Role
 from scanctl.backend.settings import Settings, load_settings
 from tests.backend.conftest import mint
 from tests.backend.helpers import AppClient, base_env, new_id
+from tests.services import service_unavailable
 
 
 def _key() -> str:
@@ -44,6 +45,9 @@ def test_register_show_list_revoke(admin: AppClient, venue: str) -> None:
     assert device["status"] == "ACTIVE"
     assert device["signingPublicKey"] == body["signingPublicKey"]
     assert device["createdAt"].endswith("Z")
+    # The registration answer also names the manifest signing key the device should trust.
+    assert len(device.pop("manifestSigningKeyId")) == 16
+    assert device.pop("manifestSigningKey")
     assert admin.get(f"/api/devices/{body['deviceId']}").json() == device
     assert [d["deviceId"] for d in admin.get("/api/devices").json()] == [body["deviceId"]]
 
@@ -153,7 +157,7 @@ def test_the_limit_is_shared_through_redis(tmp_path: Path) -> None:
     try:
         redis.Redis(host="127.0.0.1", port=6379, socket_connect_timeout=1).ping()
     except redis.exceptions.ConnectionError:
-        pytest.skip("Redis is not reachable at 127.0.0.1:6379")
+        service_unavailable("Redis is not reachable at 127.0.0.1:6379")
     env = base_env(tmp_path, RATE_LIMIT_STORAGE_URL="redis://127.0.0.1:6379/0")
     first = load_settings(environ={**env, "SCANCTL_DATA_DIR": str(tmp_path / "a")})
     second = load_settings(environ={**env, "SCANCTL_DATA_DIR": str(tmp_path / "b")})

@@ -22,6 +22,7 @@ from scanctl.backend.settings import load_settings
 from scanctl.backend.store import Scope, upsert_event
 from tests.backend.conftest import mint
 from tests.backend.helpers import AppClient, base_env, new_id
+from tests.services import service_unavailable
 
 pytestmark = pytest.mark.postgres
 
@@ -40,7 +41,7 @@ def postgres_url() -> Iterator[str]:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
     except OperationalError as exc:
         admin.dispose()
-        pytest.skip(f"PostgreSQL is not reachable at {ADMIN_URL}: {exc.orig}")
+        service_unavailable(f"PostgreSQL is not reachable at {ADMIN_URL}: {exc.orig}")
     try:
         yield make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
     finally:
