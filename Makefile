@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint typecheck unit demo bench constraints clean
+.PHONY: install test lint typecheck unit demo bench docs constraints clean
 
 install: $(STAMP)
 
@@ -39,6 +39,10 @@ demo: install
 
 bench: install
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+# Regenerates docs/cli.md and completions/ from the commands' help texts (a test checks them).
+docs: install
+	$(BIN)/python -m scanctl.cli.docs
 
 # Regenerates the pinned versions after a dependency change in pyproject.toml.
 constraints:

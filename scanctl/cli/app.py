@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from scanctl import __version__
+from scanctl.cli.common import ScanctlGroup, set_root_context
 
 __all__ = ["app", "main"]
 
@@ -14,6 +15,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Expected failures of every command become one `Error:` line and an exit code here.
+    cls=ScanctlGroup,
 )
 
 
@@ -32,8 +35,15 @@ def root(
         callback=_print_version,
         is_eager=True,
     ),
+    context: str | None = typer.Option(
+        None,
+        "--context",
+        help="Named context for the command that follows (env SCANCTL_CONTEXT).",
+        show_default=False,
+    ),
 ) -> None:
     """Door operations for ticketed events."""
+    set_root_context(context)
 
 
 # The scanning backend's nouns (issue 3).
@@ -58,6 +68,19 @@ app.command("tui")(_tui)
 from scanctl.cli.demo import demo as _demo  # noqa: E402 - the one-command demo (issue 8)
 
 app.command("demo")(_demo)
+
+
+# Venue IT's plumbing (issue 6): contexts, login, policies, completions.
+from scanctl.cli import completions as _completions  # noqa: E402
+from scanctl.cli import context as _context  # noqa: E402
+from scanctl.cli import login as _login  # noqa: E402
+from scanctl.cli import policy as _policy  # noqa: E402
+
+app.add_typer(_context.app, name="context")
+app.command("login")(_login.login)
+app.command("logout")(_login.logout)
+app.add_typer(_policy.app, name="policy")
+app.add_typer(_completions.app, name="completions")
 
 
 def main() -> None:

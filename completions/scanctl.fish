@@ -1,0 +1,1 @@
+complete --command scanctl --no-files --arguments "(env _SCANCTL_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) scanctl)" --condition "env _SCANCTL_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) scanctl"

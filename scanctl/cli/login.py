@@ -1,0 +1,140 @@
+"""`scanctl login` / `scanctl logout`: keep a context's token in the OS keyring (or a 0600 file)."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import typer
+
+from scanctl.cli.common import (
+    EXPIRY_WARNING_SECONDS,
+    CliError,
+    ContextOption,
+    JsonOption,
+    backend_client,
+    context_name,
+    print_json,
+    resolve,
+    warn,
+)
+from scanctl.cli.config_file import load_config
+from scanctl.cli.credentials import delete_token, store_token, token_claims, token_expiry
+from scanctl.cli.exit_codes import ExitCode
+
+__all__ = ["login", "logout"]
+
+
+def _context_for(flag: str | None) -> str:
+    name = context_name(flag)
+    if name is None:
+        raise CliError(
+            "no context to log in to",
+            ExitCode.USAGE,
+            hint="create one first: `scanctl context set NAME --url https://…`",
+        )
+    if name not in load_config().contexts:
+        raise CliError(
+            f"no context named {name!r}",
+            ExitCode.USAGE,
+            hint=f"create it first: `scanctl context set {name} --url https://…`",
+        )
+    return name
+
+
+def _read_token(from_stdin: bool) -> str:
+    if from_stdin or not sys.stdin.isatty():
+        # Piped (`pass show scan | scanctl login`): nothing is echoed, nothing is in history.
+        token = sys.stdin.readline().strip()
+    else:
+        # A hidden prompt (getpass): never echoed, never in the shell's history.
+        token = str(typer.prompt("Token", hide_input=True)).strip()
+    if not token:
+        raise CliError(
+            "no token given", ExitCode.USAGE, hint="paste it at the prompt or pipe it in"
+        )
+    if any(c.isspace() for c in token):
+        raise CliError("a token is one word without spaces or line breaks", ExitCode.USAGE)
+    return token
+
+
+def login(
+    context: ContextOption = None,
+    with_token: Annotated[
+        bool,
+        typer.Option(
+            "--with-token", help="Read the token from stdin (the default when stdin is a pipe)."
+        ),
+    ] = False,
+    verify: Annotated[
+        bool, typer.Option("--verify", help="Check the token against the context's backend first.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Store a bearer token for a context, read from a hidden prompt or stdin (never echoed).
+
+    The token goes to the OS keyring; where none works, to a 0600 file in the config
+    directory (with a warning). An expired token is refused (exit 4). JSON: {"context",
+    "storedIn": "keyring" or "file", "path", "subject", "role", "tenant", "venue",
+    "expiresAt"}.
+    """
+    name = _context_for(context)
+    token = _read_token(with_token)
+    claims = token_claims(token) or {}
+    expires = token_expiry(token)
+    now = datetime.now(tz=UTC)
+    if expires is not None:
+        left = (expires - now).total_seconds()
+        stamp = expires.strftime("%Y-%m-%d %H:%M UTC")
+        if left <= 0:
+            raise CliError(
+                f"this token expired at {stamp}; nothing was stored",
+                ExitCode.NOT_AUTHORIZED,
+                hint="ask for a fresh token (`scanctl token issue` on the backend host)",
+            )
+        if left < EXPIRY_WARNING_SECONDS:
+            warn(f"this token expires in {int(left // 60)} min (at {stamp})")
+    if verify:
+        target = resolve(context=name, token=token)
+        with backend_client(target) as backend:
+            backend.policy_templates()  # any person's token may read these
+    stored = store_token(name, token)
+    in_keyring = stored.where == "keyring"
+    if not in_keyring:
+        warn(f"no OS keyring is available; the token is stored in {stored.where} (mode 0600)")
+    report: dict[str, Any] = {
+        "context": name,
+        "storedIn": "keyring" if in_keyring else "file",
+        "path": None if in_keyring else stored.where,
+        "subject": claims.get("sub") or claims.get("userId"),
+        "role": claims.get("role"),
+        "tenant": claims.get("tenantId"),
+        "venue": claims.get("venueId"),
+        "expiresAt": None if expires is None else expires.isoformat(),
+    }
+    if as_json:
+        print_json(report)
+        return
+    who = " ".join(
+        str(part) for part in (report["subject"], report["role"] and f"({report['role']})") if part
+    )
+    until = f", valid until {expires.strftime('%Y-%m-%d %H:%M UTC')}" if expires else ""
+    typer.echo(f"logged in to context {name}{' as ' + who if who else ''}{until}")
+
+
+def logout(context: ContextOption = None, as_json: JsonOption = False) -> None:
+    """Forget the stored token of a context (keyring and file).
+
+    JSON: {"context", "removed": list of the places it was removed from}.
+    """
+    name = context_name(context)
+    if name is None:
+        raise CliError("no context to log out of", ExitCode.USAGE, hint="pass --context NAME")
+    removed = delete_token(name)
+    if as_json:
+        print_json({"context": name, "removed": removed})
+        return
+    typer.echo(
+        f"logged out of context {name}" if removed else f"no token was stored for context {name}"
+    )
