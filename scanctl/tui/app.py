@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import ClassVar
 
-from textual.app import App
+from textual.app import App, ScreenStackError
 from textual.binding import Binding, BindingType
 
 from scanctl.tui.errors import TuiError
@@ -73,7 +73,10 @@ class DoorApp(App[None]):
             self.call_after_refresh(self.on_shown, message)
 
     def _redraw(self, events: list[dict[str, object]] | None = None) -> None:
-        screen = self.screen
+        try:
+            screen = self.screen
+        except ScreenStackError:
+            return  # shutting down: messages still queued find no screen to draw on
         if isinstance(screen, DoorScreen):
             screen.redraw(events)
 

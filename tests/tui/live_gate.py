@@ -104,8 +104,16 @@ class LiveGate:
         wait_for(lambda: self.journaled() == expected, f"{expected} journaled scans")
 
 
+def simulated(name: str, gate: str, rate_per_s: float = 200.0) -> str:
+    """A ``[[scanner]]`` table for the daemon's own simulated scanner."""
+    return (
+        f'[[scanner]]\nname = "{name}"\ndriver = "simulated"\ngate = "{gate}"\n'
+        f"rate_per_s = {rate_per_s}\nseed = 8\n"
+    )
+
+
 @contextmanager
-def live_gate(tmp_path: Path) -> Iterator[LiveGate]:
+def live_gate(tmp_path: Path, extra_scanners: str = "") -> Iterator[LiveGate]:
     gate = provision(tmp_path, now_ms(), tickets=200)
     with ExitStack() as stack:
         masters = {
@@ -116,7 +124,7 @@ def live_gate(tmp_path: Path) -> Iterator[LiveGate]:
             f'path = "{tmp_path / f"scanner-{name}"}"\ngate = "{gate_name}"\n'
             for name, gate_name in SCANNERS.items()
         )
-        config = gate_toml(tmp_path, scanners)
+        config = gate_toml(tmp_path, scanners + "\n" + extra_scanners)
         live = LiveGate(gate, config, tmp_path / "daemon.sock", masters)
         live.start()
         try:

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rich.text import Text
+from textual.css.query import NoMatches
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
@@ -33,7 +34,10 @@ async def until(
     """Let the app run until ``condition()`` is truthy; fail after ``within_s`` seconds."""
     deadline = time.monotonic() + within_s
     while True:
-        result = condition()
+        try:
+            result = condition()
+        except NoMatches:  # not composed yet
+            result = None
         if result:
             return result
         if time.monotonic() > deadline:

@@ -13,7 +13,8 @@ from scanctl.tui import DoorApp, LiveSource
 from scanctl.tui.messages import LinkState
 from scanctl.tui.screens import ConfirmScreen, PickScreen
 from scanctl.tui.source import Backoff
-from tests.tui.live_gate import LiveGate, live_gate
+from scanctl.tui.widgets import GateCard
+from tests.tui.live_gate import LiveGate, live_gate, simulated
 from tests.tui.pilot_kit import card, card_text, run_app, table_rows, text_of, until
 
 
@@ -167,3 +168,34 @@ def test_reconnects_by_itself_after_the_daemon_restarts(live: LiveGate) -> None:
         await until(pilot, lambda: "LIVE" in text_of(app.screen.query_one("LinkBar")), "LIVE")
 
     run_app(source(live), body)
+
+
+def test_a_simulated_flood_pause_it_and_the_screen_matches_the_journal(tmp_path: Path) -> None:
+    with live_gate(tmp_path, simulated("east-sim", "east", rate_per_s=200.0)) as live:
+
+        def journal_counts() -> tuple[int, int]:
+            scans = live.api("/scans?gate=east&limit=1000")["scans"]
+            admitted = sum(scan["allowed"] for scan in scans)
+            return admitted, len(scans) - admitted
+
+        async def body(app: DoorApp, pilot: Pilot[None]) -> None:
+            await online(app, pilot)
+            await until(pilot, lambda: app.screen.query("#gate-east"), "the east gate's card")
+            await until(pilot, lambda: "/min" in card_text(app, "east"), "the east gate drawn")
+            await until(pilot, lambda: app.state.gates["east"].admitted >= 50, "a flood")
+            await until(pilot, lambda: isinstance(app.screen.focused, GateCard), "a selection")
+            await pilot.press("down", "down")  # north, south, east
+            assert app.screen.focused is card(app, "east")
+            await pilot.press("p", "y")
+            await until(pilot, lambda: "■ PAUSED" in card_text(app, "east"), "east paused")
+
+            def screen_matches_journal() -> bool:
+                admitted, denied = journal_counts()
+                line = f"✔ {admitted:,} admitted  ✘ {denied:,} denied"
+                return line in card_text(app, "east")
+
+            await until(pilot, screen_matches_journal, "east's counts equal to the journal's")
+            admitted, denied = journal_counts()
+            assert admitted >= 50 and denied > 0, "the mix has denials too"
+
+        run_app(source(live), body)
