@@ -10,8 +10,9 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from scanctl import __version__
-from scanctl.backend.api import audit, catalog, devices, health, policies, testing
+from scanctl.backend.api import audit, catalog, devices, health, offline, policies, testing
 from scanctl.backend.api.errors import install_error_handlers, record_denial
+from scanctl.backend.auth.device_tokens import DeviceTokens
 from scanctl.backend.auth.tokens import Authenticator, DeviceTokenVerifier, PersonTokenVerifier
 from scanctl.backend.clock import Clock, system_clock
 from scanctl.backend.db.engine import Database, create_database
@@ -36,8 +37,8 @@ def create_app(
 ) -> FastAPI:
     """The backend app. Nothing touches the database until the lifespan starts.
 
-    ``database`` and ``clock`` are injectable for tests; ``device_tokens`` is the seam
-    where the next issue plugs device-signed tokens in.
+    ``database`` and ``clock`` are injectable for tests; ``device_tokens`` verifies
+    device-signed tokens (default: `DeviceTokens` against the devices table).
     """
     db = database if database is not None else create_database(settings.effective_database_url)
     lifecycle = Lifecycle()
@@ -69,13 +70,22 @@ def create_app(
     app.state.rate_limits = RateLimits(
         settings.rate_limit_storage_url, settings.device_registration_limit
     )
+    if device_tokens is None:
+        device_tokens = DeviceTokens(db, clock_s=lambda: clock() / 1000)
     app.state.authenticator = Authenticator(
         PersonTokenVerifier(settings.jwt_secret.get_secret_value()), device_tokens
     )
     app.state.audit_denial = record_denial
 
     install_error_handlers(app)
-    for router in (health.router, catalog.router, devices.router, policies.router, audit.router):
+    for router in (
+        health.router,
+        catalog.router,
+        devices.router,
+        policies.router,
+        audit.router,
+        offline.router,
+    ):
         app.include_router(router)
     if settings.enable_test_routes:
         app.include_router(testing.router)

@@ -42,9 +42,9 @@ __all__ = [
     "load_settings",
 ]
 
-# Offline manifests make the signing key mandatory: flip this to True when they ship.
+# Offline manifests are signed with it, so the signing key is mandatory (DESIGN.md, Keys).
 # A configured key is always checked with the manifests package's own loader.
-MANIFEST_SIGNING_KEY_REQUIRED = False
+MANIFEST_SIGNING_KEY_REQUIRED = True
 
 Port = Annotated[int, Field(ge=1, le=65535)]
 PositiveSeconds = Annotated[float, Field(gt=0, le=3600)]
@@ -98,6 +98,8 @@ class Settings(BaseSettings):
     """How long a rotating QR code is valid."""
     offline_manifest_validity_hours: Annotated[float, Field(gt=0, le=7 * 24)] = 4
     """How long an offline manifest may be used."""
+    offline_late_upload_hours: Annotated[float, Field(gt=0, le=365 * 24)] = 24
+    """An offline scan uploaded more than this long after it was scanned is flagged late."""
 
     request_timeout_seconds: PositiveSeconds = 30
     """A request still running after this long is answered 504 (its work is abandoned)."""

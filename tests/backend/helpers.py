@@ -19,6 +19,7 @@ import httpx
 
 from scanctl.backend.auth.principal import Role
 from scanctl.backend.auth.tokens import issue_person_token
+from scanctl.manifests import ManifestSigner
 
 SCANCTL = str(Path(sys.executable).parent / "scanctl")
 
@@ -26,6 +27,11 @@ SCANCTL = str(Path(sys.executable).parent / "scanctl")
 def fresh_secret() -> str:
     """A new strong secret for one test run (no secret is ever hard-coded)."""
     return secrets.token_urlsafe(48)
+
+
+def fresh_signing_key() -> str:
+    """A new manifest signing key (MANIFEST_SIGNING_KEY form) for one test run."""
+    return ManifestSigner.generate().private_key_b64()
 
 
 def free_port() -> int:
@@ -63,6 +69,7 @@ def base_env(data_dir: Path, **extra: str) -> dict[str, str]:
     env.update(
         HMAC_SECRET=fresh_secret(),
         JWT_SECRET=fresh_secret(),
+        MANIFEST_SIGNING_KEY=fresh_signing_key(),
         SCANCTL_DATA_DIR=str(data_dir),
         LOG_LEVEL="warning",
     )

@@ -210,14 +210,16 @@ def test_other_settings_are_checked_before_start(tmp_path: Path) -> None:
     assert not good.should_auto_migrate
 
 
-def test_manifest_signing_key_can_become_required(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_manifest_signing_key_is_required() -> None:
     import scanctl.backend.settings as settings_module
 
-    monkeypatch.setattr(settings_module, "MANIFEST_SIGNING_KEY_REQUIRED", True)
+    assert settings_module.MANIFEST_SIGNING_KEY_REQUIRED
+
+
+def test_a_missing_manifest_signing_key_is_named_with_the_other_problems(tmp_path: Path) -> None:
     env = base_env(tmp_path)
     del env["JWT_SECRET"]
+    del env["MANIFEST_SIGNING_KEY"]
     with pytest.raises(ConfigError) as caught:
         load_settings(environ=env)
     names = [p.split(":", 1)[0] for p in caught.value.problems]

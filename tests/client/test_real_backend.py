@@ -29,6 +29,7 @@ from scanctl.client import (
     NotFound,
     ScanctlClient,
 )
+from scanctl.manifests import ManifestSigner
 from tests.client.fake_backend import ServerThread
 
 
@@ -59,6 +60,7 @@ def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
         environ={
             "HMAC_SECRET": secrets.token_urlsafe(48),
             "JWT_SECRET": jwt_secret,
+            "MANIFEST_SIGNING_KEY": ManifestSigner.generate().private_key_b64(),
             "SCANCTL_DATA_DIR": str(data_dir),
             "LOG_LEVEL": "warning",
         }

@@ -12,12 +12,32 @@ from scanctl.backend.api.deps import Db, DeviceManager, NowMs, Reader, responses
 from scanctl.backend.api.models import DeviceIn, DeviceOut
 from scanctl.backend.clock import ms_to_datetime
 from scanctl.backend.ratelimit import RateLimits
+from scanctl.backend.settings import Settings
+from scanctl.manifests import load_signing_key
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api/devices", tags=["devices"], responses=responses(400, 401))
 
 DeviceId = Annotated[UUID, Path(alias="deviceId")]
+
+
+class RegisteredDeviceOut(DeviceOut):
+    """A device just registered, with the key the backend signs its manifests with."""
+
+    manifest_signing_key: str | None = None
+    """The backend's Ed25519 manifest signing public key (raw 32 bytes, standard base64):
+    the device trusts manifests signed with it."""
+    manifest_signing_key_id: str | None = None
+    """That key's id, as manifests name it."""
+
+
+def _manifest_key(request: Request) -> tuple[str | None, str | None]:
+    settings: Settings = request.app.state.settings
+    if settings.manifest_signing_key is None:
+        return None, None
+    signer = load_signing_key(settings.manifest_signing_key.get_secret_value())
+    return signer.public_key_b64(), signer.key_id
 
 
 def device_out(record: store.DeviceRecord) -> DeviceOut:
@@ -46,7 +66,7 @@ def device_out(record: store.DeviceRecord) -> DeviceOut:
 )
 def register(
     body: DeviceIn, principal: DeviceManager, db: Db, now: NowMs, request: Request
-) -> DeviceOut:
+) -> RegisteredDeviceOut:
     """Register a device of a venue you manage. At most 10 registrations per hour per venue."""
     scope = principal.scope()
     venue_id = str(body.venue_id)
@@ -74,7 +94,12 @@ def register(
         record = store.register_device(
             scope, conn, device, registered_by=principal.subject, now_ms=now
         )
-    return device_out(record)
+    public_key, key_id = _manifest_key(request)
+    return RegisteredDeviceOut(
+        **device_out(record).model_dump(),
+        manifest_signing_key=public_key,
+        manifest_signing_key_id=key_id,
+    )
 
 
 @router.get("", responses=responses(403))

@@ -10,8 +10,11 @@
 | policies:manage   |       |    x    |   x   |        |        |
 | templates:manage  |       |         |   x   |        |        |
 | audit:read        |       |    x    |   x   |        |        |
-| manifest:pull     |       |         |   x   |        |   x    |
+| manifest:pull     |       |    x    |   x   |        |   x    |
 | scans:reconcile   |       |         |   x   |        |   x    |
+
+A manager or admin pulls a manifest only on behalf of a named device of its venue; the
+event key inside is sealed to that device, so the person cannot use it.
 
 Venue scoping is not a permission: staff, managers and devices act on their own venue,
 ADMIN and SYSTEM on every venue of their tenant (see `Principal.scope`), never beyond.
@@ -45,7 +48,15 @@ P = Permission
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.VENUE_STAFF: frozenset({P.READ, P.SCAN}),
     Role.VENUE_MANAGER: frozenset(
-        {P.READ, P.SCAN, P.MANAGE_DEVICES, P.MANAGE_CATALOG, P.MANAGE_POLICIES, P.READ_AUDIT}
+        {
+            P.READ,
+            P.SCAN,
+            P.MANAGE_DEVICES,
+            P.MANAGE_CATALOG,
+            P.MANAGE_POLICIES,
+            P.READ_AUDIT,
+            P.PULL_MANIFEST,
+        }
     ),
     Role.ADMIN: frozenset(Permission),
     Role.SYSTEM: frozenset({P.READ, P.SCAN, P.GENERATE_QR, P.MANAGE_CATALOG}),

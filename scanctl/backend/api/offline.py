@@ -1,0 +1,275 @@
+"""Offline operation: signed manifests for devices, and reconciliation of their scans.
+
+Who may pull a manifest: the device itself (its own manifest only), or a person who
+manages devices of the venue (VENUE_MANAGER, ADMIN) on the device's behalf — the event
+key inside is sealed to the device, so only the device can use it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.alias_generators import to_camel
+
+from scanctl.backend import store
+from scanctl.backend.api.deps import Db, NowMs, responses
+from scanctl.backend.auth.dependencies import require
+from scanctl.backend.auth.permissions import Permission
+from scanctl.backend.auth.principal import Principal, PrincipalKind
+from scanctl.backend.clock import datetime_to_ms, ms_to_datetime
+from scanctl.backend.offline import DeviceNotEligible, ManifestIssuer
+from scanctl.backend.offline.reconcile import OfflineScan, ScanResult, reconcile_scans
+from scanctl.backend.settings import Settings
+from scanctl.backend.store.offline import admissions_by_ticket, admissions_stamp
+from scanctl.core import Direction, Policy, Reason
+from scanctl.manifests import load_signing_key
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/offline", tags=["offline"], responses=responses(400, 401))
+
+EventId = Annotated[UUID, Path(alias="eventId")]
+Puller = Annotated[Principal, Depends(require(Permission.PULL_MANIFEST))]
+
+
+def default_policy(settings: Settings) -> Policy:
+    """The policy of an event without its own (the service defaults)."""
+    return Policy(
+        duplicate_window_seconds=settings.duplicate_scan_window_seconds,
+        qr_lifetime_seconds=settings.qr_expiration_seconds,
+    )
+
+
+def issuer(request: Request) -> ManifestIssuer:
+    """The app's manifest issuer, made on first use from the settings."""
+    existing: ManifestIssuer | None = getattr(request.app.state, "manifest_issuer", None)
+    if existing is not None:
+        return existing
+    settings: Settings = request.app.state.settings
+    if settings.manifest_signing_key is None:
+        raise HTTPException(status_code=503, detail="no MANIFEST_SIGNING_KEY configured")
+    secrets = [settings.hmac_secret.get_secret_value()]
+    if settings.hmac_secret_previous is not None:
+        secrets.append(settings.hmac_secret_previous.get_secret_value())
+    made = ManifestIssuer(
+        load_signing_key(settings.manifest_signing_key.get_secret_value()),
+        tuple(secrets),
+        validity_ms=int(settings.offline_manifest_validity_hours * 3_600_000),
+        admissions=admissions_by_ticket,
+        admissions_stamp=admissions_stamp,
+    )
+    request.app.state.manifest_issuer = made
+    return made
+
+
+def acting_device(principal: Principal, device_id: UUID | None) -> str:
+    """The device a call is for: a device acts only as itself; a person names one."""
+    if principal.kind is PrincipalKind.DEVICE:
+        assert principal.device_id is not None
+        if device_id is not None and str(device_id) != principal.device_id:
+            raise HTTPException(status_code=403, detail="a device acts only as itself")
+        return principal.device_id
+    if device_id is None:
+        raise HTTPException(status_code=400, detail="deviceId is required when a person calls")
+    return str(device_id)
+
+
+@router.get(
+    "/manifest/{eventId}",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The signed manifest, or a delta when `since` is usable",
+            "content": {"application/octet-stream": {"schema": {"type": "string"}}},
+        },
+        **responses(403, 404),
+    },
+)
+def pull_manifest(
+    request: Request,
+    principal: Puller,
+    db: Db,
+    now: NowMs,
+    event_id: EventId,
+    device_id: Annotated[UUID | None, Query(alias="deviceId")] = None,
+    since: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+) -> Response:
+    """The event's signed offline manifest for a registered, active, offline-capable device
+    of the event's venue, with the event key sealed to the device. With `since` (the
+    sequence of the manifest the device holds) a delta of the tickets changed since."""
+    who = acting_device(principal, device_id)
+    scope = principal.scope()
+    made = issuer(request)
+    settings: Settings = request.app.state.settings
+    with db.read(scope) as conn:
+        device = store.get_device(scope, conn, who)
+        policy = store.get_policy(scope, conn, str(event_id), default=default_policy(settings))
+        try:
+            issued = made.issue(
+                scope,
+                conn,
+                device=device,
+                event_id=str(event_id),
+                policy=policy.policy,
+                since=since,
+                now_ms=now,
+            )
+        except DeviceNotEligible as exc:
+            raise HTTPException(status_code=403, detail=str(exc)) from None
+    headers = {"X-Manifest-Sequence": str(issued.sequence)}
+    if issued.base_sequence is not None:
+        headers["X-Manifest-Base-Sequence"] = str(issued.base_sequence)
+    return Response(issued.wire, media_type="application/octet-stream", headers=headers)
+
+
+# -- reconciliation -------------------------------------------------------------------
+
+MAX_SCANS = 10_000
+"""Scans per reconcile call."""
+
+
+class ScanIn(BaseModel):
+    """One offline scan as the daemon journaled it."""
+
+    model_config = ConfigDict(alias_generator=to_camel, validate_by_name=True, extra="ignore")
+
+    id: UUID
+    qr_data: Annotated[str, StringConstraints(max_length=4096)]
+    ticket_id: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{8}$")] | None = None
+    allowed: bool
+    reason: Reason
+    gate: Annotated[str, StringConstraints(max_length=64)] | None = None
+    scanner: Annotated[str, StringConstraints(max_length=64)] | None = None
+    direction: Direction = Direction.ENTRY
+    scanned_at: AwareDatetime
+    decided_by: Literal["offline", "online"] = "offline"
+    event_id: UUID | None = None
+
+
+class ReconcileIn(BaseModel):
+    """POST /api/offline/reconcile."""
+
+    model_config = ConfigDict(alias_generator=to_camel, validate_by_name=True, extra="forbid")
+
+    device_id: UUID
+    event_id: UUID | None = None
+    """The event the scans belong to, when the device knows it (else the backend files
+    each scan under the venue's event that holds its ticket, nearest in time)."""
+    scans: Annotated[list[ScanIn], Field(max_length=MAX_SCANS)]
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, serialize_by_alias=True)
+
+
+class ConflictOut(_Out):
+    """Another admission of the same ticket."""
+
+    scan_id: str
+    device_id: str
+    gate: str | None
+    scanned_at: datetime
+
+
+class ScanResultOut(_Out):
+    """The answer for one scan: accepted, duplicate, conflict, or rejected (not stored)."""
+
+    id: str
+    status: Literal["accepted", "duplicate", "conflict", "rejected"]
+    late: bool
+    ticket_id: str | None = None
+    conflicts: list[ConflictOut] | None = None
+    error: str | None = None
+
+
+class ReconcileOut(_Out):
+    """Per-scan results, in request order, and their counts."""
+
+    results: list[ScanResultOut]
+    summary: dict[str, int]
+
+
+def _upload(scan: ScanIn, event_id: UUID | None) -> OfflineScan:
+    event = scan.event_id or event_id
+    return OfflineScan(
+        id=str(scan.id),
+        qr_data=scan.qr_data,
+        ticket_id=scan.ticket_id,
+        allowed=scan.allowed,
+        reason=scan.reason.value,
+        gate=scan.gate,
+        direction=scan.direction.value,
+        scanned_at_ms=datetime_to_ms(scan.scanned_at),
+        decided_by=scan.decided_by,
+        event_id=None if event is None else str(event),
+    )
+
+
+def _result_out(result: ScanResult) -> ScanResultOut:
+    conflicts = None
+    if result.status == "conflict":
+        conflicts = [
+            ConflictOut(
+                scan_id=c.scan_id,
+                device_id=c.device_id,
+                gate=c.gate,
+                scanned_at=ms_to_datetime(c.scanned_at_ms),
+            )
+            for c in result.conflicts
+        ]
+    return ScanResultOut(
+        id=result.id,
+        status=result.status,
+        late=result.late,
+        ticket_id=result.ticket_id,
+        conflicts=conflicts,
+        error=result.error,
+    )
+
+
+Reconciler = Annotated[Principal, Depends(require(Permission.RECONCILE))]
+
+
+@router.post(
+    "/reconcile",
+    response_model_exclude_none=True,
+    responses=responses(403, 404, 413),
+)
+def reconcile(
+    request: Request, body: ReconcileIn, principal: Reconciler, db: Db, now: NowMs
+) -> ReconcileOut:
+    """Upload a device's offline scans (at most 10,000 per call). Idempotent on each
+    scan's id: a re-push stores nothing new and answers `duplicate` (or `conflict`
+    again). A conflict is an admission of a ticket admitted more often, across all
+    devices, than the event's policy allows; the answer lists the other admissions."""
+    who = acting_device(principal, body.device_id)
+    settings: Settings = request.app.state.settings
+    scope = principal.scope()
+    uploads = [_upload(scan, body.event_id) for scan in body.scans]
+    default = default_policy(settings)
+    with db.write(scope) as conn:
+        device = store.get_device(scope, conn, who)
+        policies: dict[str, Policy] = {}
+
+        def policy_of(event_id: str) -> Policy:
+            if event_id not in policies:
+                policies[event_id] = store.get_policy(scope, conn, event_id, default=default).policy
+            return policies[event_id]
+
+        results = reconcile_scans(
+            scope,
+            conn,
+            device=device,
+            uploads=uploads,
+            policy_of=policy_of,
+            now_ms=now,
+            late_after_ms=int(settings.offline_late_upload_hours * 3_600_000),
+        )
+    summary = {"accepted": 0, "duplicate": 0, "conflict": 0, "rejected": 0}
+    for result in results:
+        summary[result.status] += 1
+    return ReconcileOut(results=[_result_out(r) for r in results], summary=summary)

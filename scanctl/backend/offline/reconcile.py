@@ -1,0 +1,227 @@
+"""Reconciliation: storing a device's offline scans exactly once and finding over-admissions.
+
+Every scan is stored once, keyed by the id the device chose (UUIDv7): a re-push finds
+the stored row and changes nothing. Answers per scan:
+
+- ``accepted``: stored now;
+- ``duplicate``: already stored (a re-push), or decided online (the backend stored it
+  when it decided, so the upload is not stored a second time);
+- ``conflict``: the scan is an admission of a ticket that, counting every stored
+  admission of it from every device, was admitted more often than the event's policy
+  allows (1, or 1 + max re-entries). Every admission of such a ticket is in conflict,
+  whichever side uploaded first, and the answer lists the other admissions. A re-push
+  of a conflicting scan answers ``conflict`` again, so an answer lost in transit is
+  never lost for good;
+- ``rejected``: the scan cannot be filed (the device's venue has no event). Not stored.
+
+Everything happens in one write transaction per request, so concurrent uploads of
+the same ticket are judged one after the other and none escapes the count.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection
+
+from scanctl.backend import store
+from scanctl.backend.store import offline as scans_store
+from scanctl.backend.store.offline import ScanRow, VenueEvent
+from scanctl.core import Policy
+
+__all__ = [
+    "RAW_MAX",
+    "ConflictRef",
+    "OfflineScan",
+    "ScanResult",
+    "admission_allowance",
+    "pick_event",
+    "reconcile_scans",
+]
+
+RAW_MAX = 512
+"""Characters of a scanned payload that are stored."""
+
+EVENT_MARGIN_MS = 12 * 3_600_000
+"""A scan this close to an event's window is filed under that event."""
+
+
+@dataclass(frozen=True, slots=True)
+class OfflineScan:
+    """One uploaded scan, validated by the API layer."""
+
+    id: str
+    qr_data: str
+    ticket_id: str | None
+    allowed: bool
+    reason: str
+    gate: str | None
+    direction: str
+    scanned_at_ms: int
+    decided_by: str
+    event_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConflictRef:
+    """Another admission of the same ticket."""
+
+    scan_id: str
+    device_id: str
+    gate: str | None
+    scanned_at_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class ScanResult:
+    """The answer for one uploaded scan."""
+
+    id: str
+    status: str
+    late: bool = False
+    ticket_id: str | None = None
+    conflicts: tuple[ConflictRef, ...] = field(default_factory=tuple)
+    error: str | None = None
+
+
+def admission_allowance(policy: Policy) -> int | None:
+    """How many admissions a ticket may have (None: unlimited re-entry)."""
+    if not policy.reentry_allowed:
+        return 1
+    if policy.max_reentries is None:
+        return None
+    return 1 + policy.max_reentries
+
+
+def pick_event(candidates: Sequence[VenueEvent], at_ms: int) -> str | None:
+    """The event a scan at ``at_ms`` belongs to: one whose window (with a margin) holds
+    it, else the one starting nearest to it; None without candidates."""
+    near = [
+        e
+        for e in candidates
+        if e.starts_at_ms - EVENT_MARGIN_MS <= at_ms <= e.ends_at_ms + EVENT_MARGIN_MS
+    ]
+    pool = near or list(candidates)
+    if not pool:
+        return None
+    return min(pool, key=lambda e: (abs(e.starts_at_ms - at_ms), e.id)).id
+
+
+def _file_under_events(
+    scope: store.Scope,
+    conn: Connection,
+    venue_id: str,
+    uploads: Sequence[OfflineScan],
+) -> dict[str, str | None]:
+    """Scan id -> the event it is filed under (batched: two queries for the whole call)."""
+    venue = scans_store.venue_events(scope, conn, venue_id)
+    by_id = {e.id: e for e in venue}
+    ticket_ids = [s.ticket_id for s in uploads if s.ticket_id and s.event_id not in by_id]
+    holders = scans_store.ticket_events(scope, conn, [e.id for e in venue], ticket_ids)
+    chosen: dict[str, str | None] = {}
+    for scan in uploads:
+        if scan.event_id is not None and scan.event_id in by_id:
+            chosen[scan.id] = scan.event_id
+            continue
+        held = holders.get(scan.ticket_id or "", [])
+        candidates = [by_id[event_id] for event_id in held] or venue
+        chosen[scan.id] = pick_event(candidates, scan.scanned_at_ms)
+    return chosen
+
+
+def reconcile_scans(
+    scope: store.Scope,
+    conn: Connection,
+    *,
+    device: store.DeviceRecord,
+    uploads: Sequence[OfflineScan],
+    policy_of: Callable[[str], Policy],
+    now_ms: int,
+    late_after_ms: int,
+) -> list[ScanResult]:
+    """Store the new scans of ``uploads`` and answer each (in the caller's transaction)."""
+    stored = scans_store.scans_by_id(scope, conn, [s.id for s in uploads])
+    seen: set[str] = set()
+    fresh: list[OfflineScan] = []
+    for scan in uploads:
+        if scan.id not in stored and scan.id not in seen and scan.decided_by == "offline":
+            fresh.append(scan)
+        seen.add(scan.id)
+    events_of = _file_under_events(scope, conn, device.venue_id, fresh)
+    new_rows: dict[str, ScanRow] = {}
+    for scan in fresh:
+        event_id = events_of[scan.id]
+        if event_id is None:
+            continue
+        new_rows[scan.id] = ScanRow(
+            id=scan.id,
+            event_id=event_id,
+            ticket_id=scan.ticket_id,
+            device_id=device.id,
+            gate=scan.gate,
+            direction=scan.direction,
+            raw=scan.qr_data[:RAW_MAX],
+            reason=scan.reason,
+            allowed=scan.allowed,
+            decided_by="offline",
+            scanned_at_ms=scan.scanned_at_ms,
+            recorded_at_ms=now_ms,
+            late=now_ms - scan.scanned_at_ms > late_after_ms,
+        )
+    scans_store.insert_scans(scope, conn, list(new_rows.values()))
+
+    rows = {**stored, **new_rows}
+    over = _over_admitted(scope, conn, rows.values(), policy_of)
+    results: list[ScanResult] = []
+    answered: set[str] = set()
+    for scan in uploads:
+        row = rows.get(scan.id)
+        if row is None:
+            status = "duplicate" if scan.decided_by == "online" else "rejected"
+            error = None if status == "duplicate" else "no event of the device's venue"
+            results.append(ScanResult(scan.id, status, ticket_id=scan.ticket_id, error=error))
+            continue
+        key = (row.event_id, row.ticket_id)
+        if row.is_admission and key in over:
+            others = tuple(
+                ConflictRef(o.id, o.device_id, o.gate, o.scanned_at_ms)
+                for o in over[key]
+                if o.id != row.id
+            )
+            status = "conflict"
+        else:
+            others = ()
+            fresh_now = scan.id in new_rows and scan.id not in answered
+            status = "accepted" if fresh_now else "duplicate"
+        answered.add(scan.id)
+        results.append(ScanResult(scan.id, status, row.late, row.ticket_id, others))
+    return results
+
+
+def _over_admitted(
+    scope: store.Scope,
+    conn: Connection,
+    rows: Iterable[ScanRow],
+    policy_of: Callable[[str], Policy],
+) -> dict[tuple[str, str | None], list[ScanRow]]:
+    """(event, ticket) -> every admission of it, for tickets admitted past their allowance."""
+    wanted: dict[str, set[str]] = defaultdict(set)
+    for row in rows:
+        if row.is_admission and row.ticket_id is not None:
+            wanted[row.event_id].add(row.ticket_id)
+    over: dict[tuple[str, str | None], list[ScanRow]] = {}
+    for event_id, ticket_ids in wanted.items():
+        allowance = admission_allowance(policy_of(event_id))
+        if allowance is None:
+            continue
+        by_ticket: dict[str, list[ScanRow]] = defaultdict(list)
+        for admission in scans_store.admissions_for_tickets(
+            scope, conn, event_id, sorted(ticket_ids)
+        ):
+            by_ticket[admission.ticket_id or ""].append(admission)
+        for ticket_id, admissions in by_ticket.items():
+            if len(admissions) > allowance:
+                over[(event_id, ticket_id)] = admissions
+    return over

@@ -1,0 +1,208 @@
+"""Offline scans: admissions per ticket for manifests, and batched reads and writes for
+reconciliation — every query set-based (chunked IN lists), never one per scan."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, Connection, Row, and_, func, select, true
+
+from scanctl.backend.db.schema import events, scans, tickets
+from scanctl.backend.store.scope import Scope
+
+__all__ = [
+    "ScanRow",
+    "VenueEvent",
+    "admissions_by_ticket",
+    "admissions_for_tickets",
+    "admissions_stamp",
+    "insert_scans",
+    "scans_by_id",
+    "ticket_events",
+    "venue_events",
+]
+
+_CHUNK = 500  # stays under every driver's bound-parameter limit
+
+
+@dataclass(frozen=True, slots=True)
+class ScanRow:
+    """A stored scan, as reconciliation needs it."""
+
+    id: str
+    event_id: str
+    ticket_id: str | None
+    device_id: str
+    gate: str | None
+    direction: str
+    raw: str
+    reason: str
+    allowed: bool
+    decided_by: str
+    scanned_at_ms: int
+    recorded_at_ms: int
+    late: bool
+
+    @property
+    def is_admission(self) -> bool:
+        """Admissions are admitted entries (exits never count against a ticket)."""
+        return self.allowed and self.direction == "entry"
+
+    def values(self, tenant_id: str) -> dict[str, object]:
+        """The row as the scans table takes it."""
+        return {
+            "tenant_id": tenant_id,
+            "id": self.id,
+            "event_id": self.event_id,
+            "ticket_id": self.ticket_id,
+            "device_id": self.device_id,
+            "gate": self.gate,
+            "direction": self.direction,
+            "raw": self.raw,
+            "reason": self.reason,
+            "allowed": self.allowed,
+            "decided_by": self.decided_by,
+            "scanned_at_ms": self.scanned_at_ms,
+            "recorded_at_ms": self.recorded_at_ms,
+            "late": self.late,
+        }
+
+
+def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+def _scan(row: Row[tuple[object, ...]]) -> ScanRow:
+    m = row._mapping
+    return ScanRow(
+        id=m["id"],
+        event_id=m["event_id"],
+        ticket_id=m["ticket_id"],
+        device_id=m["device_id"],
+        gate=m["gate"],
+        direction=m["direction"],
+        raw=m["raw"],
+        reason=m["reason"],
+        allowed=bool(m["allowed"]),
+        decided_by=m["decided_by"],
+        scanned_at_ms=m["scanned_at_ms"],
+        recorded_at_ms=m["recorded_at_ms"],
+        late=bool(m["late"]),
+    )
+
+
+def _admitted() -> ColumnElement[bool]:
+    return and_(scans.c.allowed == true(), scans.c.direction == "entry")
+
+
+def admissions_by_ticket(
+    scope: Scope, conn: Connection, event_id: str, ticket_ids: Iterable[str] | None
+) -> dict[str, int]:
+    """Admitted entries per ticket of the event (of ``ticket_ids``, or of every ticket)."""
+    base = (
+        select(scans.c.ticket_id, func.count())
+        .where(
+            scope.tenant_filter(scans.c.tenant_id),
+            scans.c.event_id == event_id,
+            scans.c.ticket_id.is_not(None),
+            _admitted(),
+        )
+        .group_by(scans.c.ticket_id)
+    )
+    if ticket_ids is None:
+        return {row[0]: int(row[1]) for row in conn.execute(base)}
+    counts: dict[str, int] = {}
+    for chunk in _chunks(sorted(set(ticket_ids))):
+        for row in conn.execute(base.where(scans.c.ticket_id.in_(chunk))):
+            counts[row[0]] = int(row[1])
+    return counts
+
+
+def admissions_stamp(scope: Scope, conn: Connection, event_id: str) -> tuple[int, int]:
+    """Changes whenever a scan of the event is stored (a cache key for packed manifests)."""
+    row = conn.execute(
+        select(func.count(), func.coalesce(func.max(scans.c.recorded_at_ms), 0)).where(
+            scope.tenant_filter(scans.c.tenant_id), scans.c.event_id == event_id
+        )
+    ).one()
+    return int(row[0]), int(row[1])
+
+
+def scans_by_id(scope: Scope, conn: Connection, ids: Sequence[str]) -> dict[str, ScanRow]:
+    """The stored scans among ``ids``."""
+    found: dict[str, ScanRow] = {}
+    for chunk in _chunks(sorted(set(ids))):
+        rows = conn.execute(
+            select(scans).where(scope.tenant_filter(scans.c.tenant_id), scans.c.id.in_(chunk))
+        )
+        for row in rows:
+            scan = _scan(row)
+            found[scan.id] = scan
+    return found
+
+
+def admissions_for_tickets(
+    scope: Scope, conn: Connection, event_id: str, ticket_ids: Sequence[str]
+) -> list[ScanRow]:
+    """Every stored admission of these tickets of the event, in scan order."""
+    found: list[ScanRow] = []
+    for chunk in _chunks(sorted(set(ticket_ids))):
+        rows = conn.execute(
+            select(scans).where(
+                scope.tenant_filter(scans.c.tenant_id),
+                scans.c.event_id == event_id,
+                scans.c.ticket_id.in_(chunk),
+                _admitted(),
+            )
+        )
+        found.extend(_scan(row) for row in rows)
+    found.sort(key=lambda s: (s.scanned_at_ms, s.id))
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class VenueEvent:
+    """An event of a venue and its window (for filing offline scans under an event)."""
+
+    id: str
+    starts_at_ms: int
+    ends_at_ms: int
+
+
+def venue_events(scope: Scope, conn: Connection, venue_id: str) -> list[VenueEvent]:
+    """The venue's events, soonest first."""
+    scope.require_venue("venue", venue_id, venue_id)
+    rows = conn.execute(
+        select(events.c.id, events.c.starts_at_ms, events.c.ends_at_ms)
+        .where(scope.tenant_filter(events.c.tenant_id), events.c.venue_id == venue_id)
+        .order_by(events.c.starts_at_ms, events.c.id)
+    )
+    return [VenueEvent(r[0], r[1], r[2]) for r in rows]
+
+
+def ticket_events(
+    scope: Scope, conn: Connection, event_ids: Sequence[str], ticket_ids: Sequence[str]
+) -> dict[str, list[str]]:
+    """For each ticket id, the events among ``event_ids`` that have a ticket with it."""
+    found: dict[str, list[str]] = {}
+    if not event_ids:
+        return found
+    for chunk in _chunks(sorted(set(ticket_ids))):
+        rows = conn.execute(
+            select(tickets.c.id, tickets.c.event_id).where(
+                scope.tenant_filter(tickets.c.tenant_id),
+                tickets.c.event_id.in_(list(event_ids)),
+                tickets.c.id.in_(chunk),
+            )
+        )
+        for ticket_id, event_id in rows:
+            found.setdefault(ticket_id, []).append(event_id)
+    return found
+
+
+def insert_scans(scope: Scope, conn: Connection, rows: Sequence[ScanRow]) -> None:
+    """Store new scans in one statement (the caller has filtered out known ids)."""
+    if rows:
+        conn.execute(scans.insert(), [row.values(scope.tenant_id) for row in rows])
