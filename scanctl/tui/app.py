@@ -42,6 +42,8 @@ class DoorApp(App[None]):
         Binding("4", "switch_mode('link')", "Link", tooltip="Daemon, backend, outbox, manifest"),
         Binding("question_mark", "help", "Help", key_display="?", tooltip="This list of keys"),
         Binding("q", "quit", "Quit", tooltip="Leave the TUI (the daemon keeps running)"),
+        # Ctrl+C quits as in any terminal program (Textual would only hint at Ctrl+Q).
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
     ]
 
     def __init__(self, source: DoorSource, *, on_shown: ShownHook | None = None) -> None:

@@ -6,10 +6,11 @@ from pathlib import Path
 
 from textual.pilot import Pilot
 
-from scanctl.tui import DoorApp, LiveSource
+from scanctl.tui import DoorApp, LiveSource, RecordedSource
 from scanctl.tui.messages import LinkState
 from scanctl.tui.source import Backoff
 from tests.tui.pilot_kit import run_app, text_of, until
+from tests.tui.test_snapshots import RECORDING
 
 
 def test_backoff_doubles_up_to_its_cap_and_resets() -> None:
@@ -30,3 +31,11 @@ def test_without_a_daemon_the_screen_says_so_and_keeps_retrying(tmp_path: Path) 
         assert "✘ DAEMON UNREACHABLE" in bar and "retry #" in bar
 
     run_app(LiveSource(socket, backoff=Backoff(0.01, 0.05)), body, size=(80, 24))
+
+
+def test_ctrl_c_quits_like_q() -> None:
+    async def body(app: DoorApp, pilot: Pilot[None]) -> None:
+        await pilot.press("ctrl+c")
+        await until(pilot, lambda: not app.is_running, "the app to quit")
+
+    run_app(RecordedSource.from_file(RECORDING), body, size=(80, 24))

@@ -15,7 +15,13 @@ __all__ = ["HelpScreen", "keys_table"]
 
 
 def _key_label(key: str) -> str:
-    names = {"question_mark": "?", "slash": "/", "escape": "Esc", "enter": "Enter"}
+    names = {
+        "question_mark": "?",
+        "slash": "/",
+        "escape": "Esc",
+        "enter": "Enter",
+        "ctrl+c": "Ctrl+C",
+    }
     return "/".join(names.get(part, part) for part in key.split(","))
 
 
