@@ -8,9 +8,21 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware.gzip import GZipMiddleware
 
 from scanctl import __version__
-from scanctl.backend.api import audit, catalog, devices, health, offline, policies, testing
+from scanctl.backend.api import (
+    audit,
+    catalog,
+    devices,
+    health,
+    offline,
+    policies,
+    qr,
+    scan,
+    scans,
+    testing,
+)
 from scanctl.backend.api.errors import install_error_handlers, record_denial
 from scanctl.backend.auth.device_tokens import DeviceTokens
 from scanctl.backend.auth.tokens import Authenticator, DeviceTokenVerifier, PersonTokenVerifier
@@ -21,6 +33,9 @@ from scanctl.backend.lifecycle import Lifecycle
 from scanctl.backend.metrics import HttpMetrics, MetricsMiddleware
 from scanctl.backend.middleware import BodySizeLimitMiddleware, TimeoutMiddleware
 from scanctl.backend.ratelimit import RateLimits
+from scanctl.backend.scanning import ScanService, default_policy
+from scanctl.backend.scanning.auth import PersonTokenCache
+from scanctl.backend.scanning.slowlog import SlowRequestLogMiddleware
 from scanctl.backend.settings import Settings
 
 __all__ = ["create_app"]
@@ -47,12 +62,14 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if settings.should_auto_migrate:
             await run_in_threadpool(upgrade, db.engine)
+        scan_service.start()
         lifecycle.mark_ready()
         log.info("scanctl backend ready")
         try:
             yield
         finally:
             lifecycle.start_draining()
+            await run_in_threadpool(scan_service.stop)
             db.close()
             lifecycle.mark_stopped()
 
@@ -76,6 +93,14 @@ def create_app(
         PersonTokenVerifier(settings.jwt_secret.get_secret_value()), device_tokens
     )
     app.state.audit_denial = record_denial
+    secrets = [settings.hmac_secret.get_secret_value()]
+    if settings.hmac_secret_previous is not None:
+        secrets.append(settings.hmac_secret_previous.get_secret_value())
+    scan_service = ScanService(
+        db, clock, hmac_secrets=tuple(secrets), default_policy=default_policy(settings)
+    )
+    app.state.scans = scan_service
+    app.state.person_tokens = PersonTokenCache()
 
     install_error_handlers(app)
     for router in (
@@ -85,6 +110,9 @@ def create_app(
         policies.router,
         audit.router,
         offline.router,
+        qr.router,
+        scan.router,
+        scans.router,
     ):
         app.include_router(router)
     if settings.enable_test_routes:
@@ -93,5 +121,7 @@ def create_app(
     # Added last = outermost: metrics see the 413s and 504s of the inner limits.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(TimeoutMiddleware, seconds=settings.request_timeout_seconds)
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    app.add_middleware(SlowRequestLogMiddleware, seconds=1.0)
     return app

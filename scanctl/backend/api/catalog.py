@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from scanctl.backend import store
 from scanctl.backend.api.deps import CatalogManager, Db, NowMs, Reader, responses
@@ -18,6 +18,7 @@ from scanctl.backend.api.models import (
     UpsertOut,
 )
 from scanctl.backend.clock import datetime_to_ms, ms_to_datetime
+from scanctl.backend.scanning.cache import invalidate
 
 __all__ = ["router"]
 
@@ -62,7 +63,12 @@ def _ticket_out(record: store.TicketRecord) -> TicketOut:
     responses={200: {"model": EventOut, "description": "Updated"}, **responses(403, 409)},
 )
 def put_event(
-    body: EventIn, principal: CatalogManager, db: Db, now: NowMs, response: Response
+    body: EventIn,
+    principal: CatalogManager,
+    db: Db,
+    now: NowMs,
+    response: Response,
+    request: Request,
 ) -> EventOut:
     """Create an event (201) or update its name and times (200). Events never change venue."""
     scope = principal.scope()
@@ -77,6 +83,7 @@ def put_event(
             ends_at_ms=datetime_to_ms(body.ends_at),
             now_ms=now,
         )
+    invalidate(request.app.state, scope.tenant_id, event_id=record.id)
     if not created:
         response.status_code = 200
     return event_out(record)
@@ -113,6 +120,7 @@ def upsert_tickets(
     db: Db,
     now: NowMs,
     event_id: EventId,
+    request: Request,
 ) -> UpsertOut:
     """Create or update up to 10,000 tickets; identical tickets are left alone (idempotent)."""
     batch = [
@@ -130,6 +138,7 @@ def upsert_tickets(
     scope = principal.scope()
     with db.write(scope) as conn:
         result = store.upsert_tickets(scope, conn, str(event_id), batch, now_ms=now)
+    invalidate(request.app.state, scope.tenant_id, event_id=str(event_id))
     return UpsertOut(
         created=result.created,
         updated=result.updated,

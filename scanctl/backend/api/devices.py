@@ -12,6 +12,7 @@ from scanctl.backend.api.deps import Db, DeviceManager, NowMs, Reader, responses
 from scanctl.backend.api.models import DeviceIn, DeviceOut
 from scanctl.backend.clock import ms_to_datetime
 from scanctl.backend.ratelimit import RateLimits
+from scanctl.backend.scanning.cache import invalidate
 from scanctl.backend.settings import Settings
 from scanctl.manifests import load_signing_key
 
@@ -94,6 +95,7 @@ def register(
         record = store.register_device(
             scope, conn, device, registered_by=principal.subject, now_ms=now
         )
+    invalidate(request.app.state, scope.tenant_id, device_id=record.id)
     public_key, key_id = _manifest_key(request)
     return RegisteredDeviceOut(
         **device_out(record).model_dump(),
@@ -130,8 +132,12 @@ def show_device(principal: Reader, db: Db, device_id: DeviceId) -> DeviceOut:
 
 
 @router.delete("/{deviceId}", responses=responses(403, 404))
-def revoke_device(principal: DeviceManager, db: Db, now: NowMs, device_id: DeviceId) -> DeviceOut:
+def revoke_device(
+    principal: DeviceManager, db: Db, now: NowMs, device_id: DeviceId, request: Request
+) -> DeviceOut:
     """Revoke a device: it gets no manifest and no call through from now on."""
     scope = principal.scope()
     with db.write(scope) as conn:
-        return device_out(store.revoke_device(scope, conn, str(device_id), now_ms=now))
+        record = store.revoke_device(scope, conn, str(device_id), now_ms=now)
+    invalidate(request.app.state, scope.tenant_id, device_id=record.id)
+    return device_out(record)

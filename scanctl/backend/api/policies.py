@@ -11,6 +11,7 @@ from scanctl.backend import store
 from scanctl.backend.api.deps import Db, NowMs, PolicyManager, Reader, TemplateManager, responses
 from scanctl.backend.api.models import PolicyOut, TemplateOut
 from scanctl.backend.clock import ms_to_datetime
+from scanctl.backend.scanning.cache import invalidate
 from scanctl.backend.settings import Settings
 from scanctl.core import Policy
 
@@ -60,7 +61,12 @@ def get_policy(principal: Reader, db: Db, request: Request, event_id: EventId) -
 
 @router.put("/api/policies/{eventId}", responses=responses(403, 404))
 def put_policy(
-    body: Policy, principal: PolicyManager, db: Db, now: NowMs, event_id: EventId
+    body: Policy,
+    principal: PolicyManager,
+    db: Db,
+    now: NowMs,
+    event_id: EventId,
+    request: Request,
 ) -> PolicyOut:
     """Replace the event's policy. Unknown keys and inconsistent settings are refused (422)."""
     scope = principal.scope()
@@ -68,6 +74,7 @@ def put_policy(
         record = store.put_policy(
             scope, conn, str(event_id), body, updated_by=principal.subject, now_ms=now
         )
+    invalidate(request.app.state, scope.tenant_id, event_id=str(event_id))
     return _policy_out(record)
 
 

@@ -1,0 +1,197 @@
+"""`POST /api/scan`: decide a scan online. Every well-formed request gets a decision (200).
+
+Denials are values: the body says why (``reason``) with the facts that explain it.
+HTTP errors are for requests that are not scans at all — malformed bodies (422),
+callers who may not scan (401/403), unknown or revoked devices (404/403), events not
+in the tenant (404). A device of another venue than the event, or than the person
+scanning with it, is a decision (UNAUTHORIZED_VENUE), recorded and audited.
+
+Rate limit: reads per device per minute come from the event's policy
+(``scanner_rate_limit_per_minute``). Above it the answer is still a recorded decision,
+RATE_LIMITED, with ``retryAfterSeconds`` and a ``Retry-After`` header — a gate needs a
+reason to show, not a transport error, and the attempt belongs in the scan log.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+from starlette.concurrency import run_in_threadpool
+
+from scanctl.backend.api.deps import responses
+from scanctl.backend.auth.permissions import Permission
+from scanctl.backend.auth.principal import Principal, PrincipalKind
+from scanctl.backend.clock import ms_to_datetime
+from scanctl.backend.scanning import ScanJob, ScanService
+from scanctl.backend.scanning.auth import require_fast
+from scanctl.core import (
+    Decision,
+    Direction,
+    Reason,
+    ScannerContext,
+    deny,
+    parse_code,
+)
+
+__all__ = ["ScanIn", "ScanOut", "router"]
+
+log = logging.getLogger("scanctl.backend.scanning")
+
+router = APIRouter(tags=["scan"], responses=responses(400, 401))
+
+Scanner = Annotated[Principal, Depends(require_fast(Permission.SCAN))]
+
+_MAX_RAW_INPUT = 4096
+
+
+class ScanIn(BaseModel):
+    """A scan to decide. ``timestamp`` (when the device read the code) is informational:
+    the decision uses the server's clock, which scans of every gate share."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+    qr_data: str = Field(max_length=_MAX_RAW_INPUT, description="The scanned payload.")
+    event_id: UUID
+    device_id: UUID
+    timestamp: datetime | int | None = None
+    gate: str | None = Field(
+        default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.:/-]*$"
+    )
+    direction: Direction = Direction.ENTRY
+
+
+class ScanOut(BaseModel):
+    """A decision: ``allowed``, a stable ``reason`` code, a message to show, and facts."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+    allowed: bool
+    reason: Reason
+    message: str
+    ticket_id: str | None = None
+    admitted_at: datetime | None = None
+    admitted_gate: str | None = None
+    transferred_to: str | None = None
+    retry_after_seconds: int | None = None
+    warning: str | None = None
+    scan_id: str
+    decided_at: datetime
+
+
+def scan_out(decision: Decision, scan_id: str, decided_at_ms: int) -> ScanOut:
+    """The one mapping of a Decision to the response body."""
+    # Specific facts only for codes that verified (an INVALID says nothing more).
+    return ScanOut(
+        allowed=decision.allowed,
+        reason=decision.reason,
+        message=decision.message,
+        ticket_id=decision.ticket_id if decision.verified else None,
+        admitted_at=None
+        if decision.admitted_at_ms is None
+        else ms_to_datetime(decision.admitted_at_ms),
+        admitted_gate=decision.admitted_gate or None,
+        transferred_to=decision.transferred_to,
+        retry_after_seconds=decision.retry_after_s,
+        warning=decision.warning,
+        scan_id=scan_id,
+        decided_at=ms_to_datetime(decided_at_ms),
+    )
+
+
+def _clean(text: str) -> str:
+    """Storable text: bounded, valid UTF-8, no NUL (PostgreSQL refuses it in TEXT)."""
+    return text[:512].encode("utf-8", "replace").decode("utf-8").replace("\x00", "\ufffd")
+
+
+@router.post(
+    "/api/scan",
+    response_model_by_alias=True,
+    responses=responses(403, 404),
+)
+async def scan(body: ScanIn, principal: Scanner, request: Request, response: Response) -> ScanOut:
+    """Decide one scan and record it (durably) before answering."""
+    service: ScanService = request.app.state.scans
+    tenant = principal.tenant_id
+    device_id, event_id = str(body.device_id), str(body.event_id)
+    if principal.kind is PrincipalKind.DEVICE and principal.device_id != device_id:
+        await _audit(request, principal, "device", device_id, principal.venue_id)
+        raise HTTPException(status_code=403, detail="a device scans only as itself")
+    sync = service.db.is_sqlite  # local reads are cheaper than a thread hop
+    device = (
+        service.device(tenant, device_id)
+        if sync
+        else await run_in_threadpool(service.device, tenant, device_id)
+    )
+    if device is None:
+        raise HTTPException(status_code=404, detail="device not found")
+    if not device.active:
+        raise HTTPException(status_code=403, detail="device revoked")
+    event = (
+        service.event(tenant, event_id)
+        if sync
+        else await run_in_threadpool(service.event, tenant, event_id)
+    )
+    if event is None:
+        raise HTTPException(status_code=404, detail="event not found")
+    code = parse_code(body.qr_data)
+    if sync:
+        policy = service.policy(tenant, event_id)
+        found = service.lookup(tenant, event_id, code)
+    else:
+        policy = await run_in_threadpool(service.policy, tenant, event_id)
+        found = await run_in_threadpool(service.lookup, tenant, event_id, code)
+    ticket = found.ticket
+    forced: Decision | None = None
+    if not principal.scope().covers(device.venue_id) or device.venue_id != event.venue_id:
+        forced = deny(Reason.UNAUTHORIZED_VENUE)
+        await _audit(request, principal, "device", device_id, device.venue_id)
+    else:
+        wait = request.app.state.rate_limits.hit_scan(
+            tenant, device_id, policy.scanner_rate_limit_per_minute
+        )
+        if wait is not None:
+            forced = deny(Reason.RATE_LIMITED)._replace(retry_after_s=wait)
+            response.headers["Retry-After"] = str(wait)
+    scanner = ScannerContext(
+        device_id=device_id,
+        venue_id=device.venue_id,
+        gate=body.gate or "",
+        zone=device.zone,
+        direction=body.direction,
+    )
+    keys = service.event_keys(tenant, ticket.event_id) if ticket is not None else ()
+    outcome = await service.record(
+        ScanJob(
+            tenant_id=tenant,
+            code=code,
+            ticket=ticket,
+            event=event,
+            policy=policy,
+            scanner=scanner,
+            event_keys=keys,
+            raw=_clean(body.qr_data),
+            forced=forced,
+        )
+    )
+    decision = outcome.decision
+    if decision.reason is Reason.INVALID:
+        # The one place the specific cause is told: the server log, never the caller.
+        log.info(
+            "scan %s INVALID: %s (device %s)",
+            outcome.scan_id,
+            found.detail or "MAC did not verify",
+            device_id,
+        )
+    return scan_out(decision, outcome.scan_id, outcome.decided_at_ms)
+
+
+async def _audit(
+    request: Request, principal: Principal, kind: str, target: str, venue: str | None
+) -> None:
+    await run_in_threadpool(request.app.state.audit_denial, request, principal, kind, target, venue)

@@ -1,0 +1,136 @@
+"""In-process cache of what every scan reads: events, tickets, policies, devices.
+
+Scans read catalog data far more often than anyone writes it, so the hot path reads
+from memory. Correctness does not rest on the cache: history and nonces are read inside
+the writer's transaction, never from here. Writes through this process invalidate at
+once (`invalidate_event`, `invalidate_device`, `invalidate_tenant`, called by the
+catalog, policy and device routes); every entry also expires after ``ttl_ms`` so that
+writes made by another instance reach this one within that bound. Device entries live
+shorter (``device_ttl_ms``): a revocation elsewhere must bite quickly.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
+
+__all__ = ["CatalogCache", "TtlCache", "invalidate"]
+
+V = TypeVar("V")
+
+
+class TtlCache(Generic[V]):
+    """A bounded LRU map whose entries carry an expiry and the generation they were read at."""
+
+    def __init__(self, max_entries: int, ttl_ms: int, clock: Callable[[], int]) -> None:
+        self._max = max_entries
+        self._ttl = ttl_ms
+        self._clock = clock
+        self._data: OrderedDict[Hashable, tuple[int, int, V]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, generation: int) -> tuple[bool, V | None]:
+        """(True, value) on a fresh hit of this generation; (False, None) otherwise."""
+        entry = self._data.get(key)
+        if entry is None:
+            return False, None
+        expires, gen, value = entry
+        if gen != generation or expires < self._clock():
+            return False, None
+        return True, value
+
+    def put(self, key: Hashable, generation: int, value: V) -> None:
+        """Remember a value read at ``generation``; the least recently stored goes first."""
+        with self._lock:
+            self._data[key] = (self._clock() + self._ttl, generation, value)
+            self._data.move_to_end(key)
+            while len(self._data) > self._max:
+                self._data.popitem(last=False)
+
+    def clear(self) -> None:
+        """Forget everything."""
+        with self._lock:
+            self._data.clear()
+
+
+class CatalogCache:
+    """Generations per (tenant, event) and per tenant; bumping one invalidates its entries.
+
+    A value read from the database is stored with the generation current *before* the
+    read started, so a write that lands during the read leaves a stale-marked entry.
+    """
+
+    def __init__(
+        self,
+        clock: Callable[[], int],
+        *,
+        ttl_ms: int = 30_000,
+        device_ttl_ms: int = 2_000,
+        max_tickets: int = 200_000,
+    ) -> None:
+        self.events: TtlCache[object] = TtlCache(10_000, ttl_ms, clock)
+        self.policies: TtlCache[object] = TtlCache(10_000, ttl_ms, clock)
+        self.tickets: TtlCache[object] = TtlCache(max_tickets, ttl_ms, clock)
+        self.static: TtlCache[object] = TtlCache(max_tickets, ttl_ms, clock)
+        self.tenant_events: TtlCache[object] = TtlCache(1_000, ttl_ms, clock)
+        self.devices: TtlCache[object] = TtlCache(10_000, device_ttl_ms, clock)
+        self._event_gen: dict[tuple[str, str], int] = {}
+        self._tenant_gen: dict[str, int] = {}
+        self._device_gen: dict[tuple[str, str], int] = {}
+        self._lock = threading.Lock()
+
+    def event_generation(self, tenant_id: str, event_id: str) -> int:
+        """Generation of an event's data (event row, tickets, policy) and of its tenant."""
+        return self._event_gen.get((tenant_id, event_id), 0) + self.tenant_generation(tenant_id)
+
+    def tenant_generation(self, tenant_id: str) -> int:
+        """Generation of tenant-wide data (event list, static-code index)."""
+        return self._tenant_gen.get(tenant_id, 0) << 32
+
+    def device_generation(self, tenant_id: str, device_id: str) -> int:
+        """Generation of one device's registration."""
+        return self._device_gen.get((tenant_id, device_id), 0)
+
+    def invalidate_event(self, tenant_id: str, event_id: str) -> None:
+        """The event, its tickets or its policy changed (also drops tenant-wide views)."""
+        with self._lock:
+            key = (tenant_id, event_id)
+            self._event_gen[key] = self._event_gen.get(key, 0) + 1
+            self._tenant_gen_bump_static(tenant_id)
+
+    def _tenant_gen_bump_static(self, tenant_id: str) -> None:
+        # The static-code index and the event list span events: they follow the tenant's
+        # own counter, kept in a separate key space so event entries survive.
+        key = (tenant_id, "\0static")
+        self._event_gen[key] = self._event_gen.get(key, 0) + 1
+
+    def static_generation(self, tenant_id: str) -> int:
+        """Generation of the tenant's cross-event views (static codes, event list)."""
+        return self._event_gen.get((tenant_id, "\0static"), 0) + self.tenant_generation(tenant_id)
+
+    def invalidate_tenant(self, tenant_id: str) -> None:
+        """Anything of the tenant may have changed."""
+        with self._lock:
+            self._tenant_gen[tenant_id] = self._tenant_gen.get(tenant_id, 0) + 1
+
+    def invalidate_device(self, tenant_id: str, device_id: str) -> None:
+        """A device was registered again or revoked."""
+        with self._lock:
+            key = (tenant_id, device_id)
+            self._device_gen[key] = self._device_gen.get(key, 0) + 1
+
+
+def invalidate(
+    state: object, tenant_id: str, *, event_id: str | None = None, device_id: str | None = None
+) -> None:
+    """Called by the routes that write catalog, policy or device data (``app.state``)."""
+    service = getattr(state, "scans", None)
+    if service is None:
+        return
+    cache: CatalogCache = service.cache
+    if event_id is not None:
+        cache.invalidate_event(tenant_id, event_id)
+    if device_id is not None:
+        cache.invalidate_device(tenant_id, device_id)

@@ -1,0 +1,301 @@
+"""`ScanService`: what the scan and QR routes call — cached lookups, keys, the writer.
+
+The route does the cheap, read-only work (device, event, ticket, policy, keys — all
+from `CatalogCache`, the database only on a miss), then hands a `ScanJob` to the
+`ScanWriter`, which decides and records it. Misses read the database with short
+read-only transactions; WAL readers never wait for the writer.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from scanctl.backend import store
+from scanctl.backend.db.engine import Database
+from scanctl.backend.db.schema import events, tickets
+from scanctl.backend.errors import NotFound
+from scanctl.backend.scanning.cache import CatalogCache
+from scanctl.backend.scanning.writer import ScanJob, ScanOutcome, ScanWriter
+from scanctl.backend.settings import Settings
+from scanctl.core import (
+    EventFacts,
+    InvalidCode,
+    ParsedCode,
+    Policy,
+    RotatingCode,
+    StaticCode,
+    TicketFacts,
+    TicketStatus,
+    derive_event_key,
+    mint_token,
+    new_nonce,
+    verify_mac,
+)
+
+__all__ = ["DeviceFacts", "MintedCode", "ScanService", "TicketLookup", "default_policy"]
+
+log = logging.getLogger("scanctl.backend.scanning")
+
+
+def default_policy(settings: Settings) -> Policy:
+    """The policy of events without their own: `Policy()` with the tenant-wide settings."""
+    return Policy(
+        duplicate_window_seconds=settings.duplicate_scan_window_seconds,
+        qr_lifetime_seconds=settings.qr_expiration_seconds,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceFacts:
+    """What the scan path needs of a registered device."""
+
+    id: str
+    venue_id: str
+    zone: str | None
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TicketLookup:
+    """The ticket a code names (None: unknown) and why not, for the server log only."""
+
+    ticket: TicketFacts | None
+    detail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MintedCode:
+    """A fresh rotating token and when it stops being accepted."""
+
+    token: str
+    ticket_id: str
+    event_id: str
+    minted_at_ms: int
+    expires_at_ms: int
+    lifetime_s: int
+
+
+class ScanService:
+    """Cached reads for the scan path, the event keys, and the writer."""
+
+    def __init__(
+        self,
+        database: Database,
+        clock: Callable[[], int],
+        *,
+        hmac_secrets: tuple[str, ...],
+        default_policy: Policy,
+    ) -> None:
+        self.db = database
+        self.clock = clock
+        self.cache = CatalogCache(clock)
+        self.writer = ScanWriter(database, clock)
+        self.default_policy = default_policy
+        self._secrets = hmac_secrets
+        self._keys: dict[tuple[str, str], tuple[bytes, ...]] = {}
+
+    # -- lifecycle --------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the writer."""
+        self.writer.start()
+
+    def stop(self) -> None:
+        """Drain and stop the writer."""
+        self.writer.stop()
+
+    async def record(self, job: ScanJob) -> ScanOutcome:
+        """Decide and record one scan (durably) through the writer."""
+        return await self.writer.submit(job)
+
+    # -- keys -------------------------------------------------------------------------
+
+    def event_keys(self, tenant_id: str, event_id: str) -> tuple[bytes, ...]:
+        """The event's keys, current secret first, then HMAC_SECRET_PREVIOUS (rotation)."""
+        key = (tenant_id, event_id)
+        found = self._keys.get(key)
+        if found is None:
+            if len(self._keys) > 10_000:
+                self._keys.clear()
+            found = tuple(derive_event_key(s, tenant_id, event_id) for s in self._secrets)
+            self._keys[key] = found
+        return found
+
+    def mint(self, tenant_id: str, ticket: TicketFacts, lifetime_s: int) -> MintedCode:
+        """A fresh token for the ticket, signed with its event's current key."""
+        now_ms = self.clock()
+        token = mint_token(
+            self.event_keys(tenant_id, ticket.event_id)[0], ticket.ticket_id, now_ms, new_nonce()
+        )
+        return MintedCode(
+            token, ticket.ticket_id, ticket.event_id, now_ms, now_ms + lifetime_s * 1000, lifetime_s
+        )
+
+    # -- cached reads -----------------------------------------------------------------
+
+    def device(self, tenant_id: str, device_id: str) -> DeviceFacts | None:
+        """The registered device of the tenant (any venue), or None."""
+        gen = self.cache.device_generation(tenant_id, device_id)
+        hit, value = self.cache.devices.get((tenant_id, device_id), gen)
+        if hit:
+            return value  # type: ignore[return-value]
+        scope = store.Scope.tenant_wide(tenant_id)
+        try:
+            with self.db.read(scope) as conn:
+                record = store.get_device(scope, conn, device_id)
+            facts: DeviceFacts | None = DeviceFacts(
+                record.id, record.venue_id, record.zone, record.status is store.DeviceStatus.ACTIVE
+            )
+        except NotFound:
+            facts = None
+        self.cache.devices.put((tenant_id, device_id), gen, facts)
+        return facts
+
+    def event(self, tenant_id: str, event_id: str) -> EventFacts | None:
+        """The tenant's event (any venue), or None."""
+        gen = self.cache.event_generation(tenant_id, event_id)
+        hit, value = self.cache.events.get((tenant_id, event_id), gen)
+        if hit:
+            return value  # type: ignore[return-value]
+        scope = store.Scope.tenant_wide(tenant_id)
+        try:
+            with self.db.read(scope) as conn:
+                record = store.get_event(scope, conn, event_id)
+            facts: EventFacts | None = EventFacts(
+                record.id, tenant_id, record.venue_id, record.starts_at_ms, record.ends_at_ms
+            )
+        except NotFound:
+            facts = None
+        self.cache.events.put((tenant_id, event_id), gen, facts)
+        return facts
+
+    def policy(self, tenant_id: str, event_id: str) -> Policy:
+        """The event's policy, or the service default."""
+        gen = self.cache.event_generation(tenant_id, event_id)
+        hit, value = self.cache.policies.get((tenant_id, event_id), gen)
+        if hit:
+            return value  # type: ignore[return-value]
+        scope = store.Scope.tenant_wide(tenant_id)
+        with self.db.read(scope) as conn:
+            policy = store.get_policy(scope, conn, event_id, default=self.default_policy).policy
+        self.cache.policies.put((tenant_id, event_id), gen, policy)
+        return policy
+
+    def ticket(self, tenant_id: str, event_id: str, ticket_id: str) -> TicketFacts | None:
+        """One ticket of an event, or None."""
+        gen = self.cache.event_generation(tenant_id, event_id)
+        key = (tenant_id, event_id, ticket_id)
+        hit, value = self.cache.tickets.get(key, gen)
+        if hit:
+            return value  # type: ignore[return-value]
+        scope = store.Scope.tenant_wide(tenant_id)
+        with self.db.read(scope) as conn:
+            row = conn.execute(
+                select(tickets).where(
+                    tickets.c.tenant_id == tenant_id,
+                    tickets.c.event_id == event_id,
+                    tickets.c.id == ticket_id,
+                )
+            ).first()
+        facts = None if row is None else _facts(row._mapping)
+        self.cache.tickets.put(key, gen, facts)
+        return facts
+
+    def tenant_event_ids(self, tenant_id: str) -> tuple[str, ...]:
+        """Ids of every event of the tenant (for codes of another event)."""
+        gen = self.cache.static_generation(tenant_id)
+        hit, value = self.cache.tenant_events.get(tenant_id, gen)
+        if hit:
+            return value  # type: ignore[return-value]
+        scope = store.Scope.tenant_wide(tenant_id)
+        with self.db.read(scope) as conn:
+            ids = tuple(
+                conn.execute(select(events.c.id).where(events.c.tenant_id == tenant_id)).scalars()
+            )
+        self.cache.tenant_events.put(tenant_id, gen, ids)
+        return ids
+
+    def static_ticket(self, tenant_id: str, secret_hash: str) -> TicketFacts | None:
+        """The ticket whose static secret hashes to ``secret_hash``, in any event."""
+        gen = self.cache.static_generation(tenant_id)
+        key = (tenant_id, secret_hash)
+        hit, value = self.cache.static.get(key, gen)
+        if hit:
+            return value  # type: ignore[return-value]
+        scope = store.Scope.tenant_wide(tenant_id)
+        with self.db.read(scope) as conn:
+            row = conn.execute(
+                select(tickets)
+                .where(tickets.c.tenant_id == tenant_id, tickets.c.static_hash == secret_hash)
+                .limit(1)
+            ).first()
+        facts = None if row is None else _facts(row._mapping)
+        self.cache.static.put(key, gen, facts)
+        return facts
+
+    def lookup(self, tenant_id: str, event_id: str, code: ParsedCode) -> TicketLookup:
+        """The ticket a scanned code names, looked up in the scanning event first.
+
+        A rotating code for another event's ticket is found by trying the keys of the
+        tenant's other events on its MAC (a handful of HMACs, no table scan), so a forged
+        code with a random ticket id costs no more than a genuine one.
+        """
+        if isinstance(code, InvalidCode):
+            return TicketLookup(None, f"bad format ({code.detail})")
+        if isinstance(code, StaticCode):
+            found = self.static_ticket(tenant_id, code.secret_hash)
+            return TicketLookup(found, None if found else "unknown static code")
+        assert isinstance(code, RotatingCode)
+        found = self.ticket(tenant_id, event_id, code.ticket_id)
+        if found is not None:
+            return TicketLookup(found)
+        for other in self.tenant_event_ids(tenant_id):
+            if other != event_id and verify_mac(code, self.event_keys(tenant_id, other)):
+                found = self.ticket(tenant_id, other, code.ticket_id)
+                if found is not None:
+                    return TicketLookup(found)
+        return TicketLookup(None, "unknown ticket")
+
+    def find_ticket(self, tenant_id: str, ticket_id: str, event_id: str | None) -> TicketFacts:
+        """A ticket for QR generation: in the named event, or the only one with that id."""
+        if event_id is not None:
+            found = self.ticket(tenant_id, event_id, ticket_id)
+            if found is None:
+                raise NotFound("ticket")
+            return found
+        scope = store.Scope.tenant_wide(tenant_id)
+        with self.db.read(scope) as conn:
+            rows = conn.execute(
+                select(tickets)
+                .where(tickets.c.tenant_id == tenant_id, tickets.c.id == ticket_id)
+                .limit(2)
+            ).all()
+        if not rows:
+            raise NotFound("ticket")
+        if len(rows) > 1:
+            raise store_conflict()
+        return _facts(rows[0]._mapping)
+
+
+def store_conflict() -> Exception:
+    from scanctl.backend.errors import Conflict
+
+    return Conflict("the ticket id exists in several events: name the event (eventId)")
+
+
+def _facts(m: object) -> TicketFacts:
+    mapping: dict[str, object] = dict(m)  # type: ignore[call-overload]
+    return TicketFacts(
+        ticket_id=str(mapping["id"]),
+        event_id=str(mapping["event_id"]),
+        status=TicketStatus(str(mapping["status"])),
+        zones=frozenset(json.loads(str(mapping["zones"]))),
+        valid_from_ms=mapping["valid_from_ms"],  # type: ignore[arg-type]
+        valid_until_ms=mapping["valid_until_ms"],  # type: ignore[arg-type]
+        transferred_to=mapping["transferred_to"],  # type: ignore[arg-type]
+    )

@@ -1,0 +1,328 @@
+"""The single scan writer: decides queued scans in order, in one transaction, and group-commits.
+
+Why one writer. "Admit at most N" needs every decision about a ticket to see every
+earlier admission of it. Requests put a `ScanJob` on a queue; one thread takes *all*
+queued jobs, opens one transaction per tenant, and for each job in arrival order reads
+the ticket's admitted history and the nonce from the database (inside that transaction)
+plus an in-memory view of what this batch has already admitted and spent, calls
+`core.decide()`, and collects the scan rows and nonces. Then it inserts them, commits
+once (SQLite in WAL mode with synchronous=FULL: the admission is durable before anyone
+hears of it) and answers every job of the batch. Decisions are serialized (correctness)
+and the fsync is shared by everything that queued meanwhile (throughput): under load a
+batch holds dozens of scans, at rest one.
+
+PostgreSQL with several instances (the scale-out issue implements it; this is the seam):
+each instance still batches, but instances no longer see each other's batches. The
+guarantee then moves into the database: inside the batch transaction the writer takes
+``SELECT … FROM tickets WHERE tenant_id=:t AND event_id=:e AND id=:id FOR UPDATE``
+before reading the history (`_lock_ticket` below; a no-op on SQLite, whose single
+writer lock already serializes), so two instances deciding the same ticket queue on the
+row lock and the second reads the first one's committed admission. Nonces keep their
+primary key (tenant_id, nonce): a replay racing on two instances fails the insert of
+the loser, which is retried as QR_ALREADY_USED.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import queue
+import threading
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection
+
+from scanctl.backend.db.engine import Database
+from scanctl.backend.scanning.ids import uuid7
+from scanctl.backend.store.nonces import forget_expired_nonces, nonce_used, remember_nonces
+from scanctl.backend.store.scans import ScanRecord, admitted_history, insert_scans
+from scanctl.backend.store.scope import Scope
+from scanctl.core import (
+    Decision,
+    EventFacts,
+    ParsedCode,
+    PastScan,
+    Policy,
+    RotatingCode,
+    ScannerContext,
+    TicketFacts,
+    decide,
+)
+
+__all__ = ["ScanJob", "ScanOutcome", "ScanWriter", "WriterStopped"]
+
+log = logging.getLogger("scanctl.backend.scanning")
+
+_PURGE_EVERY_MS = 60_000
+
+
+class WriterStopped(RuntimeError):
+    """The writer is not running (the service is starting or shutting down)."""
+
+
+@dataclass(slots=True)
+class ScanJob:
+    """Everything decide() needs except history and nonce, which the writer reads itself.
+
+    ``forced`` is a decision made before the writer (a device of another venue, a
+    rate-limited scanner): it is recorded as is, without calling decide().
+    """
+
+    tenant_id: str
+    code: ParsedCode
+    ticket: TicketFacts | None
+    event: EventFacts
+    policy: Policy
+    scanner: ScannerContext
+    event_keys: tuple[bytes, ...]
+    raw: str
+    forced: Decision | None = None
+    loop: asyncio.AbstractEventLoop | None = None
+    future: asyncio.Future[ScanOutcome] | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ScanOutcome:
+    """The decision and the recorded scan's id and time."""
+
+    decision: Decision
+    scan_id: str
+    decided_at_ms: int
+
+
+class ScanWriter:
+    """A daemon thread owning every online scan write. `submit()` from the event loop."""
+
+    def __init__(self, database: Database, clock: Callable[[], int]) -> None:
+        self._db = database
+        self._clock = clock
+        self._queue: queue.SimpleQueue[ScanJob | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._last_purge_ms = 0
+        self._tenants_seen: set[str] = set()
+        self.batches = 0
+        self.largest_batch = 0
+
+    def start(self) -> None:
+        """Start the writer thread (idempotent)."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="scan-writer", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 10) -> None:
+        """Finish the queued jobs, then stop."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout)
+            self._thread = None
+
+    async def submit(self, job: ScanJob) -> ScanOutcome:
+        """Queue a job and wait for its committed outcome."""
+        if self._thread is None:
+            raise WriterStopped("the scan writer is not running")
+        loop = asyncio.get_running_loop()
+        job.loop = loop
+        job.future = loop.create_future()
+        self._queue.put(job)
+        return await job.future
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            stop = False
+            while True:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stop = True
+                    break
+                batch.append(item)
+            self._process(batch)
+            if stop:
+                return
+
+    def _process(self, batch: list[ScanJob]) -> None:
+        self.batches += 1
+        self.largest_batch = max(self.largest_batch, len(batch))
+        by_tenant: dict[str, list[ScanJob]] = defaultdict(list)
+        for job in batch:
+            by_tenant[job.tenant_id].append(job)
+        answers: list[tuple[ScanJob, ScanOutcome | BaseException]] = []
+        for tenant_id, jobs in by_tenant.items():
+            try:
+                outcomes = self._decide_and_commit(tenant_id, jobs)
+            except Exception as exc:
+                if len(jobs) == 1:
+                    log.exception("a scan could not be committed")
+                    answers.append((jobs[0], exc))
+                    continue
+                # One bad job must not sink its batch: retry each on its own.
+                log.warning("scan batch of %d failed (%s); retrying one by one", len(jobs), exc)
+                for job in jobs:
+                    try:
+                        answers.append((job, self._decide_and_commit(tenant_id, [job])[0]))
+                    except Exception as single:
+                        log.exception("a scan could not be committed")
+                        answers.append((job, single))
+            else:
+                answers.extend(zip(jobs, outcomes, strict=True))
+        self._answer(answers)
+        self._maybe_purge()
+
+    def _decide_and_commit(self, tenant_id: str, jobs: list[ScanJob]) -> list[ScanOutcome]:
+        scope = Scope.tenant_wide(tenant_id)
+        self._tenants_seen.add(tenant_id)
+        with self._db.write(scope) as conn:
+            now_ms = self._clock()
+            histories: dict[tuple[str, str], list[PastScan]] = {}
+            spent: set[str] = set()
+            records: list[ScanRecord] = []
+            new_nonces: list[tuple[str, int]] = []
+            outcomes: list[ScanOutcome] = []
+            for job in jobs:
+                decision = job.forced
+                history: list[PastScan] | None = None
+                if decision is None:
+                    nonce_seen = False
+                    if isinstance(job.code, RotatingCode) and job.ticket is not None:
+                        nonce = job.code.nonce
+                        nonce_seen = nonce in spent or nonce_used(scope, conn, nonce)
+                    if job.ticket is not None:
+                        history = self._history(scope, conn, histories, job.ticket)
+                    decision = decide(
+                        job.code,
+                        ticket=job.ticket,
+                        event=job.event,
+                        policy=job.policy,
+                        history=history or (),
+                        scanner=job.scanner,
+                        now_ms=now_ms,
+                        event_keys=job.event_keys,
+                        nonce_seen=nonce_seen,
+                    )
+                    code = job.code
+                    if (
+                        decision.verified
+                        and isinstance(code, RotatingCode)
+                        and not nonce_seen
+                        and code.nonce not in spent
+                    ):
+                        spent.add(code.nonce)
+                        lifetime_s = job.policy.qr_lifetime_seconds + job.policy.clock_skew_seconds
+                        new_nonces.append((code.nonce, code.timestamp_ms + lifetime_s * 1000))
+                scan_id = uuid7(now_ms)
+                if decision.allowed and history is not None:
+                    history.append(
+                        PastScan(
+                            now_ms,
+                            job.scanner.gate,
+                            job.scanner.direction,
+                            job.scanner.device_id,
+                        )
+                    )
+                records.append(
+                    ScanRecord(
+                        id=scan_id,
+                        event_id=job.event.event_id,
+                        ticket_id=decision.ticket_id or _ticket_of(job),
+                        device_id=job.scanner.device_id,
+                        gate=job.scanner.gate or None,
+                        direction=job.scanner.direction,
+                        raw=job.raw,
+                        reason=decision.reason.value,
+                        allowed=decision.allowed,
+                        decided_by="online",
+                        scanned_at_ms=now_ms,
+                        recorded_at_ms=now_ms,
+                    )
+                )
+                outcomes.append(ScanOutcome(decision, scan_id, now_ms))
+            insert_scans(scope, conn, records)
+            remember_nonces(scope, conn, new_nonces)
+        return outcomes
+
+    def _history(
+        self,
+        scope: Scope,
+        conn: Connection,
+        histories: dict[tuple[str, str], list[PastScan]],
+        ticket: TicketFacts,
+    ) -> list[PastScan]:
+        key = (ticket.event_id, ticket.ticket_id)
+        history = histories.get(key)
+        if history is None:
+            _lock_ticket(scope, conn, ticket)
+            history = admitted_history(scope, conn, ticket.event_id, ticket.ticket_id)
+            histories[key] = history
+        return history
+
+    def _answer(self, answers: list[tuple[ScanJob, ScanOutcome | BaseException]]) -> None:
+        # One wake-up per event loop for the whole batch, not one per request.
+        per_loop: dict[asyncio.AbstractEventLoop, list[tuple[ScanJob, object]]] = defaultdict(list)
+        for job, outcome in answers:
+            if job.loop is not None:
+                per_loop[job.loop].append((job, outcome))
+        for loop, items in per_loop.items():
+            # A closed loop has nobody waiting any more.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(_resolve, items)
+
+    def _maybe_purge(self) -> None:
+        now_ms = self._clock()
+        if now_ms - self._last_purge_ms < _PURGE_EVERY_MS:
+            return
+        self._last_purge_ms = now_ms
+        for tenant_id in list(self._tenants_seen):
+            scope = Scope.tenant_wide(tenant_id)
+            try:
+                with self._db.write(scope) as conn:
+                    forget_expired_nonces(scope, conn, now_ms)
+            except Exception:
+                log.exception("could not forget expired nonces of tenant %s", tenant_id)
+        self._tenants_seen.clear()
+
+
+def _ticket_of(job: ScanJob) -> str | None:
+    if job.ticket is not None:
+        return job.ticket.ticket_id
+    if isinstance(job.code, RotatingCode):
+        return job.code.ticket_id
+    return None
+
+
+def _lock_ticket(scope: Scope, conn: Connection, ticket: TicketFacts) -> None:
+    """Serialize deciders of one ticket across instances (PostgreSQL); SQLite needs nothing."""
+    if conn.dialect.name != "postgresql":
+        return
+    from sqlalchemy import select
+
+    from scanctl.backend.db.schema import tickets
+
+    conn.execute(
+        select(tickets.c.id)
+        .where(
+            scope.tenant_filter(tickets.c.tenant_id),
+            tickets.c.event_id == ticket.event_id,
+            tickets.c.id == ticket.ticket_id,
+        )
+        .with_for_update()
+    )
+
+
+def _resolve(items: list[tuple[ScanJob, object]]) -> None:
+    for job, outcome in items:
+        future = job.future
+        if future is None or future.done():
+            continue
+        if isinstance(outcome, BaseException):
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)  # type: ignore[arg-type]

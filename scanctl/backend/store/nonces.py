@@ -1,0 +1,42 @@
+"""Used nonces of rotating codes: each is accepted once, remembered while a token could verify."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import Connection, delete, select
+
+from scanctl.backend.db.schema import nonces
+from scanctl.backend.store.scope import Scope
+
+__all__ = ["forget_expired_nonces", "nonce_used", "remember_nonces"]
+
+
+def nonce_used(scope: Scope, conn: Connection, nonce: str) -> bool:
+    """Whether the nonce was accepted before (and is still remembered)."""
+    row = conn.execute(
+        select(nonces.c.nonce).where(
+            scope.tenant_filter(nonces.c.tenant_id), nonces.c.nonce == nonce
+        )
+    ).first()
+    return row is not None
+
+
+def remember_nonces(scope: Scope, conn: Connection, used: Iterable[tuple[str, int]]) -> None:
+    """Store (nonce, expires_at_ms) pairs in the caller's transaction."""
+    rows = [
+        {"tenant_id": scope.tenant_id, "nonce": nonce, "expires_at_ms": expires}
+        for nonce, expires in used
+    ]
+    if rows:
+        conn.execute(nonces.insert(), rows)
+
+
+def forget_expired_nonces(scope: Scope, conn: Connection, now_ms: int) -> int:
+    """Delete nonces whose tokens can no longer verify; returns how many went."""
+    result = conn.execute(
+        delete(nonces).where(
+            scope.tenant_filter(nonces.c.tenant_id), nonces.c.expires_at_ms < now_ms
+        )
+    )
+    return int(result.rowcount or 0)

@@ -1,0 +1,135 @@
+"""Scans: every decision, admitted or denied, online or offline; a ticket's history; paging."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Row, and_, or_, select
+
+from scanctl.backend.db.schema import scans
+from scanctl.backend.store.events import get_event
+from scanctl.backend.store.scope import Scope
+from scanctl.core import Direction, PastScan
+
+__all__ = ["MAX_RAW_LENGTH", "ScanRecord", "admitted_history", "insert_scans", "list_scans"]
+
+MAX_RAW_LENGTH = 512
+"""Stored payloads are cut to this many characters (scanners send garbage too)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ScanRecord:
+    """One recorded scan. ``decided_by`` is ``online`` or ``offline``; times in ms."""
+
+    id: str
+    event_id: str
+    ticket_id: str | None
+    device_id: str
+    gate: str | None
+    direction: Direction
+    raw: str
+    reason: str
+    allowed: bool
+    decided_by: str
+    scanned_at_ms: int
+    recorded_at_ms: int
+    late: bool = False
+
+
+def _row(scope: Scope, record: ScanRecord) -> dict[str, object]:
+    return {
+        "tenant_id": scope.tenant_id,
+        "id": record.id,
+        "event_id": record.event_id,
+        "ticket_id": record.ticket_id,
+        "device_id": record.device_id,
+        "gate": record.gate,
+        "direction": record.direction.value,
+        "raw": record.raw[:MAX_RAW_LENGTH],
+        "reason": record.reason,
+        "allowed": record.allowed,
+        "decided_by": record.decided_by,
+        "scanned_at_ms": record.scanned_at_ms,
+        "recorded_at_ms": record.recorded_at_ms,
+        "late": record.late,
+    }
+
+
+def insert_scans(scope: Scope, conn: Connection, records: Sequence[ScanRecord]) -> None:
+    """Record scans in the caller's transaction (one executemany for a whole batch)."""
+    if records:
+        conn.execute(scans.insert(), [_row(scope, r) for r in records])
+
+
+def admitted_history(
+    scope: Scope, conn: Connection, event_id: str, ticket_id: str
+) -> list[PastScan]:
+    """The ticket's admitted passes (entries and exits), oldest first, for decide()."""
+    rows = conn.execute(
+        select(scans.c.scanned_at_ms, scans.c.gate, scans.c.direction, scans.c.device_id)
+        .where(
+            scope.tenant_filter(scans.c.tenant_id),
+            scans.c.event_id == event_id,
+            scans.c.ticket_id == ticket_id,
+            scans.c.allowed.is_(True),
+        )
+        .order_by(scans.c.scanned_at_ms, scans.c.id)
+    ).all()
+    return [
+        PastScan(at, gate or "", Direction(direction), device)
+        for at, gate, direction, device in rows
+    ]
+
+
+def _record(row: Row[tuple[object, ...]]) -> ScanRecord:
+    m = row._mapping
+    return ScanRecord(
+        id=m["id"],
+        event_id=m["event_id"],
+        ticket_id=m["ticket_id"],
+        device_id=m["device_id"],
+        gate=m["gate"],
+        direction=Direction(m["direction"]),
+        raw=m["raw"],
+        reason=m["reason"],
+        allowed=bool(m["allowed"]),
+        decided_by=m["decided_by"],
+        scanned_at_ms=m["scanned_at_ms"],
+        recorded_at_ms=m["recorded_at_ms"],
+        late=bool(m["late"]),
+    )
+
+
+def list_scans(
+    scope: Scope,
+    conn: Connection,
+    event_id: str,
+    *,
+    since_ms: int | None = None,
+    after: tuple[int, str] | None = None,
+    limit: int = 100,
+) -> list[ScanRecord]:
+    """One page of an event's scans in the order they were recorded (oldest first).
+
+    ``since_ms`` keeps scans recorded at or after that moment; ``after`` is the
+    (recorded_at_ms, id) of the last scan of the previous page. Ordering by the time a
+    scan reached the backend (not when it was scanned) means late offline uploads are
+    never skipped by a client that polls with the last cursor it saw.
+    """
+    get_event(scope, conn, event_id)
+    query = select(scans).where(
+        scope.tenant_filter(scans.c.tenant_id), scans.c.event_id == event_id
+    )
+    if since_ms is not None:
+        query = query.where(scans.c.recorded_at_ms >= since_ms)
+    if after is not None:
+        at, scan_id = after
+        query = query.where(
+            or_(
+                scans.c.recorded_at_ms > at,
+                and_(scans.c.recorded_at_ms == at, scans.c.id > scan_id),
+            )
+        )
+    rows = conn.execute(query.order_by(scans.c.recorded_at_ms, scans.c.id).limit(limit)).all()
+    return [_record(row) for row in rows]
