@@ -163,7 +163,9 @@ class ReconcileIn(BaseModel):
 
 
 class _Out(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, serialize_by_alias=True)
+    model_config = ConfigDict(
+        alias_generator=to_camel, serialize_by_alias=True, validate_by_name=True
+    )
 
 
 class ConflictOut(_Out):

@@ -44,6 +44,10 @@ __all__ = [
 RAW_MAX = 512
 """Characters of a scanned payload that are stored."""
 
+MAX_CONFLICTS_LISTED = 50
+"""Other admissions listed per conflicting scan, earliest first (a ticket copied onto
+hundreds of phones would otherwise make every answer quadratic)."""
+
 EVENT_MARGIN_MS = 12 * 3_600_000
 """A scan this close to an event's window is filed under that event."""
 
@@ -189,7 +193,7 @@ def reconcile_scans(
                 ConflictRef(o.id, o.device_id, o.gate, o.scanned_at_ms)
                 for o in over[key]
                 if o.id != row.id
-            )
+            )[:MAX_CONFLICTS_LISTED]
             status = "conflict"
         else:
             others = ()
