@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from scanctl.tui import DoorApp, RecordedSource, build_app
+from scanctl.tui import DoorApp, LiveSource, RecordedSource, build_app
+from scanctl.tui.messages import LinkState
+from scanctl.tui.source import Backoff
 from tests.tui.pilot_kit import table_rows, until
 
 RECORDING = Path(__file__).with_name("door.jsonl")
@@ -77,6 +79,17 @@ SCREENS: dict[str, Steps] = {
     "help": help_screen,
     "pause": pause_dialog,
 }
+
+
+def test_no_daemon(snap_compare: Any) -> None:
+    """What a supervisor sees when the daemon is not there (the first retry is far off)."""
+    app = build_app(LiveSource(Path("/run/scanctl-test/no-daemon.sock"), backoff=Backoff(60, 60)))
+
+    async def steps(pilot: Pilot[None]) -> None:
+        await until(pilot, lambda: app.state.link.state is LinkState.OFFLINE, "offline")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=steps)
 
 
 @pytest.mark.parametrize("size", SIZES)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid, VerticalScroll
 from textual.events import DescendantFocus
+from textual.widgets import Static
 
+from scanctl.tui.messages import LinkState
 from scanctl.tui.model import DoorState
 from scanctl.tui.screens.base import DoorScreen
 from scanctl.tui.screens.dialogs import ConfirmScreen
@@ -33,12 +36,19 @@ class GatesScreen(DoorScreen):
 
     def compose_body(self) -> ComposeResult:
         yield TotalsBar()
+        yield Static(id="gates-empty")
         with VerticalScroll(id="gates-scroll", can_focus=False):
             yield Grid(id="gates")
         yield RecentDecisions()
 
     def show(self, state: DoorState, events: list[dict[str, Any]] | None) -> None:
-        self.query_one(TotalsBar).show(state.totals)
+        totals = self.query_one(TotalsBar)
+        totals.display = bool(state.totals)
+        totals.show(state.totals)
+        empty = self.query_one("#gates-empty", Static)
+        empty.display = not state.gates
+        if not state.gates:
+            empty.update(_waiting_text(state))
         grid = self.query_one("#gates", Grid)
         cards = {card.gate: card for card in grid.query(GateCard)}
         for name, gone in cards.items():
@@ -89,3 +99,19 @@ class GatesScreen(DoorScreen):
                 self.door.request_pause(gate, pause)
 
         self.app.push_screen(ConfirmScreen(question, "Pause" if pause else "Resume"), confirmed)
+
+
+def _waiting_text(state: DoorState) -> Text:
+    """What the overview says before there is a gate to show."""
+    link = state.link
+    if link.state is LinkState.OFFLINE:
+        text = Text("✘ No gate daemon answers.\n\n", style="bold red")
+        text.append(link.detail or "", style="bold")
+        text.append(
+            "\n\nIs `scanctl daemon run` running, and is this its socket? "
+            "The screen fills in by itself as soon as it answers."
+        )
+        return text
+    if link.state is LinkState.CONNECTING:
+        return Text(f"◌ {link.detail or 'Connecting to the gate daemon'}…", style="bold")
+    return Text("This daemon has no scanners configured.", style="bold")
