@@ -141,8 +141,12 @@ class LogScreen(DoorScreen):
     def _fill(self) -> None:
         table = self.query_one(DataTable)
         tz = self.door.source.tz
+        # A supervisor reading an older row keeps it under the cursor as new rows arrive.
+        kept = None
+        if table.row_count and table.cursor_row > 0:
+            kept = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         table.clear()
-        for row in self.rows:
+        for index, row in enumerate(self.rows):
             table.add_row(
                 format_time(row.get("scanned_at_ms"), tz),
                 str(row.get("gate") or ""),
@@ -151,7 +155,10 @@ class LogScreen(DoorScreen):
                 str(row.get("ticket_id") or "—"),
                 reason_text(str(row.get("reason")), allowed=row.get("allowed"), compact=True),
                 str(row.get("decided_by") or ""),
+                key=str(row.get("scan_id") or f"row-{index}"),
             )
+        if kept is not None and kept in table.rows:
+            table.move_cursor(row=table.get_row_index(kept), scroll=False)
 
     # -- actions ---------------------------------------------------------------------
 
