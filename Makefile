@@ -32,10 +32,10 @@ unit: install
 test: lint typecheck unit
 	$(BIN)/pytest -q
 
+# The backend, a gate daemon with four simulated scanners and the supervisor TUI, all
+# in a temporary directory; q (or Ctrl+C) stops everything and removes it.
 demo: install
-	@echo "make demo will start the backend on SQLite, a gate daemon with simulated"
-	@echo "scanners and the supervisor TUI. It is not built yet (issue 8)." >&2
-	@exit 1
+	$(BIN)/scanctl demo
 
 bench: install
 	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done

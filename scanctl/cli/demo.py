@@ -45,7 +45,7 @@ def demo(
     if mode not in ("online-first", "offline-only"):
         typer.echo("Error: --mode must be online-first or offline-only", err=True)
         raise typer.Exit(int(ExitCode.USAGE))
-    options = DemoOptions(tickets, time_scale, 1.0, mode, keep)
+    options = DemoOptions(tickets=tickets, time_scale=time_scale, mode=mode, keep=keep)
     try:
         with DemoStack(options, log=lambda line: typer.echo(line, err=True)) as stack:
             if keep:

@@ -87,12 +87,18 @@ def scan(
     device_id: str,
     *,
     timestamp: datetime | str | None = None,
+    gate: str | None = None,
+    direction: str | None = None,
     deadline: float = SCAN_DEADLINE,
 ) -> Call[ScanResult]:
     """``POST /api/scan``: the backend's authoritative decision. Never retried."""
     body: dict[str, Any] = {"qrData": qr_data, "eventId": event_id, "deviceId": device_id}
     if timestamp is not None:
         body["timestamp"] = timestamp.isoformat() if isinstance(timestamp, datetime) else timestamp
+    if gate is not None:
+        body["gate"] = gate
+    if direction is not None:
+        body["direction"] = direction
     return Call("POST", "/api/scan", responses.scan_result, json=body, deadline=deadline)
 
 

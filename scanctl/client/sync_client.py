@@ -120,11 +120,24 @@ class ScanctlClient(ClientBase):
         device_id: str,
         *,
         timestamp: datetime | str | None = None,
+        gate: str | None = None,
+        direction: str | None = None,
         deadline: float = SCAN_DEADLINE,
     ) -> ScanResult:
-        """The backend's decision on one code (``POST /api/scan``), within ``deadline`` s."""
+        """The backend's decision on one code (``POST /api/scan``), within ``deadline`` s.
+
+        ``gate`` and ``direction`` (``entry``/``exit``) say which lane read the code.
+        """
         return self.call(
-            endpoints.scan(qr_data, event_id, device_id, timestamp=timestamp, deadline=deadline)
+            endpoints.scan(
+                qr_data,
+                event_id,
+                device_id,
+                timestamp=timestamp,
+                gate=gate,
+                direction=direction,
+                deadline=deadline,
+            )
         )
 
     def generate_qr(self, ticket_id: str, *, timeout: float | None = None) -> dict[str, Any]:

@@ -144,6 +144,8 @@ class BackendLink:
                 raw.payload.decode("utf-8", errors="replace"),
                 self.settings.event_id,
                 self.identity.device_id,
+                gate=lane.gate,
+                direction=lane.direction.value,
                 deadline=self.settings.online_deadline_ms / 1000,
             )
         except (ClientError, ValueError) as error:

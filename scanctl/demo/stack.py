@@ -55,7 +55,7 @@ class DemoError(Exception):
 class DemoOptions:
     tickets: int = 20_000
     time_scale: float = 20.0
-    peak_per_s: float = 1.0
+    peak_per_s: float = 0.15
     mode: str = "online-first"
     keep: bool = False
 
@@ -112,7 +112,7 @@ class DemoStack:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.signer = ManifestSigner.generate()
-        self.env = {
+        self.backend_env = {
             **os.environ,
             "HMAC_SECRET": secrets.token_urlsafe(48),
             "JWT_SECRET": secrets.token_urlsafe(48),
@@ -150,11 +150,11 @@ class DemoStack:
 
     # -- the steps -------------------------------------------------------------------
 
-    def _spawn(self, name: str, *args: str) -> subprocess.Popen[bytes]:
+    def _spawn(self, name: str, *args: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
         log_file = (self.folder / f"{name}.log").open("wb")
         process = subprocess.Popen(
             [*_scanctl(), *args],
-            env=self.env,
+            env=env,
             stdin=subprocess.DEVNULL,
             stdout=log_file,
             stderr=subprocess.STDOUT,
@@ -177,7 +177,9 @@ class DemoStack:
 
     def _start_backend(self) -> None:
         self.log(f"starting the backend on {self.url} (SQLite in {self.folder})")
-        process = self._spawn("backend", "server", "run", "--port", str(self.port))
+        process = self._spawn(
+            "backend", "server", "run", "--port", str(self.port), env=self.backend_env
+        )
 
         def ready() -> bool:
             try:
@@ -189,7 +191,7 @@ class DemoStack:
 
     def _admin_token(self) -> str:
         return issue_person_token(
-            self.env["JWT_SECRET"],
+            self.backend_env["JWT_SECRET"],
             subject="demo-admin",
             tenant_id=TENANT,
             role=Role.ADMIN,
@@ -209,6 +211,8 @@ class DemoStack:
                 "endsAt": (now + timedelta(hours=6)).isoformat(),
             }
         )
+        # Fast lanes: a good scanner does a read every second or two, bursts faster.
+        backend.put_policy(self.event_id, {"scanner_rate_limit_per_minute": 600})
         tickets = demo_tickets(self.options.tickets)
         self.log(f"importing {len(tickets)} tickets")
         for start in range(0, len(tickets), CHUNK):
@@ -281,7 +285,10 @@ class DemoStack:
 
     def _start_daemon(self) -> None:
         self.log("starting the gate daemon with four simulated scanners")
-        process = self._spawn("daemon", "daemon", "run", "--config", str(self.config_path))
+        # The daemon gets none of the backend's secrets (a device never holds them), and
+        # no SCANCTL_DATA_DIR, which would override its gate.toml.
+        env = {k: v for k, v in os.environ.items() if k != "SCANCTL_DATA_DIR"}
+        process = self._spawn("daemon", "daemon", "run", "--config", str(self.config_path), env=env)
         self._wait("daemon", self._daemon_answers, process)
 
     def _daemon_answers(self) -> bool:

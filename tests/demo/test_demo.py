@@ -1,0 +1,53 @@
+"""`scanctl demo`: the whole system comes up, runs, adds up, and leaves nothing behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCANCTL = Path(sys.executable).parent / "scanctl"
+
+
+def scanctl_processes() -> set[int]:
+    """Pids of running scanctl children (backend, daemon) started from this checkout."""
+    pids = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"scanctl.cli" in command and (b"server" in command or b"daemon" in command):
+            pids.add(int(entry.name))
+    return pids
+
+
+@pytest.mark.slow
+def test_headless_demo_runs_adds_up_and_cleans_up(tmp_path: Path) -> None:
+    before = scanctl_processes()
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    result = subprocess.run(
+        [str(SCANCTL), "demo", "--headless", "--duration", "10", "--tickets", "2000", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    gates = {gate["gate"]: gate for gate in summary["gates"]}
+    assert set(gates) == {"north", "south", "exit"}
+    assert summary["admitted"] == sum(gate["admitted"] for gate in gates.values())
+    assert summary["denied"] == sum(gate["denied"] for gate in gates.values())
+    assert summary["admitted"] > 0
+    for gate in gates.values():
+        assert sum(gate["reasons"].values()) == gate["admitted"] + gate["denied"]
+    assert set(gates["exit"]["reasons"]) <= {"EXITED", "INVALID", "QR_ALREADY_USED", "QR_EXPIRED"}
+    assert list(tmp_path.iterdir()) == []
+    assert scanctl_processes() <= before
