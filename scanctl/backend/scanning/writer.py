@@ -15,11 +15,12 @@ PostgreSQL with several instances (the scale-out issue implements it; this is th
 each instance still batches, but instances no longer see each other's batches. The
 guarantee then moves into the database: inside the batch transaction the writer takes
 ``SELECT … FROM tickets WHERE tenant_id=:t AND event_id=:e AND id=:id FOR UPDATE``
-before reading the history (`_lock_ticket` below; a no-op on SQLite, whose single
-writer lock already serializes), so two instances deciding the same ticket queue on the
-row lock and the second reads the first one's committed admission. Nonces keep their
-primary key (tenant_id, nonce): a replay racing on two instances fails the insert of
-the loser, which is retried as QR_ALREADY_USED.
+before reading the history (`_lock_tickets` below, one ordered query per batch; a
+no-op on SQLite, whose single writer lock already serializes), so two instances
+deciding the same ticket queue on the row lock and the second reads the first one's
+committed admission. Nonces keep their primary key (tenant_id, nonce): a replay racing
+on two instances fails the insert of the loser's batch, which the writer then retries
+one scan at a time — the retry reads the nonce as used (QR_ALREADY_USED).
 """
 
 from __future__ import annotations
@@ -33,12 +34,13 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from scanctl.backend.db.engine import Database
+from scanctl.backend.db.schema import tickets
 from scanctl.backend.scanning.ids import uuid7
-from scanctl.backend.store.nonces import forget_expired_nonces, nonce_used, remember_nonces
-from scanctl.backend.store.scans import ScanRecord, admitted_history, insert_scans
+from scanctl.backend.store.nonces import forget_expired_nonces, remember_nonces, used_nonces
+from scanctl.backend.store.scans import ScanRecord, admitted_histories, insert_scans
 from scanctl.backend.store.scope import Scope
 from scanctl.core import (
     Decision,
@@ -182,8 +184,17 @@ class ScanWriter:
         self._tenants_seen.add(tenant_id)
         with self._db.write(scope) as conn:
             now_ms = self._clock()
-            histories: dict[tuple[str, str], list[PastScan]] = {}
-            spent: set[str] = set()
+            # Everything the batch needs from the database, read up front in a few queries.
+            histories = _histories(scope, conn, jobs)
+            spent = used_nonces(
+                scope,
+                conn,
+                (
+                    j.code.nonce
+                    for j in jobs
+                    if isinstance(j.code, RotatingCode) and j.forced is None
+                ),
+            )
             records: list[ScanRecord] = []
             new_nonces: list[tuple[str, int]] = []
             outcomes: list[ScanOutcome] = []
@@ -193,10 +204,9 @@ class ScanWriter:
                 if decision is None:
                     nonce_seen = False
                     if isinstance(job.code, RotatingCode) and job.ticket is not None:
-                        nonce = job.code.nonce
-                        nonce_seen = nonce in spent or nonce_used(scope, conn, nonce)
+                        nonce_seen = job.code.nonce in spent
                     if job.ticket is not None:
-                        history = self._history(scope, conn, histories, job.ticket)
+                        history = histories[(job.ticket.event_id, job.ticket.ticket_id)]
                     decision = decide(
                         job.code,
                         ticket=job.ticket,
@@ -209,12 +219,7 @@ class ScanWriter:
                         nonce_seen=nonce_seen,
                     )
                     code = job.code
-                    if (
-                        decision.verified
-                        and isinstance(code, RotatingCode)
-                        and not nonce_seen
-                        and code.nonce not in spent
-                    ):
+                    if decision.verified and isinstance(code, RotatingCode) and not nonce_seen:
                         spent.add(code.nonce)
                         lifetime_s = job.policy.qr_lifetime_seconds + job.policy.clock_skew_seconds
                         new_nonces.append((code.nonce, code.timestamp_ms + lifetime_s * 1000))
@@ -248,21 +253,6 @@ class ScanWriter:
             insert_scans(scope, conn, records)
             remember_nonces(scope, conn, new_nonces)
         return outcomes
-
-    def _history(
-        self,
-        scope: Scope,
-        conn: Connection,
-        histories: dict[tuple[str, str], list[PastScan]],
-        ticket: TicketFacts,
-    ) -> list[PastScan]:
-        key = (ticket.event_id, ticket.ticket_id)
-        history = histories.get(key)
-        if history is None:
-            _lock_ticket(scope, conn, ticket)
-            history = admitted_history(scope, conn, ticket.event_id, ticket.ticket_id)
-            histories[key] = history
-        return history
 
     def _answer(self, answers: list[tuple[ScanJob, ScanOutcome | BaseException]]) -> None:
         # One wake-up per event loop for the whole batch, not one per request.
@@ -298,23 +288,42 @@ def _ticket_of(job: ScanJob) -> str | None:
     return None
 
 
-def _lock_ticket(scope: Scope, conn: Connection, ticket: TicketFacts) -> None:
-    """Serialize deciders of one ticket across instances (PostgreSQL); SQLite needs nothing."""
+def _histories(
+    scope: Scope, conn: Connection, jobs: list[ScanJob]
+) -> dict[tuple[str, str], list[PastScan]]:
+    """Admitted history of every ticket the batch names, keyed (event_id, ticket_id)."""
+    by_event: dict[str, set[str]] = defaultdict(set)
+    for job in jobs:
+        if job.ticket is not None and job.forced is None:
+            by_event[job.ticket.event_id].add(job.ticket.ticket_id)
+    found: dict[tuple[str, str], list[PastScan]] = {}
+    for event_id, ticket_ids in by_event.items():
+        ordered = sorted(ticket_ids)
+        _lock_tickets(scope, conn, event_id, ordered)
+        for ticket_id, history in admitted_histories(scope, conn, event_id, ordered).items():
+            found[(event_id, ticket_id)] = history
+    return found
+
+
+def _lock_tickets(scope: Scope, conn: Connection, event_id: str, ticket_ids: list[str]) -> None:
+    """Serialize deciders of these tickets across instances (PostgreSQL); SQLite needs nothing.
+
+    Rows are locked in id order, so two instances locking overlapping batches cannot
+    deadlock.
+    """
     if conn.dialect.name != "postgresql":
         return
-    from sqlalchemy import select
-
-    from scanctl.backend.db.schema import tickets
-
-    conn.execute(
-        select(tickets.c.id)
-        .where(
-            scope.tenant_filter(tickets.c.tenant_id),
-            tickets.c.event_id == ticket.event_id,
-            tickets.c.id == ticket.ticket_id,
+    for start in range(0, len(ticket_ids), 500):
+        conn.execute(
+            select(tickets.c.id)
+            .where(
+                scope.tenant_filter(tickets.c.tenant_id),
+                tickets.c.event_id == event_id,
+                tickets.c.id.in_(ticket_ids[start : start + 500]),
+            )
+            .order_by(tickets.c.id)
+            .with_for_update()
         )
-        .with_for_update()
-    )
 
 
 def _resolve(items: list[tuple[ScanJob, object]]) -> None:

@@ -9,7 +9,9 @@ from sqlalchemy import Connection, delete, select
 from scanctl.backend.db.schema import nonces
 from scanctl.backend.store.scope import Scope
 
-__all__ = ["forget_expired_nonces", "nonce_used", "remember_nonces"]
+__all__ = ["forget_expired_nonces", "nonce_used", "remember_nonces", "used_nonces"]
+
+_IN_CHUNK = 500  # stays under every driver's bound-parameter limit
 
 
 def nonce_used(scope: Scope, conn: Connection, nonce: str) -> bool:
@@ -20,6 +22,21 @@ def nonce_used(scope: Scope, conn: Connection, nonce: str) -> bool:
         )
     ).first()
     return row is not None
+
+
+def used_nonces(scope: Scope, conn: Connection, candidates: Iterable[str]) -> set[str]:
+    """Which of the candidates were accepted before: one query per 500, for a whole batch."""
+    wanted = sorted(set(candidates))
+    found: set[str] = set()
+    for start in range(0, len(wanted), _IN_CHUNK):
+        rows = conn.execute(
+            select(nonces.c.nonce).where(
+                scope.tenant_filter(nonces.c.tenant_id),
+                nonces.c.nonce.in_(wanted[start : start + _IN_CHUNK]),
+            )
+        )
+        found.update(rows.scalars())
+    return found
 
 
 def remember_nonces(scope: Scope, conn: Connection, used: Iterable[tuple[str, int]]) -> None:
