@@ -83,6 +83,16 @@ app.add_typer(_policy.app, name="policy")
 app.add_typer(_completions.app, name="completions")
 
 
+# Online scanning (issue 4): QR codes, scans, the scan log.
+from scanctl.cli import qr as _qr  # noqa: E402
+from scanctl.cli import scans as _scans  # noqa: E402
+from scanctl.cli.scan import scan as _scan  # noqa: E402
+
+app.add_typer(_qr.app, name="qr")
+app.command("scan")(_scan)
+app.add_typer(_scans.app, name="scans")
+
+
 def main() -> None:
     """Console entry point."""
     app()
