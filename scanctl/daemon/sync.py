@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from scanctl.client import (
+    NO_RETRY,
     ApiError,
     AsyncScanctlClient,
     AuthError,
@@ -39,6 +40,7 @@ __all__ = ["BackendLink", "outbox_payload"]
 log = logging.getLogger(__name__)
 
 UNREACHABLE_ALERT_S = 60
+MAX_BACKOFF_S = 10.0
 _UNVERIFIED = {Reason.INVALID, Reason.UNAUTHORIZED_VENUE, Reason.RATE_LIMITED}
 
 
@@ -84,7 +86,11 @@ class BackendLink:
         auth = DeviceAuth(
             identity.device_id, identity.tenant_id, identity.venue_id, identity.keys.signing
         )
-        self.client = AsyncScanctlClient(settings.backend, auth, breaker=self.breaker)
+        # No retries inside calls: run() has its own back-off with jitter, and the scan
+        # deadline leaves no room for a second try anyway.
+        self.client = AsyncScanctlClient(
+            settings.backend, auth, breaker=self.breaker, retry=NO_RETRY
+        )
         self.verifier = ManifestVerifier(TrustedKeys(identity.trusted_manifest_keys))
         self.online = False
         self.last_contact_ms: int | None = None
@@ -185,7 +191,7 @@ class BackendLink:
             except Unreachable as error:
                 self._failed(error)
                 await asyncio.sleep(backoff * random.uniform(0.5, 1.5))  # noqa: S311 - jitter
-                backoff = min(backoff * 2, 30.0)
+                backoff = min(backoff * 2, MAX_BACKOFF_S)
             except (ApiError, ManifestRefused) as error:
                 log.error("backend sync failed: %s", error)
                 self.last_error = str(error)
