@@ -1,7 +1,9 @@
 """The gate device's identity on disk: who it is, its private keys, whom it trusts.
 
 Kept in ``device.json`` in the data directory, created with mode 0600 (owner only) and
-refused if anyone else can read it. The private keys never leave the device; the file
+refused if anyone else can read it. The private keys never leave the device: they are
+kept in the OS keyring when a usable one exists (``"keys": "keyring"`` in the file,
+service ``scanctl-device``, user = the device id), else in the file itself. The file
 also names the backend's manifest signing keys the device trusts (learnt when it was
 registered), so a manifest from anyone else is refused.
 """
@@ -13,14 +15,63 @@ import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from scanctl.manifests.errors import KeyMaterialError
 from scanctl.manifests.sealing import DeviceKeys
 
-__all__ = ["IDENTITY_FILE", "DeviceIdentity", "IdentityError"]
+__all__ = ["IDENTITY_FILE", "KEYRING_SERVICE", "DeviceIdentity", "IdentityError", "keyring_usable"]
 
 IDENTITY_FILE = "device.json"
+KEYRING_SERVICE = "scanctl-device"
+"""The keyring service device private keys are kept under (user name: the device id)."""
+
+KeyStore = Literal["auto", "keyring", "file"]
+
+
+def keyring_usable() -> bool:
+    """Whether an OS keyring backend that can store secrets exists here."""
+    try:
+        import keyring
+        from keyring.backends import fail, null
+    except ImportError:  # pragma: no cover - keyring is a dependency
+        return False
+    try:
+        backend = keyring.get_keyring()
+    except Exception:  # a broken keyring configuration is "no keyring"
+        return False
+    return not isinstance(backend, fail.Keyring | null.Keyring)
+
+
+def _keyring_store(device_id: str, keys: DeviceKeys) -> bool:
+    import keyring
+    import keyring.errors
+
+    try:
+        keyring.set_password(KEYRING_SERVICE, device_id, json.dumps(keys.private_b64()))
+    except keyring.errors.KeyringError:
+        return False
+    return True
+
+
+def _keyring_load(device_id: str, path: Path) -> DeviceKeys:
+    import keyring
+    import keyring.errors
+
+    try:
+        secret = keyring.get_password(KEYRING_SERVICE, device_id)
+    except keyring.errors.KeyringError as error:
+        raise IdentityError(
+            f"{path}: the keyring holding the device keys failed ({error})"
+        ) from None
+    if secret is None:
+        raise IdentityError(
+            f"{path}: the device keys are in the OS keyring, but it has none for {device_id}"
+        )
+    try:
+        return DeviceKeys.from_private_b64(json.loads(secret))
+    except (ValueError, TypeError, KeyMaterialError) as error:
+        raise IdentityError(f"{path}: the keyring entry is not device keys ({error})") from None
 
 
 class IdentityError(Exception):
@@ -37,15 +88,26 @@ class DeviceIdentity:
     keys: DeviceKeys
     trusted_manifest_keys: tuple[str, ...] = field(default_factory=tuple)
 
-    def save(self, data_dir: Path) -> Path:
-        """Write device.json with mode 0600 (created so, never briefly wider)."""
+    def save(self, data_dir: Path, *, key_store: KeyStore = "file") -> Path:
+        """Write device.json with mode 0600 (created so, never briefly wider).
+
+        ``key_store``: "file" keeps the private keys in device.json; "keyring" puts them
+        in the OS keyring (IdentityError if that fails); "auto" uses the keyring when a
+        usable one exists, else the file. `stored_in` tells which was used.
+        """
         data_dir.mkdir(parents=True, exist_ok=True)
         path = data_dir / IDENTITY_FILE
+        keys: Any = self.keys.private_b64()
+        if key_store != "file" and (key_store == "keyring" or keyring_usable()):
+            if _keyring_store(self.device_id, self.keys):
+                keys = "keyring"
+            elif key_store == "keyring":
+                raise IdentityError("the OS keyring refused the device keys")
         document: dict[str, Any] = {
             "device_id": self.device_id,
             "tenant_id": self.tenant_id,
             "venue_id": self.venue_id,
-            "keys": self.keys.private_b64(),
+            "keys": keys,
             "trusted_manifest_keys": list(self.trusted_manifest_keys),
         }
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -53,6 +115,15 @@ class DeviceIdentity:
             json.dump(document, handle, indent=2)
         path.chmod(0o600)
         return path
+
+    @staticmethod
+    def stored_in(data_dir: Path) -> str:
+        """Where the private keys of the identity in ``data_dir`` are: "keyring" or "file"."""
+        try:
+            document = json.loads((data_dir / IDENTITY_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return "file"
+        return "keyring" if document.get("keys") == "keyring" else "file"
 
     @classmethod
     def load(cls, data_dir: Path) -> DeviceIdentity:
@@ -70,11 +141,16 @@ class DeviceIdentity:
             raise IdentityError(f"{path}: readable by others; run `chmod 600 {path}`")
         try:
             document = json.loads(text)
+            device_id = str(document["device_id"])
+            if document["keys"] == "keyring":
+                keys = _keyring_load(device_id, path)
+            else:
+                keys = DeviceKeys.from_private_b64(document["keys"])
             return cls(
-                device_id=str(document["device_id"]),
+                device_id=device_id,
                 tenant_id=str(document["tenant_id"]),
                 venue_id=str(document["venue_id"]),
-                keys=DeviceKeys.from_private_b64(document["keys"]),
+                keys=keys,
                 trusted_manifest_keys=tuple(document.get("trusted_manifest_keys", ())),
             )
         except (ValueError, KeyError, TypeError, KeyMaterialError) as error:

@@ -349,6 +349,14 @@ class Journal:
             cursor = self._conn.execute("DELETE FROM nonces WHERE expires_at_ms <= ?", (now_ms,))
             return cursor.rowcount
 
+    def counts_by_scanner(self) -> dict[str, dict[str, int]]:
+        """How many scans each scanner journaled, by reason (to seed counters at start)."""
+        counts: dict[str, dict[str, int]] = {}
+        rows = self._query("SELECT scanner, reason, count(*) FROM scans GROUP BY scanner, reason")
+        for scanner, reason, count in rows:
+            counts.setdefault(scanner, {})[reason] = int(count)
+        return counts
+
     def count(self) -> int:
         return int(self._query("SELECT count(*) FROM scans")[0][0])
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from scanctl.core import Decision, RawScan
+from scanctl.core import Decision, RawScan, Reason
 from scanctl.daemon.alerts import AlertBook, AlertKind, Severity
 from scanctl.daemon.decider import GateDecider, Lane
 from scanctl.daemon.events import EventBus
@@ -40,13 +40,19 @@ class OnlineDecider(Protocol):
 
 @dataclass
 class LaneStats:
-    """What a lane has done since start, for /status and /gates."""
+    """What a lane has decided (its journal's history included), for /status and /gates."""
 
     admitted: int = 0
     denied: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
     paused_reads: int = 0
     last: dict[str, Any] | None = None
+
+    @classmethod
+    def from_journal(cls, reasons: dict[str, int]) -> LaneStats:
+        """Counters that carry on from what the journal holds for this lane."""
+        admitted = sum(n for reason, n in reasons.items() if Reason(reason).allowed)
+        return cls(admitted, sum(reasons.values()) - admitted, dict(reasons))
 
 
 _Pending = tuple[int, Decision, JournalEntry, float]
@@ -68,6 +74,7 @@ class LaneRunner:
         clock_ms: Callable[[], int] = wall_clock_ms,
         on_decision: Callable[[dict[str, Any]], None] | None = None,
         alerts: AlertBook | None = None,
+        stats: LaneStats | None = None,
     ) -> None:
         self.driver = driver
         self.lane = lane
@@ -78,7 +85,7 @@ class LaneRunner:
         self.clock_ms = clock_ms
         self.on_decision = on_decision
         self.alerts = alerts
-        self.stats = LaneStats()
+        self.stats = stats or LaneStats()
         self.paused = False
         self._pending: asyncio.Queue[_Pending | None] = asyncio.Queue()
         self._reading: asyncio.Task[None] | None = None

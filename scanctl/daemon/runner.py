@@ -26,7 +26,7 @@ from scanctl.daemon.driver_factory import build_driver
 from scanctl.daemon.events import EventBus
 from scanctl.daemon.identity import DeviceIdentity
 from scanctl.daemon.journal import Journal
-from scanctl.daemon.lanes import LaneRunner, wall_clock_ms
+from scanctl.daemon.lanes import LaneRunner, LaneStats, wall_clock_ms
 from scanctl.daemon.local_api import LocalApi
 from scanctl.daemon.state import GateState
 from scanctl.daemon.sync import BackendLink
@@ -119,6 +119,8 @@ class Daemon:
                 on_manifest=self._manifest_changed,
             )
         online = self.link if settings.mode is ScanMode.ONLINE_FIRST else None
+        # A restarted daemon carries on counting: the supervisor sees the whole event.
+        journaled = self.journal.counts_by_scanner()
         for scanner in settings.scanner:
             driver = self._given_drivers.get(scanner.name) or build_driver(scanner, self)
             lane = Lane(scanner.name, scanner.gate, scanner.direction, scanner.zone)
@@ -133,6 +135,7 @@ class Daemon:
                     on_decision=self._on_decision,
                     alerts=self.alerts,
                     online=online,
+                    stats=LaneStats.from_journal(journaled.get(scanner.name, {})),
                 )
             )
 

@@ -129,6 +129,18 @@ def test_scans_are_decided_journaled_and_answered(
         journal.close()
     assert not socket.exists()
 
+    # A restarted daemon carries on counting from its journal.
+    config = gate.data_dir / "gate.toml"
+    with subprocess.Popen([str(SCANCTL), "daemon", "run", "--config", str(config)]) as again:
+        try:
+            wait_for(lambda: accepts(socket), "the restarted daemon")
+            (north,) = api(socket, "/gates")["gates"]
+            assert (north["admitted"], north["denied"]) == (2, 4)
+            assert north["reasons"]["QR_ALREADY_USED"] == 1
+        finally:
+            again.send_signal(signal.SIGTERM)
+            assert again.wait(timeout=15) == 0
+
 
 def test_a_paused_gate_refuses_reads_without_deciding(
     running_gate: tuple[Gate, int, subprocess.Popen[bytes], Path],
