@@ -46,7 +46,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import platformdirs
 import typer
@@ -58,17 +58,12 @@ from typer.core import TyperGroup
 from scanctl.cli.config_file import ConfigFileError, ContextSettings, load_config
 from scanctl.cli.credentials import load_token, token_expiry
 from scanctl.cli.exit_codes import ExitCode
-from scanctl.client import (
-    AuthError,
-    BadRequest,
-    BearerToken,
-    ClientError,
-    Forbidden,
-    NotFound,
-    RetryPolicy,
-    ScanctlClient,
-    Unreachable,
-)
+
+if TYPE_CHECKING:
+    from scanctl.client import ScanctlClient
+
+# `scanctl.client` (httpx, pydantic models, the async client) is imported where it is
+# used, not here: every TAB of shell completion starts `scanctl`, and it costs ~0.4 s.
 
 __all__ = [
     "DEFAULT_URL",
@@ -102,9 +97,6 @@ DEFAULT_URL = "http://127.0.0.1:3009"
 EXPIRY_WARNING_SECONDS = 10 * 60
 """A token that expires sooner than this gets a warning on every command."""
 
-# Retries for idempotent calls only (the client decides which); kept short for a person
-# waiting at a prompt, long enough to ride out a backend restart.
-CLI_RETRY = RetryPolicy(attempts=3, total=10.0, wait_initial=0.2, wait_max=2.0)
 
 ContextOption = Annotated[
     str | None,
@@ -172,6 +164,8 @@ def exit_code_for(exc: BaseException) -> ExitCode:
         return ExitCode.INTERRUPTED
     if isinstance(exc, ConfigFileError):
         return ExitCode.USAGE
+    from scanctl.client.errors import AuthError, Unreachable
+
     # Order matters: ServiceUnavailable is both Unreachable and an ApiError.
     if isinstance(exc, Unreachable):
         return ExitCode.UNREACHABLE
@@ -192,6 +186,8 @@ def describe_error(exc: BaseException) -> tuple[str, str | None]:
         return exc.message, exc.hint
     if isinstance(exc, ConfigFileError):
         return str(exc), "fix or remove the file; `scanctl context list` shows what is read"
+    from scanctl.client.errors import AuthError, BadRequest, Forbidden, NotFound, Unreachable
+
     if isinstance(exc, Unreachable):
         url = target.url if target else "the backend"
         message = exc.message if url in exc.message else f"{url}: {exc.message}"
@@ -217,13 +213,12 @@ def describe_error(exc: BaseException) -> tuple[str, str | None]:
     return str(exc), None
 
 
-_EXPECTED: tuple[type[BaseException], ...] = (
-    CliError,
-    ClientError,
-    ConfigFileError,
-    KeyboardInterrupt,
-    typer.Abort,
-)
+def _expected(exc: BaseException) -> bool:
+    """Whether ``exc`` is a failure we report in one line (anything else is a bug)."""
+    if isinstance(exc, CliError | ConfigFileError | KeyboardInterrupt | typer.Abort):
+        return True
+    errors = sys.modules.get("scanctl.client.errors")  # loaded if the client raised it
+    return errors is not None and isinstance(exc, errors.ClientError)
 
 
 class ScanctlGroup(TyperGroup):
@@ -232,7 +227,9 @@ class ScanctlGroup(TyperGroup):
     def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
         try:
             return super().invoke(ctx)
-        except _EXPECTED as exc:
+        except (Exception, KeyboardInterrupt) as exc:
+            if not _expected(exc):
+                raise
             code = exit_code_for(exc)
             if code is ExitCode.INTERRUPTED:
                 typer.echo("", err=True)  # end the line ^C was echoed on
@@ -390,12 +387,17 @@ def check_token_expiry(target: Target, *, now: datetime | None = None) -> None:
 
 def backend_client(target: Target, *, timeout: float | None = None) -> ScanctlClient:
     """The one network client of the CLI, for ``target`` (timeouts, retries, its errors)."""
+    from scanctl.client import BearerToken, RetryPolicy, ScanctlClient
+
     check_token_expiry(target)
     _current_target.set(target)
     auth = BearerToken(target.token) if target.token else None
+    # Retries apply to idempotent calls only (the client decides which); kept short for
+    # a person waiting at a prompt, long enough to ride out a backend restart.
+    retry = RetryPolicy(attempts=3, total=10.0, wait_initial=0.2, wait_max=2.0)
     if timeout is None:
-        return ScanctlClient(target.url, auth, retry=CLI_RETRY)
-    return ScanctlClient(target.url, auth, retry=CLI_RETRY, timeout=timeout)
+        return ScanctlClient(target.url, auth, retry=retry)
+    return ScanctlClient(target.url, auth, retry=retry, timeout=timeout)
 
 
 def attribute_docs(cls: type) -> dict[str, str]:

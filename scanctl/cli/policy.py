@@ -59,38 +59,36 @@ _ERROR_MARK = "# ERROR:"
 # -- the policy as TOML ---------------------------------------------------------------
 
 
+def _line(name: str, value: Any) -> str:
+    """``name = value``; a table inline, so that every key stays at the top level and a key
+    added at the end of the file never lands inside a table by accident."""
+    if isinstance(value, dict):
+        items = ", ".join(toml_dumps({k: v}).strip() for k, v in sorted(value.items()))
+        return f"{name} = {{ {items} }}" if items else f"{name} = {{}}"
+    return toml_dumps({name: value}).strip()
+
+
 def policy_toml(policy: Policy, *, header: str = "") -> str:
     """The policy as commented TOML: one key per line with its meaning, defaults marked."""
     docs = attribute_docs(Policy)
     data = policy.as_dict()
     defaults = Policy().as_dict()
     lines = [header] if header else []
-    tables: dict[str, Any] = {}
     for name in Policy.model_fields:
         value = data[name]
-        if isinstance(value, dict):
-            tables[name] = value
-            continue
         if name in docs:
             lines.append(f"# {docs[name]}")
         if value is None:
             lines.append(f"# {name} =   (unset)")
         else:
             mark = "" if value != defaults[name] else "  # default"
-            lines.append(toml_dumps({name: value}).strip() + mark)
-    for name, value in tables.items():
-        if name in docs:
-            lines.append(f"\n# {docs[name]}")
-        lines.append(f"[{name}]")
-        lines.extend(toml_dumps({k: v}).strip() for k, v in sorted(value.items()))
+            lines.append(_line(name, value) + mark)
     return "\n".join(lines) + "\n"
 
 
 def _plain_toml(policy: Policy) -> str:
     """The policy's TOML without comments: what the diff compares."""
-    return toml_dumps({k: v for k, v in policy.as_dict().items() if not isinstance(v, dict)}) + (
-        toml_dumps({k: v for k, v in policy.as_dict().items() if isinstance(v, dict)})
-    )
+    return "".join(_line(k, v) + "\n" for k, v in policy.as_dict().items() if v is not None)
 
 
 def _problems(exc: ValidationError) -> list[str]:
@@ -345,9 +343,12 @@ def _editor() -> list[str]:
     return shlex.split(editor)
 
 
+_MAX_ROUNDS = 20  # an editor script that never gets it right must not loop forever
+
+
 def _edit_until_valid(path: Path, text: str) -> Policy | None:
     """Open the editor until the file holds a valid policy; None when the user cancels."""
-    while True:
+    for round_ in range(1, _MAX_ROUNDS + 1):
         path.write_text(text, encoding="utf-8")
         command = [*_editor(), str(path)]
         try:
@@ -371,7 +372,7 @@ def _edit_until_valid(path: Path, text: str) -> Policy | None:
         try:
             return policy_from_toml(edited)
         except InvalidPolicy as exc:
-            if edited == text:
+            if edited == text or round_ == _MAX_ROUNDS:
                 # Saved unchanged with the error still on top: the user gave up.
                 raise
             kept = [
@@ -384,6 +385,7 @@ def _edit_until_valid(path: Path, text: str) -> Policy | None:
                 + f"{_ERROR_MARK} fix the lines above, or save the file unchanged to give up\n"
             )
             text = header + "".join(kept)
+    raise AssertionError("the last round returns or raises")  # pragma: no cover
 
 
 @app.command("edit")

@@ -1,7 +1,9 @@
 """Fixtures of the CLI tests: the backend tests' server process and world, a clean CLI home.
 
-Every `scanctl` here runs as a real process with its own config directory (XDG_CONFIG_HOME)
-and, unless a test says otherwise, no usable keyring: the 0600 file fallback is what runs.
+`cli.run(...)` invokes the real Typer app in-process (CliRunner: quick), `cli.process(...)`
+starts a real `scanctl` process. Both get a private HOME and XDG config directory, no
+inherited SCANCTL_* variables, and no usable keyring unless a test installs one, so the
+0600 file fallback is what runs (and no test touches the developer's own keyring).
 """
 
 from __future__ import annotations
@@ -9,16 +11,32 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import keyring
 import pytest
+from keyring.backends import fail
+from typer.testing import CliRunner
 
+from scanctl.cli.app import app
 from tests.backend.conftest import server, world  # noqa: F401 - the session's backend
-from tests.backend.helpers import SCANCTL, ServerProcess
+from tests.backend.helpers import SCANCTL
 
 REPO = Path(__file__).resolve().parents[2]
+_OURS = (
+    "SCANCTL_URL", "SCANCTL_TOKEN", "SCANCTL_CONTEXT", "SCANCTL_CONFIG", "SCANCTL_TENANT",
+    "SCANCTL_VENUE", "SCANCTL_EVENT", "SCANCTL_DEVICE", "SCANCTL_DATA_DIR", "EDITOR", "VISUAL",
+)  # fmt: skip
+
+
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
 
 
 @dataclass
@@ -32,12 +50,23 @@ class Cli:
     def config_dir(self) -> Path:
         return Path(self.env["XDG_CONFIG_HOME"]) / "scanctl"
 
-    def run(
+    def run(self, *args: str, input: str | None = None, **env: str) -> Result:
+        """The app in this process (CliRunner), with this home's environment."""
+        merged: dict[str, str | None] = {k: None for k in _OURS}
+        merged.update(self.env)
+        merged.update(env)
+        result = CliRunner().invoke(app, list(args), input=input, env=merged)
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return Result(result.exit_code, result.stdout, result.stderr)
+
+    def process(
         self, *args: str, input: str | None = None, timeout: float = 60, **env: str
     ) -> subprocess.CompletedProcess[str]:
+        """A real `scanctl` process."""
         return subprocess.run(
             [SCANCTL, *args],
-            env={**self.env, **env},
+            env={**self.process_env, **env},
             input=input,
             capture_output=True,
             text=True,
@@ -46,6 +75,13 @@ class Cli:
             cwd=self.home,
         )
 
+    @property
+    def process_env(self) -> dict[str, str]:
+        keep = ("PATH", "LANG", "LC_ALL", "TMPDIR")
+        base = {k: v for k, v in os.environ.items() if k in keep}
+        # The fail backend: the file fallback runs, as on a headless box.
+        return {**base, **self.env, "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+
     def json(self, *args: str, **kwargs: Any) -> Any:
         result = self.run(*args, "--json", **kwargs)
         assert result.returncode == 0, result.stderr
@@ -53,24 +89,19 @@ class Cli:
 
 
 @pytest.fixture
-def cli(tmp_path: Path) -> Cli:
+def cli(tmp_path: Path) -> Iterator[Cli]:
     home = tmp_path / "home"
     home.mkdir()
-    env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "TMPDIR")}
-    env.update(
-        HOME=str(home),
-        XDG_CONFIG_HOME=str(home / ".config"),
-        XDG_DATA_HOME=str(home / ".local/share"),
-        # Never the developer's real keyring: the fail backend makes the file fallback run.
-        PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
-        COLUMNS="200",
-    )
-    return Cli(home, env)
-
-
-@pytest.fixture
-def logged_in(cli: Cli, server: ServerProcess) -> Cli:  # noqa: F811
-    """A context `venue` on the session's server; log in is left to the test."""
-    result = cli.run("context", "set", "venue", "--url", server.url)
-    assert result.returncode == 0, result.stderr
-    return cli
+    env = {
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "XDG_DATA_HOME": str(home / ".local/share"),
+        "COLUMNS": "200",
+        "SHELL": "/bin/sh",
+    }
+    previous = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    try:
+        yield Cli(home, env)
+    finally:
+        keyring.set_keyring(previous)
