@@ -189,10 +189,12 @@ def describe_error(exc: BaseException) -> tuple[str, str | None]:
     from scanctl.client.errors import AuthError, BadRequest, Forbidden, NotFound, Unreachable
 
     if isinstance(exc, Unreachable):
-        url = target.url if target else "the backend"
-        message = exc.message if url in exc.message else f"{url}: {exc.message}"
+        message = exc.message
+        if not message.startswith(("cannot reach", "the backend at")):  # else it names the URL
+            url = target.url if target else "the backend"
+            message = f"cannot reach the backend at {url}: {message}"
         return (
-            message if message.startswith("cannot reach") else f"cannot reach {message}",
+            message,
             "check that it runs and the URL (`scanctl context show`, --url, SCANCTL_URL)",
         )
     if isinstance(exc, Forbidden):

@@ -107,3 +107,17 @@ def test_a_token_about_to_expire_gets_a_warning(capsys: pytest.CaptureFixture[st
     check_token_expiry(_target("not-a-jwt"), now=now)
     err = capsys.readouterr().err
     assert err.count("Warning: the token expires in 3 min") == 1
+
+
+def test_messages_of_client_errors() -> None:
+    from scanctl.cli.common import describe_error
+
+    message, hint = describe_error(NotAuthorized(401, "UNAUTHORIZED", "token expired"))
+    assert message == "the token has expired"
+    assert hint is not None and "scanctl login" in hint
+    message, hint = describe_error(Forbidden(403, "FORBIDDEN", "not allowed for this venue"))
+    assert message == "not allowed: not allowed for this venue"
+    message, _ = describe_error(ConnectFailed("cannot reach the backend at http://h:1: refused"))
+    assert message == "cannot reach the backend at http://h:1: refused"
+    message, _ = describe_error(CliError("plain", hint="do this"))
+    assert message == "plain"

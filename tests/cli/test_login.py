@@ -174,3 +174,43 @@ def test_the_prompt_does_not_echo_the_token(cli: Cli) -> None:
     assert token.encode() not in seen
     assert b"logged in to context hall" in seen
     assert (cli.config_dir / "credentials" / "hall.token").read_text().strip() == token
+
+
+@pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs a pseudo-terminal")
+def test_ctrl_c_at_the_prompt_exits_130(cli: Cli) -> None:
+    import signal
+
+    cli.json("context", "set", "hall")
+    leader, follower = os.openpty()
+    process = subprocess.Popen(
+        [SCANCTL, "login"],
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        env=cli.process_env,
+        start_new_session=True,
+    )
+    os.close(follower)
+    seen = b""
+    deadline = time.monotonic() + 30
+    try:
+        while b"Token: " not in seen and time.monotonic() < deadline:
+            if select.select([leader], [], [], 0.5)[0]:
+                seen += os.read(leader, 4096)
+        assert b"Token: " in seen, seen
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+        while select.select([leader], [], [], 0.2)[0]:
+            try:
+                seen += os.read(leader, 4096)
+            except OSError:
+                break
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.close(leader)
+    assert process.returncode == 130, seen
+    assert b"Interrupted." in seen
+    assert b"Traceback" not in seen
+    assert not (cli.config_dir / "credentials" / "hall.token").exists()
