@@ -1,4 +1,8 @@
-"""The documented exit statuses of every `scanctl` command."""
+"""The documented exit statuses of every `scanctl` command.
+
+Failures become these codes in one place, `scanctl.cli.common.exit_code_for`; the
+README ("Command line") and docs/cli.md list them for people.
+"""
 
 from __future__ import annotations
 
@@ -13,12 +17,12 @@ class ExitCode(IntEnum):
     OK = 0
     """Done."""
     FAILED = 1
-    """A scan was denied, reconciliation found conflicts, or a check failed."""
+    """A scan was denied, reconciliation found conflicts, a check failed, or you answered no."""
     USAGE = 2
-    """Bad arguments or bad configuration (missing or weak secrets, say)."""
+    """Bad arguments or configuration: weak secrets, an unknown context, an invalid policy."""
     UNREACHABLE = 3
     """The backend or the device could not be reached."""
     NOT_AUTHORIZED = 4
-    """The credentials were refused or may not do this."""
+    """The token is missing, expired or refused, or may not act on that venue."""
     INTERRUPTED = 130
     """Stopped by Ctrl+C."""
