@@ -83,6 +83,16 @@ app.add_typer(_policy.app, name="policy")
 app.add_typer(_completions.app, name="completions")
 
 
+# Offline operation (issue 5): device identity, manifests, reconciliation.
+from scanctl.cli import device as _device  # noqa: E402
+from scanctl.cli import manifest as _manifest  # noqa: E402
+from scanctl.cli import reconcile as _reconcile  # noqa: E402
+
+app.add_typer(_device.app, name="device")
+app.add_typer(_manifest.app, name="manifest")
+app.add_typer(_reconcile.app, name="reconcile")
+
+
 # Online scanning (issue 4): QR codes, scans, the scan log.
 from scanctl.cli import qr as _qr  # noqa: E402
 from scanctl.cli import scans as _scans  # noqa: E402

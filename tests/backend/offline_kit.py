@@ -63,6 +63,8 @@ def make_venue(
     *,
     venue: str | None = None,
     policy: dict[str, Any] | None = None,
+    starts: str = STARTS,
+    ends: str = ENDS,
 ) -> Venue:
     data = Venue(tenant, venue or new_id(), new_id())
     base = int(uuid.uuid4().hex[:7], 16) << 4
@@ -74,8 +76,8 @@ def make_venue(
                 "id": data.event,
                 "venueId": data.venue,
                 "name": "Offline night",
-                "startsAt": STARTS,
-                "endsAt": ENDS,
+                "startsAt": starts,
+                "endsAt": ends,
             },
         )
         assert response.status_code == 201, response.text
