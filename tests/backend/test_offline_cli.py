@@ -177,3 +177,31 @@ def test_cli_errors_are_one_line_with_exit_codes(server: ServerProcess, tmp_path
     assert result.returncode == 2 and result.stderr.startswith("Error:")
     result = scanctl(env, "manifest", "verify", "--data-dir", str(tmp_path / "none"))
     assert result.returncode == 2
+
+
+def test_with_a_keyring_the_private_keys_never_touch_the_disk(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    venue = make_venue(server, "offline-keyring", tickets=3)
+    env = cli_env(tmp_path, server, server.token(Role.VENUE_MANAGER, venue.tenant, venue.venue))
+    env.update(
+        PYTHON_KEYRING_BACKEND="tests.cli.file_keyring.JsonFileKeyring",
+        PYTHONPATH=str(Path(__file__).resolve().parents[2]),
+        SCANCTL_TEST_KEYRING=str(tmp_path / "keyring.json"),
+    )
+    data = tmp_path / "gate"
+    registered = scanctl(
+        env, "device", "register", "--name", "g", "--venue", venue.venue, "--offline",
+        "--data-dir", str(data), "--json",
+    )  # fmt: skip
+    assert registered.returncode == 0, registered.stderr
+    assert json.loads(registered.stdout)["keys"] == "keyring"
+    assert "Warning" not in registered.stderr
+    document = json.loads((data / "device.json").read_text())
+    assert document["keys"] == "keyring"
+    held = json.loads((tmp_path / "keyring.json").read_text())
+    assert list(held) == [f"scanctl-device/{document['device_id']}"]
+    # Whoever loads the identity (the daemon, `manifest pull`) finds the keys there.
+    pulled = scanctl(env, "manifest", "pull", venue.event, "--data-dir", str(data), "--json")
+    assert pulled.returncode == 0, pulled.stderr
+    assert json.loads(pulled.stdout)["tickets"] == 3
