@@ -18,7 +18,7 @@ import signal
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from scanctl.core import Direction, Reason, ScanMode, TicketStatus
+from scanctl.core import Reason, ScanMode, TicketStatus
 from scanctl.daemon.alerts import AlertBook, AlertKind, BurstDetector, Severity
 from scanctl.daemon.config import DaemonSettings, DriverKind, ScannerSettings
 from scanctl.daemon.decider import GateContext, GateDecider, Lane
@@ -412,15 +412,14 @@ class Daemon:
         assert self.decider is not None and self.manifest is not None
         admitted = sum(lane.stats.admitted for lane in self.lanes)
         denied = sum(lane.stats.denied for lane in self.lanes)
-        inside: dict[str, int] = {}
+        state = self.decider.state
         zone_of_gate = {lane.lane.gate: lane.lane.zone or "" for lane in self.lanes}
-        entered = 0
-        for passes in self.decider.state.histories():
-            if any(p.direction is Direction.ENTRY for p in passes):
-                entered += 1
-            if passes and passes[-1].direction is Direction.ENTRY:
-                zone = zone_of_gate.get(passes[-1].gate, "")
-                inside[zone] = inside.get(zone, 0) + 1
+        inside: dict[str, int] = {}
+        for gate, count in state.inside_by_gate.items():
+            if count:
+                zone = zone_of_gate.get(gate, "")
+                inside[zone] = inside.get(zone, 0) + count
+        entered = len(state.entered)
         tickets = len(self.manifest)
         return {
             "admitted": admitted,

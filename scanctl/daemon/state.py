@@ -9,10 +9,10 @@ way, so one ticket's history is one list whatever its source.
 from __future__ import annotations
 
 import bisect
-from collections import deque
-from collections.abc import Iterable, Sequence
+from collections import Counter, deque
+from collections.abc import Sequence
 
-from scanctl.core import PastScan
+from scanctl.core import Direction, PastScan
 
 __all__ = ["GateState", "SlidingWindowLimiter"]
 
@@ -20,7 +20,12 @@ _NO_HISTORY: tuple[PastScan, ...] = ()
 
 
 class GateState:
-    """Ticket histories (oldest first) and the nonces seen, with their expiry."""
+    """Ticket histories (oldest first), the nonces seen, and who is inside.
+
+    Presence is kept up to date pass by pass (``entered``: tickets admitted at least
+    once; ``inside_by_gate``: tickets whose latest pass is an entry, by that entry's
+    gate), so the supervisor's totals never need a walk over every ticket.
+    """
 
     def __init__(
         self,
@@ -29,13 +34,16 @@ class GateState:
     ) -> None:
         self._history = history or {}
         self._nonces = nonces or {}
+        self.entered: set[str] = set()
+        self._inside_at: dict[str, str] = {}
+        self.inside_by_gate: Counter[str] = Counter()
+        for ticket_id, passes in self._history.items():
+            if any(p.direction is Direction.ENTRY for p in passes):
+                self.entered.add(ticket_id)
+            self._update_inside(ticket_id, passes)
 
     def history(self, ticket_id: str) -> Sequence[PastScan]:
         return self._history.get(ticket_id, _NO_HISTORY)
-
-    def histories(self) -> Iterable[Sequence[PastScan]]:
-        """Every known ticket's passes (for totals such as how many are inside)."""
-        return self._history.values()
 
     def add_pass(self, ticket_id: str, past: PastScan) -> None:
         """Record a pass, keeping the history in time order (peers may report late)."""
@@ -44,6 +52,18 @@ class GateState:
             passes.append(past)
         else:
             bisect.insort(passes, past, key=lambda p: p.at_ms)
+        if past.direction is Direction.ENTRY:
+            self.entered.add(ticket_id)
+        self._update_inside(ticket_id, passes)
+
+    def _update_inside(self, ticket_id: str, passes: Sequence[PastScan]) -> None:
+        was = self._inside_at.pop(ticket_id, None)
+        if was is not None:
+            self.inside_by_gate[was] -= 1
+        latest = passes[-1] if passes else None
+        if latest is not None and latest.direction is Direction.ENTRY:
+            self._inside_at[ticket_id] = latest.gate
+            self.inside_by_gate[latest.gate] += 1
 
     def nonce_seen(self, nonce: str, now_ms: int) -> bool:
         expires = self._nonces.get(nonce)

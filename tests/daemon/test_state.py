@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -39,3 +41,32 @@ def test_the_limiter_allows_the_limit_per_window_per_key() -> None:
     assert limiter.allow("b", 3)
     assert not limiter.allow("a", 999)
     assert limiter.allow("a", 1000)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["a", "b", "c"]),
+            st.integers(min_value=0, max_value=1000),
+            st.sampled_from(list(Direction)),
+            st.sampled_from(["north", "south"]),
+        ),
+        max_size=40,
+    )
+)
+def test_presence_kept_pass_by_pass_equals_a_recount(
+    passes: list[tuple[str, int, Direction, str]],
+) -> None:
+    state = GateState()
+    for ticket, at, direction, gate in passes:
+        state.add_pass(ticket, PastScan(at, gate, direction))
+    recount = GateState({t: list(state.history(t)) for t in "abc" if state.history(t)})
+    histories = {t: state.history(t) for t in "abc"}
+    expected_inside = Counter(
+        h[-1].gate for h in histories.values() if h and h[-1].direction is Direction.ENTRY
+    )
+    assert +state.inside_by_gate == expected_inside == +recount.inside_by_gate
+    expected_entered = {
+        t for t, h in histories.items() if any(p.direction is Direction.ENTRY for p in h)
+    }
+    assert state.entered == expected_entered == recount.entered
