@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from scanctl.backend.api.scan import ScanOut
 from scanctl.backend.auth.principal import Role
 from tests.backend.helpers import ServerProcess, new_id
 from tests.backend.scan_kit import Door, open_door
@@ -30,6 +31,9 @@ def test_generate_scan_admitted_then_replay_then_duplicate(door: Door) -> None:
     assert first["reason"] == "ADMITTED"
     assert first["ticketId"] == ticket
     assert first["scanId"]
+    # The hand-built body is exactly the documented ScanOut shape.
+    assert set(first) == {f.alias for f in ScanOut.model_fields.values()}
+    ScanOut.model_validate(first)
     replay = door.scan(token, gate="north")
     assert (replay["allowed"], replay["reason"]) == (False, "QR_ALREADY_USED")
     again = door.scan(door.generate(ticket), gate="south")

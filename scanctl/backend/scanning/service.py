@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from scanctl.backend import store
 from scanctl.backend.db.engine import Database
@@ -40,6 +41,33 @@ from scanctl.core import (
 __all__ = ["DeviceFacts", "MintedCode", "ScanService", "TicketLookup", "default_policy"]
 
 log = logging.getLogger("scanctl.backend.scanning")
+
+# Built once: constructing a Core statement costs more than running it on SQLite.
+_TICKET_COLUMNS = (
+    tickets.c.id,
+    tickets.c.event_id,
+    tickets.c.status,
+    tickets.c.zones,
+    tickets.c.valid_from_ms,
+    tickets.c.valid_until_ms,
+    tickets.c.transferred_to,
+)
+_TICKET_BY_ID = select(*_TICKET_COLUMNS).where(
+    tickets.c.tenant_id == bindparam("tenant"),
+    tickets.c.event_id == bindparam("event"),
+    tickets.c.id == bindparam("ticket"),
+)
+_TICKETS_PAGE = (
+    select(*_TICKET_COLUMNS)
+    .where(
+        tickets.c.tenant_id == bindparam("tenant"),
+        tickets.c.event_id == bindparam("event"),
+        tickets.c.id > bindparam("after"),
+    )
+    .order_by(tickets.c.id)
+    .limit(bindparam("limit"))
+)
+_WARM_PAGE = 10_000
 
 
 def default_policy(settings: Settings) -> Policy:
@@ -98,6 +126,8 @@ class ScanService:
         self.default_policy = default_policy
         self._secrets = hmac_secrets
         self._keys: dict[tuple[str, str], tuple[bytes, ...]] = {}
+        self._warming: set[tuple[str, str, int]] = set()
+        self._warm_lock = threading.Lock()
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -193,18 +223,55 @@ class ScanService:
         hit, value = self.cache.tickets.get(key, gen)
         if hit:
             return value  # type: ignore[return-value]
+        self._warm(tenant_id, event_id, gen)
         scope = store.Scope.tenant_wide(tenant_id)
         with self.db.read(scope) as conn:
             row = conn.execute(
-                select(tickets).where(
-                    tickets.c.tenant_id == tenant_id,
-                    tickets.c.event_id == event_id,
-                    tickets.c.id == ticket_id,
-                )
+                _TICKET_BY_ID, {"tenant": tenant_id, "event": event_id, "ticket": ticket_id}
             ).first()
         facts = None if row is None else _facts(row._mapping)
         self.cache.tickets.put(key, gen, facts)
         return facts
+
+    def _warm(self, tenant_id: str, event_id: str, gen: int) -> None:
+        """Load an event's whole ticket list into the cache, once per generation, in a thread.
+
+        The first scans of an event would otherwise each pay a database read; meanwhile
+        misses are still answered one by one. Entries carry the generation read before
+        the load, so a catalog write during it leaves them stale-marked, never wrong.
+        """
+        marker = (tenant_id, event_id, gen)
+        with self._warm_lock:
+            if marker in self._warming:
+                return
+            self._warming.add(marker)
+        threading.Thread(
+            target=self._load_event_tickets, args=marker, name="ticket-warmup", daemon=True
+        ).start()
+
+    def _load_event_tickets(self, tenant_id: str, event_id: str, gen: int) -> None:
+        scope = store.Scope.tenant_wide(tenant_id)
+        after = ""
+        try:
+            while True:
+                with self.db.read(scope) as conn:
+                    rows = conn.execute(
+                        _TICKETS_PAGE,
+                        {
+                            "tenant": tenant_id,
+                            "event": event_id,
+                            "after": after,
+                            "limit": _WARM_PAGE,
+                        },
+                    ).all()
+                for row in rows:
+                    facts = _facts(row._mapping)
+                    self.cache.tickets.put((tenant_id, event_id, facts.ticket_id), gen, facts)
+                if len(rows) < _WARM_PAGE:
+                    return
+                after = rows[-1]._mapping["id"]
+        except Exception:  # a warm-up is an optimisation: misses still read one by one
+            log.exception("could not warm the ticket cache of event %s", event_id)
 
     def tenant_event_ids(self, tenant_id: str) -> tuple[str, ...]:
         """Ids of every event of the tenant (for codes of another event)."""
