@@ -7,6 +7,8 @@ batches of 5,000. Then pushes the same scans again: every answer must be `duplic
 and the table must not grow. Prints `name=value` lines: reconcile_50k_s, repush_50k_s,
 reconcile_scans_per_s, and the same run's baseline, raw_insert_50k_s (50,000 rows of the
 same shape inserted with one executemany into a SQLite file with synchronous=FULL).
+Also the device's manifest pull of those 50,000 tickets before the scans (packed and
+signed), again (packed entries cached, only sealed and signed), and its size.
 """
 
 from __future__ import annotations
@@ -115,6 +117,12 @@ def main() -> None:
             auth = DeviceAuth(device, tenant, venue, keys.signing)
             with ScanctlClient(server.url, auth, timeout=120) as client:
                 started = time.perf_counter()
+                wire = client.pull_manifest(event, device_id=device)
+                pull_s = time.perf_counter() - started
+                started = time.perf_counter()
+                client.pull_manifest(event, device_id=device)
+                pull_cached_s = time.perf_counter() - started
+                started = time.perf_counter()
                 first = push_all(client, device, scans)
                 reconcile_s = time.perf_counter() - started
                 started = time.perf_counter()
@@ -133,6 +141,9 @@ def main() -> None:
     print(f"repush_50k_s={repush_s:.2f}")
     print(f"reconcile_scans_per_s={SCANS / reconcile_s:.0f}")
     print(f"raw_insert_50k_s={baseline:.2f}")
+    print(f"manifest_pull_50k_s={pull_s:.2f}")
+    print(f"manifest_pull_cached_50k_s={pull_cached_s:.2f}")
+    print(f"manifest_50k_bytes={len(wire)}")
 
 
 if __name__ == "__main__":

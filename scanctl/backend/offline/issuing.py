@@ -14,6 +14,7 @@ that did not change are refreshed by a full pull.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
@@ -23,7 +24,8 @@ from sqlalchemy import Connection
 
 from scanctl.backend import store
 from scanctl.backend.errors import StoreError
-from scanctl.core import EventFacts, Policy, derive_event_key
+from scanctl.backend.store.offline import manifest_ticket_rows
+from scanctl.core import EventFacts, Policy, TicketStatus, derive_event_key
 from scanctl.manifests import (
     ManifestEntry,
     ManifestSigner,
@@ -77,17 +79,38 @@ class IssuedManifest:
     entries: int
 
 
-def _entry(ticket: store.TicketRecord, admissions: int) -> ManifestEntry:
-    return ManifestEntry(
-        ticket_id=ticket.id,
-        status=ticket.status,
-        zones=frozenset(ticket.zones),
-        valid_from_ms=ticket.valid_from_ms,
-        valid_until_ms=ticket.valid_until_ms,
-        transferred_to=ticket.transferred_to,
-        admissions_so_far=admissions,
-        static_hash=ticket.static_hash,
-    )
+def _entries(
+    scope: store.Scope,
+    conn: Connection,
+    event_id: str,
+    since_seq: int,
+    admissions: AdmissionCounts,
+    *,
+    all_tickets: bool,
+) -> list[ManifestEntry]:
+    """Manifest entries of the tickets changed after ``since_seq``, with admissions so far."""
+    rows = manifest_ticket_rows(scope, conn, event_id, since_seq)
+    counts = admissions(scope, conn, event_id, None if all_tickets else [r[0] for r in rows])
+    zones: dict[str, frozenset[str]] = {}  # few distinct zone sets: parse each once
+    statuses = {status.value: status for status in TicketStatus}
+    entries = []
+    for ticket_id, status, zone_json, valid_from, valid_until, moved_to, static_hash in rows:
+        zone_set = zones.get(zone_json)
+        if zone_set is None:
+            zone_set = zones[zone_json] = frozenset(json.loads(zone_json))
+        entries.append(
+            ManifestEntry(
+                ticket_id=ticket_id,
+                status=statuses[status],
+                zones=zone_set,
+                valid_from_ms=valid_from,
+                valid_until_ms=valid_until,
+                transferred_to=moved_to,
+                admissions_so_far=counts.get(ticket_id, 0),
+                static_hash=static_hash,
+            )
+        )
+    return entries
 
 
 def _no_admissions(
@@ -155,9 +178,9 @@ class ManifestIssuer:
         ]
         valid_until_ms = now_ms + self._validity_ms
         if since is not None and _usable_base(since, event.ticket_seq, sequence):
-            changed = store.tickets_changed_since(scope, conn, event.id, base_ticket_seq(since))
-            counts = self._admissions(scope, conn, event.id, [t.id for t in changed])
-            entries = [_entry(t, counts.get(t.id, 0)) for t in changed]
+            entries = _entries(
+                scope, conn, event.id, base_ticket_seq(since), self._admissions, all_tickets=False
+            )
             wire = build_delta(
                 event=facts,
                 issued_at_ms=now_ms,
@@ -196,15 +219,14 @@ class ManifestIssuer:
                 if cached is not None:
                     self._packed.move_to_end(key)
                     return cached
-        tickets = store.tickets_changed_since(scope, conn, event.id, 0)
-        counts = self._admissions(scope, conn, event.id, None)
-        packed = PackedEntries.pack(_entry(t, counts.get(t.id, 0)) for t in tickets)
+        entries = _entries(scope, conn, event.id, 0, self._admissions, all_tickets=True)
+        packed = PackedEntries.pack(entries)
         if stamp is not None:
             with self._lock:
-                self._packed[key] = (packed, len(tickets))
+                self._packed[key] = (packed, len(entries))
                 while len(self._packed) > _PACK_CACHE_SIZE:
                     self._packed.popitem(last=False)
-        return packed, len(tickets)
+        return packed, len(entries)
 
 
 def _usable_base(since: int, ticket_seq: int, sequence: int) -> bool:
