@@ -49,7 +49,7 @@ def _read_token(from_stdin: bool) -> str:
         token = sys.stdin.readline().strip()
     else:
         # A hidden prompt (getpass): never echoed, never in the shell's history.
-        token = str(typer.prompt("Token", hide_input=True)).strip()
+        token = str(typer.prompt("Token", hide_input=True, err=True)).strip()
     if not token:
         raise CliError(
             "no token given", ExitCode.USAGE, hint="paste it at the prompt or pipe it in"

@@ -239,7 +239,9 @@ def _push(
         return
     if not yes:
         try:
-            confirmed = typer.confirm(f"Push this policy to event {event_id}?", default=False)
+            confirmed = typer.confirm(
+                f"Push this policy to event {event_id}?", default=False, err=True
+            )
         except typer.Abort:
             raise CliError(
                 "no answer to the confirmation; nothing was pushed", hint="pass --yes in scripts"

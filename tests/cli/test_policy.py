@@ -210,9 +210,11 @@ def test_edit_with_a_scripted_editor(
     assert declined.returncode == 1
     assert "nothing was pushed" in declined.stderr
     assert _backend_policy(server, world, event)["isDefault"] is True
-    accepted = manager.run("policy", "edit", "--json", EDITOR=editor, input="y\n")
+    # A real process: stdout is only the JSON (the question and the diff go to stderr).
+    accepted = manager.process("policy", "edit", "--json", EDITOR=editor, input="y\n")
     assert accepted.returncode == 0, accepted.stderr
-    report = json.loads(accepted.stdout[accepted.stdout.index("{") :])
+    assert "Push this policy" in accepted.stderr
+    report = json.loads(accepted.stdout)
     assert report["pushed"] is True
     assert report["changes"] == [{"key": "duplicate_window_seconds", "from": 600, "to": 900}]
     assert _backend_policy(server, world, event)["policy"]["duplicate_window_seconds"] == 900
