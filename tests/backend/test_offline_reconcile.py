@@ -88,6 +88,13 @@ def test_late_online_and_oversized_uploads(server: ServerProcess) -> None:
     assert by_id[old["id"]]["late"] is True
     assert by_id[online["id"]]["status"] == "duplicate"  # the backend stored it when it decided
     assert online["id"] not in {r[0] for r in stored(server, venue.event)}
+    odd = {**offline_scan(None, allowed=False), "ticketId": "NOT-A-TICKET", "qrData": "x" * 5000}
+    assert push(server, gate, [odd])["summary"]["accepted"] == 1  # never blocks an outbox
+    with sqlite3.connect(f"file:{db_path(server)}?mode=ro", uri=True) as conn:
+        ticket, raw = conn.execute(
+            "SELECT ticket_id, raw FROM scans WHERE id = ?", (odd["id"],)
+        ).fetchone()
+    assert ticket is None and raw == "x" * 512
     with gate.client(server) as http:
         too_many = [offline_scan(venue.ticket_ids[0]) for _ in range(10_001)]
         response = http.post(

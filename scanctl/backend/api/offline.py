@@ -7,12 +7,20 @@ key inside is sealed to the device, so only the device can use it.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from scanctl.backend import store
@@ -131,6 +139,8 @@ def pull_manifest(
 MAX_SCANS = 10_000
 """Scans per reconcile call."""
 
+_TICKET_ID = re.compile(r"[0-9a-f]{8}")
+
 
 class ScanIn(BaseModel):
     """One offline scan as the daemon journaled it."""
@@ -138,8 +148,17 @@ class ScanIn(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, validate_by_name=True, extra="ignore")
 
     id: UUID
-    qr_data: Annotated[str, StringConstraints(max_length=4096)]
-    ticket_id: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{8}$")] | None = None
+    qr_data: Annotated[str, StringConstraints(max_length=65_536)]
+    """The scanned payload; stored cut to 512 characters."""
+    ticket_id: Annotated[str, StringConstraints(max_length=64)] | None = None
+    """The ticket the gate read from the code; kept only when it is a ticket id (8 hex),
+    so a gate's odd reading never blocks its whole outbox."""
+
+    @field_validator("ticket_id")
+    @classmethod
+    def _ticket_id(cls, value: str | None) -> str | None:
+        return value if value is not None and _TICKET_ID.fullmatch(value) else None
+
     allowed: bool
     reason: Reason
     gate: Annotated[str, StringConstraints(max_length=64)] | None = None
