@@ -92,17 +92,32 @@ def show(
         typer.Argument(help="A context (default: the one in effect).", show_default=False),
     ] = None,
     context: ContextOption = None,
+    show_token: Annotated[
+        bool,
+        typer.Option(
+            "--show-token",
+            help='Print only the token itself, for a pipe (curl -H "Authorization: Bearer …").',
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Show the settings in effect and where each comes from (flag, env, context, default).
 
-    The token itself is never shown, only whether there is one and where it is kept.
-    JSON: {"context", "url", "tenant", "venue", "event", "device", "dataDir",
-    "token": {"present": bool, "source", "expiresAt"}, "sources": {setting: source}}.
+    The token itself is shown only with --show-token; otherwise only whether there is
+    one and where it is kept. JSON: {"context", "url", "tenant", "venue", "event",
+    "device", "dataDir", "token": {"present": bool, "source", "expiresAt"},
+    "sources": {setting: source}}.
     """
     from scanctl.cli.credentials import token_expiry
 
     target = resolve(context=name or context)
+    if show_token:
+        if target.token is None:
+            raise CliError(
+                "no token for this context", ExitCode.NOT_AUTHORIZED, hint="`scanctl login`"
+            )
+        typer.echo(target.token)
+        return
     expires = token_expiry(target.token) if target.token else None
     report: dict[str, Any] = {
         "context": target.context,

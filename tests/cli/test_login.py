@@ -55,7 +55,12 @@ def test_login_from_stdin_stores_a_0600_file_and_never_prints_the_token(cli: Cli
     assert shown["token"]["source"] == f"file {path}"
     assert token not in str(shown)
 
+    # Printed only when asked, alone on stdout.
+    asked = cli.run("context", "show", "--show-token")
+    assert (asked.returncode, asked.stdout) == (0, token + "\n")
+
     assert cli.json("logout") == {"context": "hall", "removed": [str(path)]}
+    assert cli.run("context", "show", "--show-token").returncode == 4
     assert not path.exists()
     assert cli.json("logout") == {"context": "hall", "removed": []}
 
