@@ -103,7 +103,9 @@ def create_app(
     app.state.person_tokens = PersonTokenCache()
 
     install_error_handlers(app)
+    # Routes match in order: the hot path first, before the catalog's dozens of routes.
     for router in (
+        scan.router,
         health.router,
         catalog.router,
         devices.router,
@@ -111,7 +113,6 @@ def create_app(
         audit.router,
         offline.router,
         qr.router,
-        scan.router,
         scans.router,
     ):
         app.include_router(router)

@@ -17,6 +17,12 @@ from scanctl.backend.store.devices import (
     revoke_device,
 )
 from scanctl.backend.store.events import EventRecord, get_event, list_events, upsert_event
+from scanctl.backend.store.nonces import (
+    forget_expired_nonces,
+    nonce_used,
+    remember_nonces,
+    used_nonces,
+)
 from scanctl.backend.store.policies import (
     PolicyRecord,
     TemplateRecord,
@@ -26,6 +32,14 @@ from scanctl.backend.store.policies import (
     list_templates,
     put_policy,
     put_template,
+)
+from scanctl.backend.store.scans import (
+    MAX_RAW_LENGTH,
+    ScanRecord,
+    admitted_histories,
+    admitted_history,
+    insert_scans,
+    list_scans,
 )
 from scanctl.backend.store.scope import Scope
 from scanctl.backend.store.tickets import (
@@ -39,6 +53,7 @@ from scanctl.backend.store.tickets import (
 )
 
 __all__ = [
+    "MAX_RAW_LENGTH",
     "AuditEntry",
     "AuditRecord",
     "DeviceRecord",
@@ -47,28 +62,37 @@ __all__ = [
     "EventRecord",
     "NewDevice",
     "PolicyRecord",
+    "ScanRecord",
     "Scope",
     "TemplateRecord",
     "TicketInput",
     "TicketRecord",
     "UpsertResult",
+    "admitted_histories",
+    "admitted_history",
     "delete_template",
+    "forget_expired_nonces",
     "get_device",
     "get_event",
     "get_policy",
     "get_template",
     "get_ticket",
+    "insert_scans",
     "list_audit",
     "list_devices",
     "list_events",
+    "list_scans",
     "list_templates",
     "list_tickets",
+    "nonce_used",
     "put_policy",
     "put_template",
     "record_audit",
     "register_device",
+    "remember_nonces",
     "revoke_device",
     "tickets_changed_since",
     "upsert_event",
     "upsert_tickets",
+    "used_nonces",
 ]
