@@ -258,22 +258,17 @@ def status(
 def _recheck(side: Any, path: Path, batch: int) -> None:
     """Re-send accepted admissions (idempotent: the backend stores nothing new) so that
     those that other gates' later uploads put in conflict come back as conflicts."""
-    from scanctl.daemon.journal import Journal, _outbox_row
+    from scanctl.daemon.journal import Journal
 
     identity = load_identity(side.data_dir)
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
-        rows = conn.execute(
-            "SELECT seq, scan_id, ticket_id, raw, scanner, gate, direction, reason, allowed,"
-            " decided_by, scanned_at_ms FROM scans WHERE sync_result = 'accepted'"
-            " AND allowed = 1 AND direction = 'entry' AND decided_by = 'offline' ORDER BY seq"
-        ).fetchall()
-    if not rows:
-        return
     journal = Journal(path)
     try:
+        rows = journal.accepted_admissions()
+        if not rows:
+            return
         with device_client(side, identity) as backend:
             for start in range(0, len(rows), batch):
-                chunk = [_outbox_row(row) for row in rows[start : start + batch]]
+                chunk = rows[start : start + batch]
                 statuses, _found, _counts = _send(backend, identity.device_id, chunk)
                 changed = {k: v for k, v in statuses.items() if v == "conflict"}
                 if changed:

@@ -392,6 +392,16 @@ class Journal:
         )
         return [_outbox_row(row) for row in rows]
 
+    def accepted_admissions(self) -> list[OutboxRow]:
+        """Offline admissions the backend accepted: the ones later uploads of other gates
+        may put in conflict (re-sending them is idempotent and reports that)."""
+        rows = self._query(
+            "SELECT seq, scan_id, ticket_id, raw, scanner, gate, direction, reason, allowed,"
+            " decided_by, scanned_at_ms FROM scans WHERE sync_result = 'accepted'"
+            " AND allowed = 1 AND direction = 'entry' AND decided_by = 'offline' ORDER BY seq"
+        )
+        return [_outbox_row(row) for row in rows]
+
     def unsent_count(self) -> int:
         return int(self._query("SELECT count(*) FROM scans WHERE sent_at_ms IS NULL")[0][0])
 
