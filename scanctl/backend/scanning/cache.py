@@ -4,7 +4,8 @@ Scans read catalog data far more often than anyone writes it, so the hot path re
 from memory. Correctness does not rest on the cache: history and nonces are read inside
 the writer's transaction, never from here. Writes through this process invalidate at
 once (`invalidate_event`, `invalidate_device`, `invalidate_tenant`, called by the
-catalog, policy and device routes); every entry also expires after ``ttl_ms`` so that
+catalog, policy and device routes); every entry also expires after ``ttl_ms`` (30 s
+when several instances share a database, 5 min on single-instance SQLite) so that
 writes made by another instance reach this one within that bound. Device entries live
 shorter (``device_ttl_ms``): a revocation elsewhere must bite quickly.
 """
@@ -70,6 +71,7 @@ class CatalogCache:
         device_ttl_ms: int = 2_000,
         max_tickets: int = 200_000,
     ) -> None:
+        self.ttl_ms = ttl_ms
         self.events: TtlCache[object] = TtlCache(10_000, ttl_ms, clock)
         self.policies: TtlCache[object] = TtlCache(10_000, ttl_ms, clock)
         self.tickets: TtlCache[object] = TtlCache(max_tickets, ttl_ms, clock)

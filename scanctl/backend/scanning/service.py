@@ -121,12 +121,15 @@ class ScanService:
     ) -> None:
         self.db = database
         self.clock = clock
-        self.cache = CatalogCache(clock)
+        # SQLite means one instance: every catalog write passes through this process and
+        # invalidates at once, so the TTL only bounds memory. Elsewhere it bounds how long
+        # another instance's write takes to arrive.
+        self.cache = CatalogCache(clock, ttl_ms=300_000 if database.is_sqlite else 30_000)
         self.writer = ScanWriter(database, clock)
         self.default_policy = default_policy
         self._secrets = hmac_secrets
         self._keys: dict[tuple[str, str], tuple[bytes, ...]] = {}
-        self._warming: set[tuple[str, str, int]] = set()
+        self._warming: set[tuple[str, str, int, int]] = set()
         self._warm_lock = threading.Lock()
 
     # -- lifecycle --------------------------------------------------------------------
@@ -234,19 +237,27 @@ class ScanService:
         return facts
 
     def _warm(self, tenant_id: str, event_id: str, gen: int) -> None:
-        """Load an event's whole ticket list into the cache, once per generation, in a thread.
+        """Load an event's whole ticket list into the cache in a thread (once per generation
+        and TTL period).
 
         The first scans of an event would otherwise each pay a database read; meanwhile
         misses are still answered one by one. Entries carry the generation read before
         the load, so a catalog write during it leaves them stale-marked, never wrong.
         """
-        marker = (tenant_id, event_id, gen)
+        # Once per generation and per TTL period: entries loaded earlier have expired.
+        period = self.clock() // self.cache.ttl_ms
+        marker = (tenant_id, event_id, gen, period)
         with self._warm_lock:
             if marker in self._warming:
                 return
+            if len(self._warming) > 10_000:
+                self._warming.clear()
             self._warming.add(marker)
         threading.Thread(
-            target=self._load_event_tickets, args=marker, name="ticket-warmup", daemon=True
+            target=self._load_event_tickets,
+            args=(tenant_id, event_id, gen),
+            name="ticket-warmup",
+            daemon=True,
         ).start()
 
     def _load_event_tickets(self, tenant_id: str, event_id: str, gen: int) -> None:
