@@ -5,11 +5,17 @@ from __future__ import annotations
 import os
 import pty
 import secrets
+import socket as socket_module
+import sys
+import time
 import tty
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import httpx
 
 from scanctl.core import EventFacts, TicketStatus, derive_event_key, mint_token, new_nonce
 from scanctl.daemon.identity import DeviceIdentity
@@ -25,6 +31,7 @@ from scanctl.manifests import (
     seal_event_key,
 )
 
+SCANCTL = Path(sys.executable).parent / "scanctl"
 TENANT = "3f2b8c1e-1111-4a4a-8b8b-000000000001"
 VENUE = "5a5a5a5a-3333-4c4c-8d8d-000000000003"
 EVENT = "9d8c7b6a-2222-4b4b-9c9c-000000000002"
@@ -109,3 +116,40 @@ def pty_pair(link: Path) -> Iterator[int]:
     finally:
         os.close(master)
         os.close(slave)
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def accepts(path: Path) -> bool:
+    """Whether something listens on the Unix socket (probed without leaking sockets)."""
+    with socket_module.socket(socket_module.AF_UNIX, socket_module.SOCK_STREAM) as probe:
+        try:
+            probe.connect(str(path))
+        except OSError:
+            return False
+    return True
+
+
+def api(socket: Path, path: str, method: str = "GET") -> Any:
+    """One call to a daemon's local API."""
+    transport = httpx.HTTPTransport(uds=str(socket))
+    with httpx.Client(transport=transport, base_url="http://daemon", timeout=5) as client:
+        response = client.request(method, path)
+        response.raise_for_status()
+        return response.json()
+
+
+def wait_for(condition: Callable[[], Any], what: str, timeout: float = 20.0) -> Any:
+    """Poll ``condition`` until it is truthy (a failing call counts as not yet)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            result = condition()
+        except (httpx.TransportError, OSError):
+            result = None
+        if result:
+            return result
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")

@@ -22,8 +22,7 @@ from pathlib import Path
 import pytest
 
 from scanctl.daemon.journal import Journal
-from tests.daemon.gate_kit import gate_toml, provision, pty_pair
-from tests.daemon.test_daemon_process import SCANCTL, accepts, now_ms, wait_for
+from tests.daemon.gate_kit import SCANCTL, accepts, gate_toml, now_ms, provision, pty_pair, wait_for
 
 ACK = 3  # ESC 7 , / ESC 8 ,
 GOOD = b"\x1b7,"

@@ -5,57 +5,27 @@ from __future__ import annotations
 import os
 import select
 import signal
-import socket as socket_module
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 
 from scanctl.daemon.journal import Journal
-from tests.daemon.gate_kit import Gate, gate_toml, provision, pty_pair
+from tests.daemon.gate_kit import (
+    SCANCTL,
+    Gate,
+    accepts,
+    api,
+    gate_toml,
+    now_ms,
+    provision,
+    pty_pair,
+    wait_for,
+)
 
-SCANCTL = Path(sys.executable).parent / "scanctl"
 GOOD, BAD = b"\x1b7,", b"\x1b8,"
-
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
-def api(socket: Path, path: str, method: str = "GET") -> Any:
-    transport = httpx.HTTPTransport(uds=str(socket))
-    with httpx.Client(transport=transport, base_url="http://daemon", timeout=5) as client:
-        response = client.request(method, path)
-        response.raise_for_status()
-        return response.json()
-
-
-def wait_for(condition: Any, what: str, timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            result = condition()
-        except (httpx.TransportError, OSError):
-            result = None
-        if result:
-            return result
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def accepts(path: Path) -> bool:
-    """Whether something listens on the Unix socket (probed without leaking sockets)."""
-    with socket_module.socket(socket_module.AF_UNIX, socket_module.SOCK_STREAM) as probe:
-        try:
-            probe.connect(str(path))
-        except OSError:
-            return False
-    return True
 
 
 def read_exactly(fd: int, size: int, timeout: float = 5.0) -> bytes:

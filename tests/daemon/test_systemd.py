@@ -5,15 +5,13 @@ from __future__ import annotations
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 from scanctl.daemon.config import load_settings
 from scanctl.daemon.systemd import Notifier
-from tests.daemon.gate_kit import gate_toml, provision
+from tests.daemon.gate_kit import SCANCTL, gate_toml, provision
 
-SCANCTL = Path(sys.executable).parent / "scanctl"
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-SCANCTL = Path(sys.executable).parent / "scanctl"
+from tests.daemon.gate_kit import SCANCTL
 
 
 def scanctl_processes() -> set[int]:

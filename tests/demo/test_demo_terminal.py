@@ -5,25 +5,17 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.demo.test_demo import SCANCTL, scanctl_processes
+from tests.daemon.gate_kit import SCANCTL, wait_for
+from tests.demo.test_demo import scanctl_processes
 
 pytestmark = pytest.mark.slow
 
 NON_ZERO_ADMITTED = re.compile(r"✔ [1-9][0-9]* admitted")
-
-
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
 
 
 def test_the_demo_shows_live_gates_and_q_stops_everything(tmp_path: Path) -> None:
@@ -51,10 +43,11 @@ def test_the_demo_shows_live_gates_and_q_stops_everything(tmp_path: Path) -> Non
         wait_for(
             lambda: " north " in screen() and len(NON_ZERO_ADMITTED.findall(screen())) >= 2,
             "gates with admissions on screen",
+            timeout=90,
         )
         assert "LIVE" in screen()
         tmux("send-keys", "q")
-        wait_for(lambda: tmux("has-session", check=False).returncode != 0, "the demo to end")
+        wait_for(lambda: tmux("has-session", check=False).returncode != 0, "the demo to end", 60)
     finally:
         tmux("kill-server", check=False)
     wait_for(lambda: scanctl_processes() <= before, "no backend or daemon left", timeout=30)

@@ -22,8 +22,7 @@ from scanctl.daemon.runner import MANIFEST_FILE
 from scanctl.manifests import ManifestStore, ManifestVerifier, TrustedKeys
 from tests.backend.helpers import SCANCTL, ServerProcess, start_server, wait_for
 from tests.backend.offline_kit import admin, make_venue, register_gate
-from tests.daemon.gate_kit import pty_pair
-from tests.daemon.test_daemon_process import accepts, api
+from tests.daemon.gate_kit import accepts, api, pty_pair
 
 pytestmark = pytest.mark.slow
 

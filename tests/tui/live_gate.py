@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import os
 import signal
-import socket as socket_module
 import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,37 +15,13 @@ from typing import Any
 
 import httpx
 
-from tests.daemon.gate_kit import Gate, gate_toml, provision, pty_pair
+from tests.daemon.gate_kit import SCANCTL, Gate, accepts, gate_toml, provision, pty_pair, wait_for
 
-SCANCTL = Path(sys.executable).parent / "scanctl"
 SCANNERS = {"north-1": "north", "south-1": "south"}
 
 
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
-
-
-def accepts(path: Path) -> bool:
-    with socket_module.socket(socket_module.AF_UNIX, socket_module.SOCK_STREAM) as probe:
-        try:
-            probe.connect(str(path))
-        except OSError:
-            return False
-    return True
-
-
-def wait_for(condition: Callable[[], Any], what: str, timeout: float = 15.0) -> Any:
-    """Poll ``condition`` until it is truthy or the deadline passes."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            result = condition()
-        except (httpx.TransportError, OSError):
-            result = None
-        if result:
-            return result
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @dataclass
