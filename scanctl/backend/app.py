@@ -24,6 +24,7 @@ from scanctl.backend.api import (
     testing,
 )
 from scanctl.backend.api.errors import install_error_handlers, record_denial
+from scanctl.backend.api.scan_fast import ScanFastPath
 from scanctl.backend.auth.device_tokens import DeviceTokens
 from scanctl.backend.auth.tokens import Authenticator, DeviceTokenVerifier, PersonTokenVerifier
 from scanctl.backend.clock import Clock, system_clock
@@ -125,4 +126,14 @@ def create_app(
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(SlowRequestLogMiddleware, seconds=1.0)
+    # Outermost: ordinary scans are answered here, with the same metrics, slow log,
+    # deadline and body limit as above; every other request passes through them.
+    app.add_middleware(
+        ScanFastPath,
+        state=app.state,
+        metrics=app.state.metrics,
+        max_body_bytes=settings.max_body_bytes,
+        timeout_seconds=settings.request_timeout_seconds,
+        slow_seconds=1.0,
+    )
     return app

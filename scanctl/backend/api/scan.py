@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import logging
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
@@ -31,16 +31,20 @@ from scanctl.backend.auth.principal import Principal, PrincipalKind
 from scanctl.backend.clock import ms_to_datetime
 from scanctl.backend.scanning import ScanJob, ScanService
 from scanctl.backend.scanning.auth import require_fast
+from scanctl.backend.scanning.service import DeviceFacts, TicketLookup
 from scanctl.core import (
     Decision,
     Direction,
+    EventFacts,
+    ParsedCode,
+    Policy,
     Reason,
     ScannerContext,
     deny,
     parse_code,
 )
 
-__all__ = ["ScanIn", "ScanOut", "router", "scan_body"]
+__all__ = ["ScanIn", "ScanOut", "decide_and_record", "router", "scan_body"]
 
 log = logging.getLogger("scanctl.backend.scanning")
 
@@ -150,16 +154,40 @@ async def scan(body: ScanIn, principal: Scanner, request: Request) -> Response:
     else:
         policy = await run_in_threadpool(service.policy, tenant, event_id)
         found = await run_in_threadpool(service.lookup, tenant, event_id, code)
+    venue_ok = principal.scope().covers(device.venue_id) and device.venue_id == event.venue_id
+    if not venue_ok:
+        await _audit(request, principal, "device", device_id, device.venue_id)
+    payload, headers = await decide_and_record(
+        request.app.state, tenant, body, device, event, policy, code, found, venue_ok=venue_ok
+    )
+    return Response(payload, media_type="application/json", headers=headers)
+
+
+async def decide_and_record(
+    state: Any,
+    tenant: str,
+    body: ScanIn,
+    device: DeviceFacts,
+    event: EventFacts,
+    policy: Policy,
+    code: ParsedCode,
+    found: TicketLookup,
+    *,
+    venue_ok: bool,
+) -> tuple[bytes, dict[str, str]]:
+    """The part of a scan after its checks, shared with the fast path (`scanning.fastpath`):
+    rate limit, decide and record (durably), log an INVALID's cause; the JSON body and
+    the extra headers. ``venue_ok`` False records UNAUTHORIZED_VENUE (the caller audits).
+    """
+    service: ScanService = state.scans
+    device_id = str(body.device_id)
     ticket = found.ticket
     forced: Decision | None = None
     headers: dict[str, str] = {}
-    if not principal.scope().covers(device.venue_id) or device.venue_id != event.venue_id:
+    if not venue_ok:
         forced = deny(Reason.UNAUTHORIZED_VENUE)
-        await _audit(request, principal, "device", device_id, device.venue_id)
     else:
-        wait = request.app.state.rate_limits.hit_scan(
-            tenant, device_id, policy.scanner_rate_limit_per_minute
-        )
+        wait = state.rate_limits.hit_scan(tenant, device_id, policy.scanner_rate_limit_per_minute)
         if wait is not None:
             forced = deny(Reason.RATE_LIMITED)._replace(retry_after_s=wait)
             headers["Retry-After"] = str(wait)
@@ -194,11 +222,7 @@ async def scan(body: ScanIn, principal: Scanner, request: Request) -> Response:
             device_id,
         )
     body_out = scan_body(decision, outcome.scan_id, outcome.decided_at_ms)
-    return Response(
-        json.dumps(body_out, separators=(",", ":")).encode(),
-        media_type="application/json",
-        headers=headers,
-    )
+    return json.dumps(body_out, separators=(",", ":")).encode(), headers
 
 
 async def _audit(

@@ -1,0 +1,241 @@
+"""The fast path of `POST /api/scan`: the common scan without the framework's per-request work.
+
+A scan through the whole stack passes five middleware wrappers, FastAPI's router, its
+dependency resolution and its body handling: together about three times the cost of
+deciding and recording the scan. This outermost ASGI layer answers the *ordinary* scan
+itself — a people token already verified (the `PersonTokenCache` of the scan route), a
+JSON body that validates as `ScanIn`, a known active device and event of a venue the
+caller covers — and does for it what the middleware would have done: the same metrics
+(route ``/api/scan``), the slow-request log line, the deadline (504), the body limit.
+
+Everything else goes through the full application unchanged, before anything was
+recorded or counted: a token seen for the first time or a device token (the device's
+status is read on every request), a malformed body (FastAPI's 422 with field details),
+a missing device or event (404/403), a device of another venue (the audited
+UNAUTHORIZED_VENUE path), any other method or path. The body read here is replayed
+to the application then, so it sees the very request the client sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import logging
+import time
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from scanctl.backend.api.scan import ScanIn, decide_and_record
+from scanctl.backend.auth.permissions import Permission, allowed
+from scanctl.backend.auth.principal import Principal, PrincipalKind
+from scanctl.backend.metrics import HttpMetrics
+from scanctl.backend.scanning import ScanService
+from scanctl.core import parse_code
+
+__all__ = ["ScanFastPath"]
+
+_PATH = "/api/scan"
+_GZIP_MINIMUM = 1024  # the GZipMiddleware's minimum_size in create_app
+_slow_log = logging.getLogger("scanctl.backend.slow")
+
+
+class ScanFastPath:
+    """Outermost ASGI layer: serves ordinary scans directly, passes everything else on."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        state: Any,
+        metrics: HttpMetrics,
+        max_body_bytes: int,
+        timeout_seconds: float,
+        slow_seconds: float,
+    ) -> None:
+        self.app = app
+        self.state = state
+        self.metrics = metrics
+        self.max_body_bytes = max_body_bytes
+        self.timeout_seconds = timeout_seconds
+        self.slow_seconds = slow_seconds
+        self._requests = metrics.requests.labels("POST", _PATH, "200")
+        self._latency = metrics.latency.labels("POST", _PATH, "200")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != _PATH or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        principal, accept_gzip = self._eligible(scope)
+        if principal is None:
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+        in_flight = self.metrics.in_flight
+        in_flight.inc()
+        handled = False
+        failed = True  # until proven otherwise: an escaping exception is a 500
+        messages: list[Message] = []
+        try:
+            deadline = asyncio.timeout(self.timeout_seconds)
+            try:
+                async with deadline:
+                    messages, body = await self._read_body(receive)
+                    answer = None if body is None else await self._scan(principal, body)
+                    if answer is not None:
+                        handled = True
+                        payload, extra = answer
+                        status = 200
+                        await _respond(send, payload, extra, accept_gzip)
+            except TimeoutError:
+                if not deadline.expired():
+                    raise
+                handled = True
+                status = 504
+                detail = f"request took longer than {self.timeout_seconds:g} s and was abandoned"
+                payload = json.dumps({"detail": detail}, separators=(",", ":")).encode()
+                await _respond(send, payload, {}, accept_gzip, status=504)
+            failed = False
+        finally:
+            in_flight.dec()
+            if handled or failed:
+                self._observe(scope, status, time.perf_counter() - started)
+        if not handled:
+            await self.app(scope, _replay(messages, receive), send)
+
+    def _eligible(self, scope: Scope) -> tuple[Principal | None, bool]:
+        """The caller when the request may take the fast path, and whether it takes gzip."""
+        authorization = content_type = length = None
+        accept_gzip = False
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                if authorization is None:
+                    authorization = value
+            elif name == b"content-type":
+                if content_type is None:
+                    content_type = value
+            elif name == b"content-length":
+                if length is not None:
+                    return None, False  # repeated: the body-size layer decides
+                length = value
+            elif name == b"accept-encoding":
+                accept_gzip = accept_gzip or b"gzip" in value
+            elif name == b"transfer-encoding":
+                return None, False
+        if authorization is None or length is None or content_type is None:
+            return None, False
+        if content_type.split(b";", 1)[0].strip().lower() != b"application/json":
+            return None, False
+        try:
+            declared = int(length)
+        except ValueError:
+            return None, False
+        if not 0 < declared <= self.max_body_bytes:
+            return None, False
+        scheme, _, token = authorization.decode("latin-1").partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return None, False
+        state = self.state
+        principal = state.person_tokens.get(token, state.clock())
+        if principal is None or principal.kind is not PrincipalKind.PERSON:
+            return None, False
+        if not allowed(principal, Permission.SCAN):
+            return None, False
+        return principal, accept_gzip
+
+    async def _read_body(self, receive: Receive) -> tuple[list[Message], bytes | None]:
+        """The messages read and the whole body, or None when the application must see it."""
+        messages: list[Message] = []
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                return messages, None
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                return messages, None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return messages, b"".join(chunks)
+
+    async def _scan(self, principal: Principal, raw: bytes) -> tuple[bytes, dict[str, str]] | None:
+        """Decide and record an ordinary scan; None (nothing done) for any other request."""
+        service: ScanService = self.state.scans
+        if not service.db.is_sqlite:  # reads would need a thread hop: the route does that
+            return None
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            return None
+        if not isinstance(data, dict):
+            return None
+        try:
+            body = ScanIn.model_validate(data)
+        except ValidationError:
+            return None
+        tenant = principal.tenant_id
+        device_id, event_id = str(body.device_id), str(body.event_id)
+        device = service.device(tenant, device_id)
+        if device is None or not device.active:
+            return None
+        event = service.event(tenant, event_id)
+        if event is None:
+            return None
+        if device.venue_id != event.venue_id or not principal.scope().covers(device.venue_id):
+            return None  # recorded and audited by the route
+        code = parse_code(body.qr_data)
+        policy = service.policy(tenant, event_id)
+        found = service.lookup(tenant, event_id, code)
+        return await decide_and_record(
+            self.state, tenant, body, device, event, policy, code, found, venue_ok=True
+        )
+
+    def _observe(self, scope: Scope, status: int, elapsed: float) -> None:
+        if status == 200:
+            self._requests.inc()
+            self._latency.observe(elapsed)
+        else:
+            labels = ("POST", _PATH, str(status))
+            self.metrics.requests.labels(*labels).inc()
+            self.metrics.latency.labels(*labels).observe(elapsed)
+        if elapsed > self.slow_seconds:
+            _slow_log.warning(
+                "slow request: %s %s status=%d duration_ms=%.0f",
+                scope["method"],
+                _PATH,
+                status,
+                elapsed * 1000,
+            )
+
+
+async def _respond(
+    send: Send, payload: bytes, extra: dict[str, str], accept_gzip: bool, status: int = 200
+) -> None:
+    headers = [(name.lower().encode("latin-1"), v.encode("latin-1")) for name, v in extra.items()]
+    if len(payload) >= _GZIP_MINIMUM:  # as GZipMiddleware would
+        headers.append((b"vary", b"Accept-Encoding"))
+        if accept_gzip:
+            payload = gzip.compress(payload, compresslevel=9)
+            headers.append((b"content-encoding", b"gzip"))
+    headers.append((b"content-length", str(len(payload)).encode()))
+    headers.append((b"content-type", b"application/json"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    """A receive that hands out the messages already read, then reads on."""
+    pending = list(messages)
+
+    async def replay() -> Message:
+        if pending:
+            return pending.pop(0)
+        return await receive()
+
+    return replay
