@@ -41,12 +41,20 @@ def used_nonces(scope: Scope, conn: Connection, candidates: Iterable[str]) -> se
 
 def remember_nonces(scope: Scope, conn: Connection, used: Iterable[tuple[str, int]]) -> None:
     """Store (nonce, expires_at_ms) pairs in the caller's transaction."""
+    pairs = list(used)
+    if not pairs:
+        return
+    if conn.dialect.name == "sqlite":  # the driver's executemany (see `insert_scans`)
+        conn.exec_driver_sql(
+            "INSERT INTO nonces (tenant_id, nonce, expires_at_ms) VALUES (?, ?, ?)",
+            [(scope.tenant_id, nonce, expires) for nonce, expires in pairs],
+        )
+        return
     rows = [
         {"tenant_id": scope.tenant_id, "nonce": nonce, "expires_at_ms": expires}
-        for nonce, expires in used
+        for nonce, expires in pairs
     ]
-    if rows:
-        conn.execute(nonces.insert(), rows)
+    conn.execute(nonces.insert(), rows)
 
 
 def forget_expired_nonces(scope: Scope, conn: Connection, now_ms: int) -> int:

@@ -67,8 +67,39 @@ def _row(scope: Scope, record: ScanRecord) -> dict[str, object]:
 
 def insert_scans(scope: Scope, conn: Connection, records: Sequence[ScanRecord]) -> None:
     """Record scans in the caller's transaction (one executemany for a whole batch)."""
-    if records:
-        conn.execute(scans.insert(), [_row(scope, r) for r in records])
+    if not records:
+        return
+    rows = [_row(scope, r) for r in records]
+    if conn.dialect.name == "sqlite":
+        # The driver's executemany: SQLAlchemy's per-row parameter processing costs more
+        # than the insert itself, and the writer holds the GIL meanwhile. Plain values
+        # only (text, int, bool stored as 0/1 — what the Boolean type stores too).
+        conn.exec_driver_sql(_SQLITE_INSERT, [tuple(row[c] for c in _ROW_COLUMNS) for row in rows])
+        return
+    conn.execute(scans.insert(), rows)
+
+
+_ROW_COLUMNS = (
+    "tenant_id",
+    "id",
+    "event_id",
+    "ticket_id",
+    "device_id",
+    "gate",
+    "direction",
+    "raw",
+    "reason",
+    "allowed",
+    "decided_by",
+    "scanned_at_ms",
+    "recorded_at_ms",
+    "late",
+)
+_SQLITE_INSERT = (
+    "INSERT INTO scans (tenant_id, id, event_id, ticket_id, device_id, gate, direction, raw,"
+    " reason, allowed, decided_by, scanned_at_ms, recorded_at_ms, late)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 def admitted_history(
