@@ -9,6 +9,7 @@ import typer
 
 from scanctl.backend.errors import ConfigError
 from scanctl.backend.settings import Settings, load_settings
+from scanctl.cli.common import JsonOption, print_json
 from scanctl.cli.exit_codes import ExitCode
 
 __all__ = ["app"]
@@ -33,9 +34,13 @@ def _settings(config: Path | None, **overrides: Any) -> Settings:
     try:
         return load_settings(config, overrides=overrides)
     except ConfigError as exc:
-        typer.echo("scanctl server: the configuration cannot be used:", err=True)
+        # Every problem at once, one per line, under the usual `Error:` line.
+        typer.echo("Error: the configuration cannot be used:", err=True)
         for problem in exc.problems:
             typer.echo(f"  {problem}", err=True)
+        typer.echo(
+            "Hint: settings come from the environment or --config FILE (README: Settings)", err=True
+        )
         raise typer.Exit(ExitCode.USAGE) from None
 
 
@@ -62,8 +67,12 @@ def migrate(
     config: Path | None = ConfigOption,
     revision: str = typer.Option("head", "--revision", help="Target revision."),
     down: bool = typer.Option(False, "--down", help="Migrate down to --revision (e.g. base)."),
+    as_json: JsonOption = False,
 ) -> None:
-    """Apply the database migrations (SQLite migrates itself at start; PostgreSQL does not)."""
+    """Apply the database migrations (SQLite migrates itself at start; PostgreSQL does not).
+
+    JSON: {"revision": the revision now, or null at base}.
+    """
     settings = _settings(config)
     from scanctl.backend.db import create_database, downgrade, upgrade
     from scanctl.backend.db.migrate import current_revision
@@ -71,20 +80,36 @@ def migrate(
     database = create_database(settings.effective_database_url)
     try:
         (downgrade if down else upgrade)(database.engine, revision)
-        typer.echo(f"database at revision {current_revision(database.engine) or 'base'}")
+        now = current_revision(database.engine)
     finally:
         database.close()
+    if as_json:
+        print_json({"revision": now})
+    else:
+        typer.echo(f"database at revision {now or 'base'}")
 
 
 @app.command("check-config")
-def check_config(config: Path | None = ConfigOption) -> None:
-    """Validate the settings and print them (secrets masked); exit 2 when unusable."""
+def check_config(config: Path | None = ConfigOption, as_json: JsonOption = False) -> None:
+    """Validate the settings and print them (secrets masked); exit 2 when unusable.
+
+    JSON: {"SETTING_NAME": value, …, "EFFECTIVE_DATABASE_URL"} (secrets masked).
+    """
     settings = _settings(config)
-    for name, value in settings.model_dump().items():
-        if name == "database_url" and value:
-            continue  # printed below with any password hidden
-        typer.echo(f"{name.upper()}={value}")
     from sqlalchemy.engine import make_url
 
     url = make_url(settings.effective_database_url).render_as_string(hide_password=True)
+    values = {
+        name.upper(): value
+        for name, value in settings.model_dump(mode="json").items()
+        if not (name == "database_url" and value)  # shown below with any password hidden
+    }
+    values["EFFECTIVE_DATABASE_URL"] = url
+    if as_json:
+        print_json(values)
+        return
+    for name, value in settings.model_dump().items():
+        if name == "database_url" and value:
+            continue
+        typer.echo(f"{name.upper()}={value}")
     typer.echo(f"EFFECTIVE_DATABASE_URL={url}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from datetime import UTC, datetime
@@ -14,6 +13,7 @@ from scanctl.backend.auth.principal import PERSON_ROLES, Role
 from scanctl.backend.auth.tokens import issue_person_token
 from scanctl.backend.errors import ConfigError
 from scanctl.backend.settings import load_jwt_secret
+from scanctl.cli.common import CliError, JsonOption, print_json
 from scanctl.cli.exit_codes import ExitCode
 
 __all__ = ["app"]
@@ -43,32 +43,34 @@ def issue(
         "scanctl-cli", "--subject", help="Who the token speaks for (claim sub)."
     ),
     config: Path | None = _CONFIG,
-    as_json: bool = typer.Option(False, "--json", help="Print the token with its claims as JSON."),
+    as_json: JsonOption = False,
 ) -> None:
-    """Print an HS256 token signed with JWT_SECRET (from the environment or --config)."""
+    """Print an HS256 token signed with JWT_SECRET (from the environment or --config).
+
+    JSON: {"token", "subject", "tenantId", "role", "venueId", "expiresAt"}.
+    """
     try:
         parsed_role = Role(role.upper())
         if parsed_role not in PERSON_ROLES:
             raise ValueError
     except ValueError:
-        typer.echo(f"scanctl token: --role must be one of {_ROLES}", err=True)
-        raise typer.Exit(ExitCode.USAGE) from None
+        raise CliError(f"--role must be one of {_ROLES}", ExitCode.USAGE) from None
     venue_id: str | None = None
     if venue is not None:
         try:
             venue_id = str(uuid.UUID(venue))
         except ValueError:
-            typer.echo("scanctl token: --venue must be a UUID", err=True)
-            raise typer.Exit(ExitCode.USAGE) from None
+            raise CliError("--venue must be a UUID", ExitCode.USAGE) from None
     if venue_id is None and parsed_role in (Role.VENUE_STAFF, Role.VENUE_MANAGER):
-        typer.echo(f"scanctl token: a {parsed_role.value} token needs --venue", err=True)
-        raise typer.Exit(ExitCode.USAGE)
+        raise CliError(f"a {parsed_role.value} token needs --venue", ExitCode.USAGE)
     try:
         secret = load_jwt_secret(config)
     except ConfigError as exc:
-        for problem in exc.problems:
-            typer.echo(f"scanctl token: {problem}", err=True)
-        raise typer.Exit(ExitCode.USAGE) from None
+        raise CliError(
+            "; ".join(exc.problems),
+            ExitCode.USAGE,
+            hint="set JWT_SECRET (as the backend has it) or pass --config backend.toml",
+        ) from None
     now = int(time.time())
     token = issue_person_token(
         secret.get_secret_value(),
@@ -82,8 +84,6 @@ def issue(
     if as_json:
         expires = datetime.fromtimestamp(now + ttl, tz=UTC).isoformat().replace("+00:00", "Z")
         claims = {"subject": subject, "tenantId": tenant, "role": parsed_role.value}
-        typer.echo(
-            json.dumps({"token": token, **claims, "venueId": venue_id, "expiresAt": expires})
-        )
+        print_json({"token": token, **claims, "venueId": venue_id, "expiresAt": expires})
     else:
         typer.echo(token)
