@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -64,6 +65,9 @@ def create_app(
         if settings.should_auto_migrate:
             await run_in_threadpool(upgrade, db.engine)
         scan_service.start()
+        # Modules, routes and settings live as long as the process: out of the collector's
+        # way, full collections stay short (they stop the event loop while they run).
+        gc.freeze()
         lifecycle.mark_ready()
         log.info("scanctl backend ready")
         try:
