@@ -17,11 +17,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-from rich.table import Table
 
-from scanctl.cli.backend_http import BackendCallError, BackendHttp, token_from_env, url_from_env
+from scanctl.cli.common import (
+    CliError,
+    ContextOption,
+    JsonOption,
+    TokenOption,
+    UrlOption,
+    backend_client,
+    describe_error,
+    exit_code_for,
+    print_json,
+    print_table,
+    progress,
+    resolve,
+)
 from scanctl.cli.exit_codes import ExitCode
 
 if TYPE_CHECKING:
@@ -48,9 +58,8 @@ _CSV_FIELDS = {
     "statichash": "staticHash",
 }
 
-UrlOption = typer.Option(None, "--url", help="Backend URL [env SCANCTL_URL, default :3009].")
-TokenOption = typer.Option(None, "--token", help="Bearer token [env SCANCTL_TOKEN].")
-JsonOption = typer.Option(False, "--json", help="Print the result as JSON.")
+# Uploads of up to 4 MiB: each network wait may take longer than the client's default.
+_UPLOAD_TIMEOUT = 60.0
 
 
 @dataclass
@@ -183,25 +192,21 @@ def _request_bodies(tickets: list[TicketIn], max_count: int) -> list[dict[str, A
     return bodies
 
 
-def _fail(message: str, code: ExitCode) -> typer.Exit:
-    typer.echo(f"scanctl catalog: {message}", err=True)
-    return typer.Exit(code)
-
-
 def _event_id(value: str) -> str:
     try:
         return str(uuid.UUID(value))
     except ValueError:
-        raise _fail("--event must be a UUID", ExitCode.USAGE) from None
+        raise CliError("--event must be a UUID", ExitCode.USAGE) from None
 
 
 @app.command("import")
 def import_tickets(
     file: Annotated[Path, typer.Argument(help="A .csv (header row) or .json file of tickets.")],
     event: str = typer.Option(..., "--event", help="The event's UUID (it must exist)."),
-    url: str | None = UrlOption,
-    token: str | None = TokenOption,
-    as_json: bool = JsonOption,
+    context: ContextOption = None,
+    url: UrlOption = None,
+    token: TokenOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Validate every row, then upsert the tickets in chunks of at most 10,000.
 
@@ -220,41 +225,45 @@ def import_tickets(
             typer.echo(line, err=True)
         if len(exc.lines) > len(shown):
             typer.echo(f"… and {len(exc.lines) - len(shown)} more problems", err=True)
-        raise _fail(f"{len(exc.lines)} problem(s); nothing was imported", ExitCode.USAGE) from None
+        raise CliError(
+            f"{len(exc.lines)} problem(s); nothing was imported", ExitCode.USAGE
+        ) from None
+    from scanctl.client import ClientError
+
+    target = resolve(context=context, url=url, token=token)
     totals = {"created": 0, "updated": 0, "unchanged": 0, "sequence": 0}
     chunks = 0
-    progress = Progress(
-        TextColumn("uploading"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=Console(stderr=True),
-        disable=as_json or len(tickets) <= MAX_TICKETS_PER_CALL,
-        transient=True,
-    )
-    task = progress.add_task("tickets", total=len(tickets))
-    with progress, BackendHttp(url or url_from_env(), token or token_from_env()) as http:
+    bar = progress("uploading", enabled=not as_json and len(tickets) > MAX_TICKETS_PER_CALL)
+    task = bar.add_task("tickets", total=len(tickets))
+    with bar, backend_client(target, timeout=_UPLOAD_TIMEOUT) as backend:
         sent = 0
         for body in _request_bodies(tickets, MAX_TICKETS_PER_CALL):
             try:
-                result = http.call("POST", f"/api/catalog/events/{event_id}/tickets", json=body)
-            except BackendCallError as exc:
-                done = f" ({sent} tickets were sent before; re-run to complete)" if sent else ""
-                raise _fail(f"{exc}{done}", exc.exit_code) from None
+                result = backend.upsert_tickets(event_id, body["tickets"])
+            except ClientError as exc:
+                if not sent:
+                    raise
+                # Same message and exit code as any failure, plus how to finish the import.
+                message, hint = describe_error(exc)
+                raise CliError(
+                    f"{message} ({sent} tickets were sent before)",
+                    exit_code_for(exc),
+                    hint=hint or "re-run the import to complete it (it is idempotent)",
+                ) from None
             chunks += 1
             sent += len(body["tickets"])
-            progress.advance(task, len(body["tickets"]))
+            bar.advance(task, len(body["tickets"]))
             for key in ("created", "updated", "unchanged"):
                 totals[key] += int(result[key])
             totals["sequence"] = int(result["sequence"])
     summary = {"event": event_id, "tickets": len(tickets), "chunks": chunks, **totals}
     if as_json:
-        typer.echo(json.dumps(summary))
+        print_json(summary)
         return
-    table = Table(title=f"Imported {len(tickets)} tickets into {event_id}")
-    for key in ("created", "updated", "unchanged", "sequence"):
-        table.add_column(key, justify="right")
-    table.add_row(*(str(totals[k]) for k in ("created", "updated", "unchanged", "sequence")))
-    Console().print(table)
+    keys = ("created", "updated", "unchanged", "sequence")
+    print_table(
+        keys, [[totals[k] for k in keys]], title=f"Imported {len(tickets)} tickets into {event_id}"
+    )
 
 
 @app.command("add-event")
@@ -264,9 +273,10 @@ def add_event(
     name: str = typer.Option(..., "--name", help="Display name."),
     starts_at: str = typer.Option(..., "--starts-at", help="ISO 8601 with timezone."),
     ends_at: str = typer.Option(..., "--ends-at", help="ISO 8601 with timezone."),
-    url: str | None = UrlOption,
-    token: str | None = TokenOption,
-    as_json: bool = JsonOption,
+    context: ContextOption = None,
+    url: UrlOption = None,
+    token: TokenOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Create an event (or update its name and times)."""
     from pydantic import ValidationError
@@ -286,16 +296,12 @@ def add_event(
     except ValidationError as exc:
         for error in exc.errors():
             typer.echo(f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}", err=True)
-        raise _fail("the event is not valid", ExitCode.USAGE) from None
-    with BackendHttp(url or url_from_env(), token or token_from_env()) as http:
-        try:
-            result = http.call(
-                "POST", "/api/catalog/events", json=body.model_dump(mode="json", by_alias=True)
-            )
-        except BackendCallError as exc:
-            raise _fail(str(exc), exc.exit_code) from None
+        raise CliError("the event is not valid", ExitCode.USAGE) from None
+    target = resolve(context=context, url=url, token=token)
+    with backend_client(target) as backend:
+        result = backend.create_event(body.model_dump(mode="json", by_alias=True))
     if as_json:
-        typer.echo(json.dumps(result))
+        print_json(result)
     else:
         typer.echo(f"event {result['id']} ({result['name']}) at venue {result['venueId']}")
 
@@ -303,31 +309,32 @@ def add_event(
 @app.command("events")
 def list_events(
     venue: str | None = typer.Option(None, "--venue", help="Only this venue's events."),
-    url: str | None = UrlOption,
-    token: str | None = TokenOption,
-    as_json: bool = JsonOption,
+    context: ContextOption = None,
+    url: UrlOption = None,
+    token: TokenOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """List the events you may see."""
-    params = {"venueId": venue} if venue else None
-    with BackendHttp(url or url_from_env(), token or token_from_env()) as http:
-        try:
-            result = http.call("GET", "/api/catalog/events", params=params)
-        except BackendCallError as exc:
-            raise _fail(str(exc), exc.exit_code) from None
+    target = resolve(context=context, url=url, token=token)
+    with backend_client(target) as backend:
+        result = backend.list_events(venue_id=venue)
     if as_json:
-        typer.echo(json.dumps(result))
+        print_json(result)
         return
-    table = Table("id", "venue", "name", "starts", "ends", "tickets seq")
-    for item in result:
-        table.add_row(
-            item["id"],
-            item["venueId"],
-            item["name"],
-            _short(item["startsAt"]),
-            _short(item["endsAt"]),
-            str(item["ticketSequence"]),
-        )
-    Console().print(table)
+    print_table(
+        ["id", "venue", "name", "starts", "ends", "tickets seq"],
+        (
+            (
+                item["id"],
+                item["venueId"],
+                item["name"],
+                _short(item["startsAt"]),
+                _short(item["endsAt"]),
+                item["ticketSequence"],
+            )
+            for item in result
+        ),
+    )
 
 
 def _short(value: str) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import signal
@@ -14,6 +13,7 @@ from typing import Any
 import httpx
 import typer
 
+from scanctl.cli.common import CliError, JsonOption, print_json
 from scanctl.cli.exit_codes import ExitCode
 from scanctl.daemon.config import ConfigError, load_settings
 from scanctl.daemon.driver_factory import UnsupportedDriver
@@ -32,11 +32,6 @@ SOCKET_OPTION = typer.Option(
 )
 
 
-def _fail(message: str, code: ExitCode) -> typer.Exit:
-    typer.echo(f"Error: {message}", err=True)
-    return typer.Exit(int(code))
-
-
 @daemon_app.command("run")
 def run(
     config: Path = CONFIG_OPTION,
@@ -51,14 +46,12 @@ def run(
     try:
         settings = load_settings(config)
     except ConfigError as error:
-        for problem in error.problems:
-            typer.echo(f"Error: {config}: {problem}", err=True)
-        raise typer.Exit(int(ExitCode.USAGE)) from None
+        raise CliError(f"{config}: {'; '.join(error.problems)}", ExitCode.USAGE) from None
     try:
         daemon = Daemon(settings, DeviceIdentity.load(settings.data_dir))
         daemon.open()
     except (IdentityError, DaemonError, UnsupportedDriver) as error:
-        raise _fail(str(error), ExitCode.USAGE) from None
+        raise CliError(str(error), ExitCode.USAGE) from None
     asyncio.run(daemon.run())
 
 
@@ -66,11 +59,11 @@ def _socket_for(config: Path | None, socket: Path | None) -> Path:
     if socket is not None:
         return socket
     if config is None:
-        raise _fail("give --config or --socket", ExitCode.USAGE)
+        raise CliError("give --config or --socket", ExitCode.USAGE)
     try:
         return load_settings(config).socket_path
     except ConfigError as error:
-        raise _fail(f"{config}: {error.problems[0]}", ExitCode.USAGE) from None
+        raise CliError(f"{config}: {error.problems[0]}", ExitCode.USAGE) from None
 
 
 def _get(socket: Path, path: str) -> dict[str, Any]:
@@ -82,21 +75,28 @@ def _get(socket: Path, path: str) -> dict[str, Any]:
             result: dict[str, Any] = response.json()
             return result
     except (httpx.TransportError, OSError) as error:
-        raise _fail(f"no daemon answers on {socket} ({error})", ExitCode.UNREACHABLE) from None
+        raise CliError(
+            f"no daemon answers on {socket} ({error})",
+            ExitCode.UNREACHABLE,
+            hint="is `scanctl daemon run` running with this gate.toml?",
+        ) from None
 
 
 @daemon_app.command("status")
 def status(
     config: Path | None = typer.Option(None, "--config", "-c", help="The gate's TOML file."),
     socket: Path | None = SOCKET_OPTION,
-    as_json: bool = typer.Option(False, "--json", help="Print the status as JSON."),
+    as_json: JsonOption = False,
 ) -> None:
-    """Show a running daemon's state, manifest, journal and gates."""
+    """Show a running daemon's state, manifest, journal and gates.
+
+    JSON: the daemon's /status answer with its "gates" added.
+    """
     path = _socket_for(config, socket)
     report = _get(path, "/status")
     report["gates"] = _get(path, "/gates")["gates"]
     if as_json:
-        typer.echo(json.dumps(report, indent=2))
+        print_json(report)
         return
     manifest = report["manifest"]
     typer.echo(f"daemon {report['state']} (pid {report['pid']}), event {report['event_id']}")
