@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from scanctl.cli.common import CliError
 from scanctl.cli.exit_codes import ExitCode
 
 if TYPE_CHECKING:
@@ -43,8 +44,7 @@ def demo(
     from scanctl.demo.stack import DemoError, DemoOptions, DemoStack
 
     if mode not in ("online-first", "offline-only"):
-        typer.echo("Error: --mode must be online-first or offline-only", err=True)
-        raise typer.Exit(int(ExitCode.USAGE))
+        raise CliError("--mode must be online-first or offline-only", ExitCode.USAGE)
     options = DemoOptions(tickets=tickets, time_scale=time_scale, mode=mode, keep=keep)
     try:
         with DemoStack(options, log=lambda line: typer.echo(line, err=True)) as stack:
@@ -57,10 +57,7 @@ def demo(
 
                 build_app(LiveSource(stack.socket_path)).run()
     except (DemoError, ClientError) as error:
-        typer.echo(f"Error: the demo could not start: {error}", err=True)
-        raise typer.Exit(int(ExitCode.FAILED)) from None
-    except KeyboardInterrupt:
-        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+        raise CliError(f"the demo could not start: {error}", ExitCode.FAILED) from None
 
 
 def _run_headless(stack: DemoStack, duration: float, as_json: bool) -> None:

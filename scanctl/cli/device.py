@@ -316,7 +316,7 @@ def revoke(
     as_json: JsonOption = False,
 ) -> None:
     """Revoke a device: from now on it gets no manifest and no call through."""
-    if not yes and not typer.confirm(f"Revoke device {device_id}?"):
+    if not yes and not typer.confirm(f"Revoke device {device_id}?", err=True):
         raise typer.Abort()
     with backend_client(resolve(context=context, url=url, token=token)) as backend:
         device = backend.revoke_device(device_id)

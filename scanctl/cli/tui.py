@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from scanctl.cli.common import CliError
 from scanctl.cli.exit_codes import ExitCode
 
 __all__ = ["tui"]
@@ -39,8 +40,7 @@ def tui(
         try:
             source = RecordedSource.from_file(replay)
         except (ValueError, KeyError) as error:
-            typer.echo(f"Error: {replay}: not a recording ({error})", err=True)
-            raise typer.Exit(int(ExitCode.USAGE)) from None
+            raise CliError(f"{replay}: not a recording ({error})", ExitCode.USAGE) from None
     else:
         source = LiveSource(_socket_for(config, socket))
     build_app(source).run()
@@ -50,13 +50,10 @@ def _socket_for(config: Path | None, socket: Path | None) -> Path:
     if socket is not None:
         return socket
     if config is None:
-        typer.echo("Error: give --socket or --config (or --replay)", err=True)
-        raise typer.Exit(int(ExitCode.USAGE))
+        raise CliError("give --socket or --config (or --replay)", ExitCode.USAGE)
     from scanctl.daemon.config import ConfigError, load_settings
 
     try:
         return load_settings(config).socket_path
     except ConfigError as error:
-        for problem in error.problems:
-            typer.echo(f"Error: {config}: {problem}", err=True)
-        raise typer.Exit(int(ExitCode.USAGE)) from None
+        raise CliError(f"{config}: {'; '.join(error.problems)}", ExitCode.USAGE) from None
