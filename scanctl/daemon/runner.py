@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import itertools
 import logging
 import os
@@ -138,6 +139,11 @@ class Daemon:
                     stats=LaneStats.from_journal(journaled.get(scanner.name, {})),
                 )
             )
+
+        # The manifest and histories are long-lived: keep them out of every future
+        # garbage collection, whose full passes would otherwise stall the lanes.
+        gc.collect()
+        gc.freeze()
 
     def _context(self, header: ManifestHeader) -> GateContext:
         if header.device_id != self.identity.device_id:
