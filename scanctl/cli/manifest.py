@@ -26,10 +26,10 @@ from scanctl.cli.device import (
     load_identity,
 )
 from scanctl.cli.exit_codes import ExitCode
+from scanctl.daemon.layout import MANIFEST_FILE
 
 __all__ = ["app"]
 
-MANIFEST_FILE = "manifest.db"
 
 app = typer.Typer(
     help="This device's offline manifest: pull it (verified), show it, verify it.",

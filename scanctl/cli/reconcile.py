@@ -34,13 +34,13 @@ from scanctl.cli.device import (
     load_identity,
 )
 from scanctl.cli.exit_codes import ExitCode
+from scanctl.daemon.layout import JOURNAL_FILE
 
 if TYPE_CHECKING:
     from scanctl.daemon.journal import OutboxRow
 
 __all__ = ["app"]
 
-JOURNAL_FILE = "gate.db"
 
 app = typer.Typer(
     help="Push this device's offline scans to the backend; see what is pending or in conflict.",

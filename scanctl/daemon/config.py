@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from scanctl.core import Direction, ScanMode
+from scanctl.daemon.layout import JOURNAL_FILE, SOCKET_FILE
 
 __all__ = [
     "ConfigError",
@@ -167,11 +168,11 @@ class DaemonSettings(BaseSettings):
 
     @property
     def socket_path(self) -> Path:
-        return self.socket or self.data_dir / "daemon.sock"
+        return self.socket or self.data_dir / SOCKET_FILE
 
     @property
     def database_path(self) -> Path:
-        return self.data_dir / "gate.db"
+        return self.data_dir / JOURNAL_FILE
 
 
 def load_settings(path: Path | None, **overrides: Any) -> DaemonSettings:

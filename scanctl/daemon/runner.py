@@ -28,6 +28,7 @@ from scanctl.daemon.events import EventBus
 from scanctl.daemon.identity import DeviceIdentity
 from scanctl.daemon.journal import Journal
 from scanctl.daemon.lanes import LaneRunner, LaneStats, wall_clock_ms
+from scanctl.daemon.layout import MANIFEST_FILE
 from scanctl.daemon.local_api import LocalApi
 from scanctl.daemon.state import GateState
 from scanctl.daemon.sync import BackendLink
@@ -43,7 +44,6 @@ __all__ = ["MANIFEST_FILE", "Daemon", "DaemonError"]
 
 log = logging.getLogger(__name__)
 
-MANIFEST_FILE = "manifest.db"
 DRAIN_TIMEOUT_S = 10.0
 WATCH_S = 1.0
 NONCE_GC_EVERY = 30

@@ -30,7 +30,7 @@ from scanctl.backend.auth.principal import Role
 from scanctl.backend.auth.tokens import issue_person_token
 from scanctl.client import BearerToken, DeviceAuth, ScanctlClient
 from scanctl.daemon.identity import DeviceIdentity
-from scanctl.daemon.runner import MANIFEST_FILE
+from scanctl.daemon.layout import MANIFEST_FILE
 from scanctl.demo.catalog import demo_tickets, other_event_tickets
 from scanctl.manifests import (
     DeviceKeys,

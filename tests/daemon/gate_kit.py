@@ -19,7 +19,7 @@ import httpx
 
 from scanctl.core import EventFacts, TicketStatus, derive_event_key, mint_token, new_nonce
 from scanctl.daemon.identity import DeviceIdentity
-from scanctl.daemon.runner import MANIFEST_FILE
+from scanctl.daemon.layout import MANIFEST_FILE
 from scanctl.manifests import (
     DeviceKeys,
     ManifestEntry,

@@ -18,7 +18,7 @@ from scanctl.client import DeviceAuth, ScanctlClient
 from scanctl.core import derive_event_key, mint_token, new_nonce
 from scanctl.daemon.identity import DeviceIdentity
 from scanctl.daemon.journal import Journal
-from scanctl.daemon.runner import MANIFEST_FILE
+from scanctl.daemon.layout import MANIFEST_FILE
 from scanctl.manifests import ManifestStore, ManifestVerifier, TrustedKeys
 from tests.backend.helpers import SCANCTL, ServerProcess, start_server, wait_for
 from tests.backend.offline_kit import admin, make_venue, register_gate
