@@ -37,12 +37,14 @@ from scanctl.backend.middleware import BodySizeLimitMiddleware, TimeoutMiddlewar
 from scanctl.backend.ratelimit import RateLimits
 from scanctl.backend.scanning import ScanService, default_policy
 from scanctl.backend.scanning.auth import PersonTokenCache
-from scanctl.backend.scanning.slowlog import SlowRequestLogMiddleware
 from scanctl.backend.settings import Settings
 
 __all__ = ["create_app"]
 
 log = logging.getLogger("scanctl.backend")
+
+SLOW_REQUEST_SECONDS = 1.0
+"""Requests slower than this get a log line (route, status, duration)."""
 
 
 def create_app(
@@ -88,7 +90,7 @@ def create_app(
     app.state.db = db
     app.state.clock = clock
     app.state.lifecycle = lifecycle
-    app.state.metrics = HttpMetrics()
+    app.state.metrics = HttpMetrics(slow_seconds=SLOW_REQUEST_SECONDS)
     app.state.rate_limits = RateLimits(
         settings.rate_limit_storage_url, settings.device_registration_limit
     )
@@ -129,7 +131,6 @@ def create_app(
     app.add_middleware(TimeoutMiddleware, seconds=settings.request_timeout_seconds)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
-    app.add_middleware(SlowRequestLogMiddleware, seconds=1.0)
     # Outermost: ordinary scans are answered here, with the same metrics, slow log,
     # deadline and body limit as above; every other request passes through them.
     app.add_middleware(
@@ -138,6 +139,5 @@ def create_app(
         metrics=app.state.metrics,
         max_body_bytes=settings.max_body_bytes,
         timeout_seconds=settings.request_timeout_seconds,
-        slow_seconds=1.0,
     )
     return app

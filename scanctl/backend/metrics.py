@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -10,13 +11,19 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["HttpMetrics", "MetricsMiddleware"]
 
+_slow_log = logging.getLogger("scanctl.backend.slow")
 _UNMATCHED = "<unmatched>"  # keeps label cardinality bounded for 404 probes
 
 
 class HttpMetrics:
-    """The collectors, in a registry of their own so that several apps can coexist."""
+    """The collectors, in a registry of their own so that several apps can coexist.
 
-    def __init__(self) -> None:
+    ``observe()`` is the one place a finished request is recorded: its count, its
+    latency, and a log line when it took longer than ``slow_seconds``.
+    """
+
+    def __init__(self, slow_seconds: float = 1.0) -> None:
+        self.slow_seconds = slow_seconds
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter(
             "scanctl_http_requests",
@@ -37,6 +44,24 @@ class HttpMetrics:
             registry=self.registry,
         )
 
+    def observe(self, method: str, route: str, status: int, elapsed: float) -> None:
+        """Record one answered request."""
+        labels = (method, route, str(status))
+        self.requests.labels(*labels).inc()
+        self.latency.labels(*labels).observe(elapsed)
+        self.log_if_slow(method, route, status, elapsed)
+
+    def log_if_slow(self, method: str, route: str, status: int, elapsed: float) -> None:
+        """The slow-request log line (for callers that count through pre-bound labels)."""
+        if elapsed > self.slow_seconds:
+            _slow_log.warning(
+                "slow request: %s %s status=%d duration_ms=%.0f",
+                method,
+                route,
+                status,
+                elapsed * 1000,
+            )
+
     def render(self) -> bytes:
         """The text exposition format."""
         return generate_latest(self.registry)
@@ -49,7 +74,8 @@ def _route_of(scope: Scope) -> str:
 
 
 class MetricsMiddleware:
-    """Outermost middleware: sees every answer, the 413s and 504s of inner ones too."""
+    """Outermost middleware: sees every answer, the 413s and 504s of inner ones too, and
+    logs the slow ones (one wrapper of ``send`` for both, not two)."""
 
     def __init__(self, app: ASGIApp, metrics: HttpMetrics) -> None:
         self.app = app
@@ -73,6 +99,5 @@ class MetricsMiddleware:
             await self.app(scope, receive, send_wrapper)
         finally:
             self.metrics.in_flight.dec()
-            labels = (scope["method"], _route_of(scope), str(status))
-            self.metrics.requests.labels(*labels).inc()
-            self.metrics.latency.labels(*labels).observe(time.perf_counter() - started)
+            elapsed = time.perf_counter() - started
+            self.metrics.observe(scope["method"], _route_of(scope), status, elapsed)

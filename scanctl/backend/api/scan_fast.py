@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
-import logging
 import time
 from typing import Any
 
@@ -39,7 +38,6 @@ __all__ = ["ScanFastPath"]
 
 _PATH = "/api/scan"
 _GZIP_MINIMUM = 1024  # the GZipMiddleware's minimum_size in create_app
-_slow_log = logging.getLogger("scanctl.backend.slow")
 
 
 class ScanFastPath:
@@ -53,14 +51,12 @@ class ScanFastPath:
         metrics: HttpMetrics,
         max_body_bytes: int,
         timeout_seconds: float,
-        slow_seconds: float,
     ) -> None:
         self.app = app
         self.state = state
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
         self.timeout_seconds = timeout_seconds
-        self.slow_seconds = slow_seconds
         self._requests = metrics.requests.labels("POST", _PATH, "200")
         self._latency = metrics.latency.labels("POST", _PATH, "200")
 
@@ -197,21 +193,12 @@ class ScanFastPath:
         )
 
     def _observe(self, scope: Scope, status: int, elapsed: float) -> None:
-        if status == 200:
+        if status == 200:  # the common case, through labels bound once
             self._requests.inc()
             self._latency.observe(elapsed)
+            self.metrics.log_if_slow(scope["method"], _PATH, status, elapsed)
         else:
-            labels = ("POST", _PATH, str(status))
-            self.metrics.requests.labels(*labels).inc()
-            self.metrics.latency.labels(*labels).observe(elapsed)
-        if elapsed > self.slow_seconds:
-            _slow_log.warning(
-                "slow request: %s %s status=%d duration_ms=%.0f",
-                scope["method"],
-                _PATH,
-                status,
-                elapsed * 1000,
-            )
+            self.metrics.observe(scope["method"], _PATH, status, elapsed)
 
 
 async def _respond(
