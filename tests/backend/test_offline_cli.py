@@ -17,8 +17,8 @@ from scanctl.backend.auth.principal import Role
 from scanctl.core import derive_event_key, mint_token, new_nonce
 from tests.backend.helpers import SCANCTL, ServerProcess, new_id
 from tests.backend.offline_kit import make_venue, offline_scan, register_gate
-from tests.daemon.gate_kit import pty_pair
-from tests.daemon.test_daemon_process import BAD, GOOD, accepts, api, read_exactly, wait_for
+from tests.daemon.gate_kit import pty_pair, wait_ready
+from tests.daemon.test_daemon_process import BAD, GOOD, api, read_exactly
 
 
 def now_ms() -> int:
@@ -107,7 +107,7 @@ def test_register_pull_scan_offline_push(server: ServerProcess, tmp_path: Path) 
             stderr=subprocess.PIPE,
         ) as daemon:
             try:
-                wait_for(lambda: accepts(tmp_path / "d.sock"), "the daemon's socket")
+                wait_ready(tmp_path / "d.sock")
                 reads = [
                     (mint_token(event_key, venue.ticket_ids[0], now_ms(), new_nonce()), GOOD),
                     (mint_token(event_key, venue.ticket_ids[1], now_ms(), new_nonce()), GOOD),

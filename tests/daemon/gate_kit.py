@@ -141,6 +141,24 @@ def api(socket: Path, path: str, method: str = "GET") -> Any:
         return response.json()
 
 
+def wait_ready(socket: Path, timeout: float = 20.0) -> None:
+    """Wait until the daemon answers on ``socket`` and every scanner of it is connected.
+
+    A test must not write a code into a serial port before this: opening a port
+    flushes its input (pyserial does), so a code written earlier is silently lost.
+    """
+    wait_for(lambda: accepts(socket), "the daemon's socket", timeout)
+    wait_for(
+        lambda: all(
+            scanner["connected"]
+            for gate in api(socket, "/gates")["gates"]
+            for scanner in gate["scanners"]
+        ),
+        "every scanner of the daemon to connect",
+        timeout,
+    )
+
+
 def wait_for(condition: Callable[[], Any], what: str, timeout: float = 20.0) -> Any:
     """Poll ``condition`` until it is truthy (a failing call counts as not yet)."""
     deadline = time.monotonic() + timeout

@@ -22,7 +22,14 @@ from pathlib import Path
 import pytest
 
 from scanctl.daemon.journal import Journal
-from tests.daemon.gate_kit import SCANCTL, accepts, gate_toml, now_ms, provision, pty_pair, wait_for
+from tests.daemon.gate_kit import (
+    SCANCTL,
+    gate_toml,
+    now_ms,
+    provision,
+    pty_pair,
+    wait_ready,
+)
 
 ACK = 3  # ESC 7 , / ESC 8 ,
 GOOD = b"\x1b7,"
@@ -54,7 +61,7 @@ def burst_then(tmp_path: Path, signum: int, after_s: float) -> tuple[list[bool],
         )
         daemon = start(config)
         try:
-            wait_for(lambda: accepts(tmp_path / "daemon.sock"), "the daemon")
+            wait_ready(tmp_path / "daemon.sock")
             stop = threading.Event()
 
             def write() -> None:

@@ -16,13 +16,13 @@ from scanctl.daemon.journal import Journal
 from tests.daemon.gate_kit import (
     SCANCTL,
     Gate,
-    accepts,
     api,
     gate_toml,
     now_ms,
     provision,
     pty_pair,
     wait_for,
+    wait_ready,
 )
 
 GOOD, BAD = b"\x1b7,", b"\x1b8,"
@@ -59,7 +59,7 @@ feedback = "honeywell"
         ) as process:
             socket = tmp_path / "daemon.sock"
             try:
-                wait_for(lambda: accepts(socket), "the daemon's socket")
+                wait_ready(socket)
                 assert api(socket, "/status")["state"] == "running"
                 yield gate, master, process, socket
             finally:
@@ -103,7 +103,7 @@ def test_scans_are_decided_journaled_and_answered(
     config = gate.data_dir / "gate.toml"
     with subprocess.Popen([str(SCANCTL), "daemon", "run", "--config", str(config)]) as again:
         try:
-            wait_for(lambda: accepts(socket), "the restarted daemon")
+            wait_ready(socket)
             (north,) = api(socket, "/gates")["gates"]
             assert (north["admitted"], north["denied"]) == (2, 4)
             assert north["reasons"]["QR_ALREADY_USED"] == 1
@@ -183,7 +183,7 @@ def test_simulated_scanners_drive_the_gates_and_every_decision_is_journaled(
     command = [str(SCANCTL), "daemon", "run", "--config", str(config)]
     with subprocess.Popen(command, stderr=subprocess.PIPE) as process:
         try:
-            wait_for(lambda: accepts(socket), "the daemon's socket")
+            wait_ready(socket)
             gates = wait_for(
                 lambda: (
                     all(g["admitted"] + g["denied"] >= 20 for g in api(socket, "/gates")["gates"])

@@ -22,7 +22,7 @@ from scanctl.daemon.layout import MANIFEST_FILE
 from scanctl.manifests import ManifestStore, ManifestVerifier, TrustedKeys
 from tests.backend.helpers import SCANCTL, ServerProcess, start_server, wait_for
 from tests.backend.offline_kit import admin, make_venue, register_gate
-from tests.daemon.gate_kit import accepts, api, pty_pair
+from tests.daemon.gate_kit import api, pty_pair, wait_ready
 
 pytestmark = pytest.mark.slow
 
@@ -104,13 +104,7 @@ def test_the_gate_decides_offline_and_syncs_exactly_once_when_the_backend_return
             )
         socket = gate_dir / "daemon.sock"
         try:
-            wait_for(lambda: accepts(socket), timeout=20, what="the daemon")
-            # Opening a serial port flushes its input: write only once the lane is open.
-            wait_for(
-                lambda: api(socket, "/gates")["gates"][0]["scanners"][0]["connected"],
-                timeout=20,
-                what="the scanner port to open",
-            )
+            wait_ready(socket)
             for ticket in venue.ticket_ids:
                 token = mint_token(event_key, ticket, time.time_ns() // 1_000_000, new_nonce())
                 os.write(master, token.encode() + b"\r")

@@ -15,7 +15,15 @@ from typing import Any
 
 import httpx
 
-from tests.daemon.gate_kit import SCANCTL, Gate, accepts, gate_toml, provision, pty_pair, wait_for
+from tests.daemon.gate_kit import (
+    SCANCTL,
+    Gate,
+    gate_toml,
+    provision,
+    pty_pair,
+    wait_for,
+    wait_ready,
+)
 
 SCANNERS = {"north-1": "north", "south-1": "south"}
 
@@ -41,7 +49,7 @@ class LiveGate:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        wait_for(lambda: accepts(self.socket), "the daemon's socket")
+        wait_ready(self.socket)
 
     def stop(self) -> None:
         """SIGTERM, then wait for the drain to finish (exit 0)."""
