@@ -13,6 +13,7 @@ from scanctl.backend.app import create_app
 from scanctl.backend.auth import Role, issue_person_token
 from scanctl.backend.settings import Settings, load_settings
 from tests.backend.helpers import AppClient, ServerProcess, base_env, start_server
+from tests.backend.postgres_kit import app_role_url, postgres_url  # noqa: F401 (fixtures)
 from tests.backend.world import World, seed_world
 
 

@@ -91,5 +91,10 @@ def create_database(url: str) -> Database:
         )
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
-        engine = create_engine(parsed, pool_pre_ping=True)
+        # READ COMMITTED stated, not inherited from the server's default: the scan writer
+        # locks a ticket row and only then reads its history, and needs that read to see
+        # what another instance committed while it waited for the lock. Under REPEATABLE
+        # READ (a `default_transaction_isolation` an operator might set) the snapshot
+        # would date from before the wait and one ticket could be admitted twice.
+        engine = create_engine(parsed, pool_pre_ping=True, isolation_level="READ COMMITTED")
     return Database(engine)

@@ -11,16 +11,17 @@ hears of it) and answers every job of the batch. Decisions are serialized (corre
 and the fsync is shared by everything that queued meanwhile (throughput): under load a
 batch holds dozens of scans, at rest one.
 
-PostgreSQL with several instances (the scale-out issue implements it; this is the seam):
-each instance still batches, but instances no longer see each other's batches. The
-guarantee then moves into the database: inside the batch transaction the writer takes
-``SELECT … FROM tickets WHERE tenant_id=:t AND event_id=:e AND id=:id FOR UPDATE``
-before reading the history (`_lock_tickets` below, one ordered query per batch; a
-no-op on SQLite, whose single writer lock already serializes), so two instances
-deciding the same ticket queue on the row lock and the second reads the first one's
-committed admission. Nonces keep their primary key (tenant_id, nonce): a replay racing
-on two instances fails the insert of the loser's batch, which the writer then retries
-one scan at a time — the retry reads the nonce as used (QR_ALREADY_USED).
+PostgreSQL with several instances: each instance still batches, but instances no longer
+see each other's batches, so the guarantee moves into the database. Inside the batch
+transaction the writer takes ``SELECT … FROM tickets WHERE tenant_id=:t AND event_id=:e
+AND id IN (…) ORDER BY id FOR UPDATE`` (`_lock_tickets`, events in id order too, so two
+instances cannot deadlock; a no-op on SQLite, whose single writer already serializes),
+and only then reads the clock, the history and the nonces. The engine runs READ
+COMMITTED (`db.engine`), so those reads see what another instance committed while this
+one waited on the lock. Nonces keep their primary key (tenant_id, nonce) as a second
+guard: a replay that still raced would fail the loser's insert, and the writer decides
+that scan again on its own — the retry reads the nonce as used (QR_ALREADY_USED).
+Both are tested with two real server processes (tests/backend/test_postgres_instances.py).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, select
+from sqlalchemy.exc import IntegrityError
 
 from scanctl.backend.db.engine import Database
 from scanctl.backend.db.schema import tickets
@@ -162,7 +164,9 @@ class ScanWriter:
             try:
                 outcomes = self._decide_and_commit(tenant_id, jobs)
             except Exception as exc:
-                if len(jobs) == 1:
+                # A lost race on a unique key (another instance committed the same nonce
+                # first) is decided again: the retry reads the nonce as used.
+                if len(jobs) == 1 and not isinstance(exc, IntegrityError):
                     log.exception("a scan could not be committed")
                     answers.append((jobs[0], exc))
                     continue
@@ -183,9 +187,11 @@ class ScanWriter:
         scope = Scope.tenant_wide(tenant_id)
         self._tenants_seen.add(tenant_id)
         with self._db.write(scope) as conn:
-            now_ms = self._clock()
             # Everything the batch needs from the database, read up front in a few queries.
             histories = _histories(scope, conn, jobs)
+            # The clock is read once the ticket locks are held: an admission another
+            # instance committed while this batch waited is then never in its future.
+            now_ms = self._clock()
             spent = used_nonces(
                 scope,
                 conn,
@@ -297,8 +303,10 @@ def _histories(
         if job.ticket is not None and job.forced is None:
             by_event[job.ticket.event_id].add(job.ticket.ticket_id)
     found: dict[tuple[str, str], list[PastScan]] = {}
-    for event_id, ticket_ids in by_event.items():
-        ordered = sorted(ticket_ids)
+    # Locks in (event, ticket) order everywhere: two instances never wait on each other
+    # in a cycle.
+    for event_id in sorted(by_event):
+        ordered = sorted(by_event[event_id])
         _lock_tickets(scope, conn, event_id, ordered)
         for ticket_id, history in admitted_histories(scope, conn, event_id, ordered).items():
             found[(event_id, ticket_id)] = history
