@@ -30,7 +30,9 @@ from scanctl.backend.auth.device_tokens import DeviceTokens
 from scanctl.backend.auth.tokens import Authenticator, DeviceTokenVerifier, PersonTokenVerifier
 from scanctl.backend.clock import Clock, system_clock
 from scanctl.backend.db.engine import Database, create_database
+from scanctl.backend.db.guard import isolation_problems
 from scanctl.backend.db.migrate import upgrade
+from scanctl.backend.errors import ConfigError
 from scanctl.backend.lifecycle import Lifecycle
 from scanctl.backend.metrics import HttpMetrics, MetricsMiddleware
 from scanctl.backend.middleware import BodySizeLimitMiddleware, TimeoutMiddleware
@@ -66,6 +68,11 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if settings.should_auto_migrate:
             await run_in_threadpool(upgrade, db.engine)
+        # PostgreSQL: tenants are kept apart only as an ordinary role on a secured schema.
+        problems = await run_in_threadpool(isolation_problems, db.engine)
+        if problems:
+            db.close()
+            raise ConfigError(problems)
         scan_service.start()
         # Modules, routes and settings live as long as the process: out of the collector's
         # way, full collections stay short (they stop the event loop while they run).
