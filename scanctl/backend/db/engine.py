@@ -96,5 +96,15 @@ def create_database(url: str) -> Database:
         # what another instance committed while it waited for the lock. Under REPEATABLE
         # READ (a `default_transaction_isolation` an operator might set) the snapshot
         # would date from before the wait and one ticket could be admitted twice.
-        engine = create_engine(parsed, pool_pre_ping=True, isolation_level="READ COMMITTED")
+        #
+        # Ten pooled connections: the scan route's cache misses run in threads (up to
+        # 40) and an overflow connection is closed when handed back, so a pool smaller
+        # than a burst's concurrency turns into a new PostgreSQL backend per request.
+        engine = create_engine(
+            parsed,
+            pool_pre_ping=True,
+            pool_size=10,
+            max_overflow=10,
+            isolation_level="READ COMMITTED",
+        )
     return Database(engine)

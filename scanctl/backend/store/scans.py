@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Row, and_, or_, select
+from sqlalchemy import Connection, Row, and_, or_, select, text
 
 from scanctl.backend.db.schema import scans
 from scanctl.backend.store.events import get_event
@@ -122,12 +122,31 @@ def admitted_history(
     ]
 
 
+# The writer runs this for every batch. One index probe per ticket, written so that the
+# plan does not depend on statistics: with an ``IN`` list and a table not analyzed yet
+# (a fresh database, or autovacuum off) PostgreSQL took the event's other index and
+# filtered every scan of the event — 17 ms at 20,000 scans, growing with each one.
+_HISTORIES_PG = text(
+    "SELECT wanted.id, s.scanned_at_ms, s.gate, s.direction, s.device_id"
+    " FROM unnest(CAST(:tickets AS varchar[])) AS wanted(id) CROSS JOIN LATERAL"
+    " (SELECT scanned_at_ms, gate, direction, device_id, id FROM scans"
+    "  WHERE tenant_id = :tenant AND event_id = :event AND ticket_id = wanted.id AND allowed"
+    "  ORDER BY scanned_at_ms, id OFFSET 0) AS s"
+    " ORDER BY wanted.id, s.scanned_at_ms, s.id"
+)
+
+
 def admitted_histories(
     scope: Scope, conn: Connection, event_id: str, ticket_ids: Sequence[str]
 ) -> dict[str, list[PastScan]]:
     """`admitted_history` of many tickets of one event at once (one query per 500)."""
     wanted = sorted(set(ticket_ids))
     found: dict[str, list[PastScan]] = {ticket: [] for ticket in wanted}
+    if conn.dialect.name == "postgresql":
+        params = {"tenant": scope.tenant_id, "event": event_id, "tickets": wanted}
+        for ticket, at, gate, direction, device in conn.execute(_HISTORIES_PG, params):
+            found[ticket].append(PastScan(at, gate or "", Direction(direction), device))
+        return found
     for start in range(0, len(wanted), _IN_CHUNK):
         rows = conn.execute(
             select(
