@@ -106,5 +106,10 @@ def create_database(url: str) -> Database:
             pool_size=10,
             max_overflow=10,
             isolation_level="READ COMMITTED",
+            # No server-side prepared statements: PostgreSQL would switch a statement to
+            # a generic plan after five runs, chosen without the values — on tables whose
+            # statistics are stale (a fresh database, autovacuum late or off) that plan
+            # read every scan of the event for each duplicate check (10 ms instead of 0.5).
+            connect_args={"prepare_threshold": None},
         )
     return Database(engine)
