@@ -66,6 +66,7 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if settings.should_auto_migrate:
             await run_in_threadpool(upgrade, db.engine)
+        db.start_upkeep()
         scan_service.start()
         # Modules, routes and settings live as long as the process: out of the collector's
         # way, full collections stay short (they stop the event loop while they run).

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from scanctl.core import Direction, PastScan, Reason
-from scanctl.daemon.wal_keeper import CHECKPOINT_INTERVAL_S, WalKeeper
+from scanctl.storage import CHECKPOINT_INTERVAL_S, WalKeeper
 
 __all__ = [
     "MAX_RAW_BYTES",
@@ -197,7 +197,7 @@ class Journal:
         self._writer.start()
         self.keeper = WalKeeper(
             path,
-            lambda: self.committed,
+            committed=lambda: self.committed,
             flush_interval_s=flush_interval_s if sync is JournalSync.NORMAL else None,
             checkpoint_interval_s=checkpoint_interval_s,
         )

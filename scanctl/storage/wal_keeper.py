@@ -1,10 +1,10 @@
-"""Background upkeep of the journal's write-ahead log, off the commit path.
+"""Background upkeep of a SQLite write-ahead log, off the commit path.
 
 SQLite normally checkpoints inside a commit once the WAL passes 1,000 pages: that
 commit then copies the log into the database and fsyncs both, and the scan waiting on
-it (with every scan queued behind it) waits 10–60 ms. The journal turns that off and
-this thread does it instead, from its own connection: a PASSIVE checkpoint never makes
-the writer wait.
+it (with every scan queued behind it) waits 10–150 ms. The daemon's journal and the
+backend's database turn that off (``PRAGMA wal_autocheckpoint=0``) and this thread does
+it instead, from its own connection: a PASSIVE checkpoint never makes the writer wait.
 
 With ``synchronous=NORMAL`` a commit reaches the operating system, not the disk; this
 thread then fsyncs the log every ``flush_interval_s`` when something was committed, so
@@ -37,11 +37,13 @@ class WalKeeper:
     def __init__(
         self,
         path: Path,
-        committed: Callable[[], int],
         *,
-        flush_interval_s: float | None,
+        committed: Callable[[], int] = lambda: 0,
+        flush_interval_s: float | None = None,
         checkpoint_interval_s: float = CHECKPOINT_INTERVAL_S,
     ) -> None:
+        """``committed`` reads the owner's commit mark (what ``flushed`` then reports);
+        ``flush_interval_s`` None means every commit fsyncs itself (synchronous=FULL)."""
         self._path = path
         self._wal = path.with_name(path.name + "-wal")
         self._committed = committed
