@@ -69,6 +69,17 @@ class ScanIn(BaseModel):
         default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.:/-]*$"
     )
     direction: Direction = Direction.ENTRY
+    zone: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.:/-]*$",
+        description=(
+            "The zone the scanning lane guards, for a device registered without a zone"
+            " (a gate computer with lanes in several zones). A device registered to a"
+            " zone always decides in that zone, whatever it sends."
+        ),
+    )
 
 
 class ScanOut(BaseModel):
@@ -195,7 +206,7 @@ async def decide_and_record(
         device_id=device_id,
         venue_id=device.venue_id,
         gate=body.gate or "",
-        zone=device.zone,
+        zone=device.zone or body.zone,
         direction=body.direction,
     )
     keys = service.event_keys(tenant, ticket.event_id) if ticket is not None else ()
