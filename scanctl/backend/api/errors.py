@@ -13,6 +13,7 @@ from scanctl.backend.auth.principal import Principal, PrincipalKind
 from scanctl.backend.db.engine import Database
 from scanctl.backend.errors import Conflict, NotFound, OutOfVenue
 from scanctl.backend.store import AuditEntry, record_audit
+from scanctl.backend.upstream.errors import UpstreamUnavailable
 
 __all__ = ["install_error_handlers", "record_denial"]
 
@@ -87,6 +88,17 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Conflict)
     async def conflict(_request: Request, exc: Conflict) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=409)
+
+    @app.exception_handler(UpstreamUnavailable)
+    async def upstream_unavailable(_request: Request, exc: UpstreamUnavailable) -> JSONResponse:
+        # Not a decision: the gate decides offline and reconciles later, rather than
+        # being told INVALID for a ticket nobody could look up.
+        log.warning("%s", exc)
+        return JSONResponse(
+            {"detail": str(exc), "service": exc.service},
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

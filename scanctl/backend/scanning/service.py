@@ -26,6 +26,7 @@ from scanctl.backend.errors import NotFound
 from scanctl.backend.scanning.cache import CatalogCache
 from scanctl.backend.scanning.writer import ScanJob, ScanOutcome, ScanWriter
 from scanctl.backend.settings import Settings
+from scanctl.backend.upstream import UpstreamCatalog
 from scanctl.core import (
     EventFacts,
     InvalidCode,
@@ -121,6 +122,7 @@ class ScanService:
         *,
         hmac_secrets: tuple[str, ...],
         default_policy: Policy,
+        upstream: UpstreamCatalog | None = None,
     ) -> None:
         self.db = database
         self.clock = clock
@@ -134,6 +136,11 @@ class ScanService:
         self._keys: dict[tuple[str, str], tuple[bytes, ...]] = {}
         self._warming: set[tuple[str, str, int, int]] = set()
         self._warm_lock = threading.Lock()
+        # Events and tickets of the upstream tenant come from the services (memory only
+        # here: `prepare` fetched them); devices, policies and scans stay local.
+        self.upstream = upstream
+        if upstream is not None:
+            upstream.on_event_copied = self.cache.invalidate_event
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -172,6 +179,43 @@ class ScanService:
             token, ticket.ticket_id, ticket.event_id, now_ms, now_ms + lifetime_s * 1000, lifetime_s
         )
 
+    # -- upstream services ------------------------------------------------------------
+
+    async def prepare(self, tenant_id: str, event_id: str, code: ParsedCode) -> None:
+        """Fetch from the upstream services what this scan's lookups will read (nothing for
+        a tenant on the local catalog). Raises UpstreamUnavailable (503).
+
+        Only a code whose MAC verifies with the event's key costs a ticket request: forged
+        or garbage codes never reach the ticket service.
+        """
+        upstream = self.upstream
+        if upstream is None or not upstream.serves(tenant_id):
+            return
+        await upstream.ensure_event(tenant_id, event_id)
+        if self._wants_ticket(tenant_id, event_id, code):
+            assert isinstance(code, RotatingCode)
+            await upstream.ensure_ticket(tenant_id, event_id, code.ticket_id)
+
+    def upstream_fresh(self, tenant_id: str, event_id: str, code: ParsedCode) -> bool:
+        """Whether `prepare` would return at once without asking a service."""
+        upstream = self.upstream
+        if upstream is None or not upstream.serves(tenant_id):
+            return True
+        if not upstream.event_fresh(tenant_id, event_id):
+            return False
+        if not self._wants_ticket(tenant_id, event_id, code):
+            return True
+        assert isinstance(code, RotatingCode)
+        return upstream.ticket_fresh(tenant_id, event_id, code.ticket_id)
+
+    def _wants_ticket(self, tenant_id: str, event_id: str, code: ParsedCode) -> bool:
+        assert self.upstream is not None
+        return (
+            isinstance(code, RotatingCode)
+            and self.upstream.cached_event(tenant_id, event_id) is not None
+            and verify_mac(code, self.event_keys(tenant_id, event_id))
+        )
+
     # -- cached reads -----------------------------------------------------------------
 
     def device(self, tenant_id: str, device_id: str) -> DeviceFacts | None:
@@ -194,6 +238,8 @@ class ScanService:
 
     def event(self, tenant_id: str, event_id: str) -> EventFacts | None:
         """The tenant's event (any venue), or None."""
+        if self.upstream is not None and self.upstream.serves(tenant_id):
+            return self.upstream.cached_event(tenant_id, event_id)
         gen = self.cache.event_generation(tenant_id, event_id)
         hit, value = self.cache.events.get((tenant_id, event_id), gen)
         if hit:
@@ -224,6 +270,8 @@ class ScanService:
 
     def ticket(self, tenant_id: str, event_id: str, ticket_id: str) -> TicketFacts | None:
         """One ticket of an event, or None."""
+        if self.upstream is not None and self.upstream.serves(tenant_id):
+            return self.upstream.cached_ticket(tenant_id, event_id, ticket_id)
         gen = self.cache.event_generation(tenant_id, event_id)
         key = (tenant_id, event_id, ticket_id)
         hit, value = self.cache.tickets.get(key, gen)
