@@ -166,6 +166,15 @@ def test_scans_decide_from_the_upstream_catalog_and_through_its_outage(
     p.add_tickets("00000001", "00000002", "00000003")
     p.add_tickets("0000000f", status="REFUNDED")
 
+    # Door policy is B's own; setting it fetches the event from A and copies it into B.
+    response = p.admin.put(f"/api/policies/{p.event}", json={"duplicate_window_seconds": 900})
+    assert response.status_code == 200, response.text
+    assert p.admin.put(f"/api/policies/{new_id()}", json={}).status_code == 404  # not in A
+    # Codes for an upstream ticket (its event named).
+    response = p.admin.get("/api/qr/generate/00000003", params={"eventId": p.event})
+    assert response.status_code == 200, response.text
+    assert response.json()["ticketId"] == "00000003"
+
     # Fetched from A: admitted, then refused as a duplicate (B's own scan history).
     assert p.decision(p.code("00000001")) == "ADMITTED"
     assert p.decision(p.code("00000001")) == "ALREADY_SCANNED"

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
+from anyio.from_thread import run as run_in_loop
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from pydantic.alias_generators import to_camel
@@ -17,7 +18,7 @@ from pydantic.alias_generators import to_camel
 from scanctl.backend.api.deps import CatalogManager, responses
 from scanctl.backend.scanning import ScanService
 
-__all__ = ["ChangesIn", "ChangesOut", "router"]
+__all__ = ["ChangesIn", "ChangesOut", "ensure_event", "router"]
 
 router = APIRouter(tags=["upstream"], responses=responses(400, 401, 403))
 
@@ -43,6 +44,15 @@ class ChangesOut(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, serialize_by_alias=True)
 
     expired: int
+
+
+def ensure_event(request: Request, tenant_id: str, event_id: str) -> None:
+    """Before a sync route (in a worker thread) writes local data that refers to an event:
+    fetch it from the event service, which copies it locally. UpstreamUnavailable: 503."""
+    service: ScanService = request.app.state.scans
+    upstream = service.upstream
+    if upstream is not None and upstream.serves(tenant_id):
+        run_in_loop(upstream.ensure_event, tenant_id, event_id)
 
 
 @router.post(

@@ -196,6 +196,15 @@ class ScanService:
             assert isinstance(code, RotatingCode)
             await upstream.ensure_ticket(tenant_id, event_id, code.ticket_id)
 
+    async def prepare_ticket(self, tenant_id: str, event_id: str, ticket_id: str) -> None:
+        """Fetch an upstream event and one of its tickets (QR generation). 503 as above."""
+        upstream = self.upstream
+        if upstream is None or not upstream.serves(tenant_id):
+            return
+        await upstream.ensure_event(tenant_id, event_id)
+        if upstream.cached_event(tenant_id, event_id) is not None:
+            await upstream.ensure_ticket(tenant_id, event_id, ticket_id)
+
     def upstream_fresh(self, tenant_id: str, event_id: str, code: ParsedCode) -> bool:
         """Whether `prepare` would return at once without asking a service."""
         upstream = self.upstream
