@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 from scanctl.backend.auth.principal import Role
+from scanctl.manifests import ManifestVerifier
 from tests.backend.helpers import (
     SCANCTL,
     ServerProcess,
@@ -28,6 +29,7 @@ from tests.backend.helpers import (
     start_server,
     wait_for,
 )
+from tests.backend.offline_kit import Venue, register_gate
 from tests.backend.scan_kit import independent_token, iso
 from tests.backend.upstream.loopback import Answer, loopback
 
@@ -244,6 +246,31 @@ def test_scans_decide_from_the_upstream_catalog_and_through_its_outage(
     assert p.breaker("tickets") == 0
     assert p.decision(p.code("00000004")) == "ADMITTED"
     assert p.decision(p.code("00000003")) == "ADMITTED"
+    # Offline manifests of B carry A's tickets (copied into B's catalog when pulled).
+    gate = register_gate(p.scanner, Venue(p.tenant, p.venue, p.event))
+    with gate.client(p.scanner) as http:
+        response = http.get(f"/api/offline/manifest/{p.event}")
+    assert response.status_code == 200, response.text
+    manifest = (
+        ManifestVerifier([gate.manifest_key])
+        .verify(
+            response.content,
+            tenant_id=p.tenant,
+            venue_id=p.venue,
+            event_id=p.event,
+            device_id=gate.device_id,
+            now_ms=time.time_ns() // 1_000_000,
+        )
+        .manifest
+    )
+    assert sorted(e.ticket_id for e in manifest.entries) == [
+        "00000001",
+        "00000002",
+        "00000003",
+        "00000004",
+        "0000000f",
+    ]
+
     # Decisions are recorded in B (each ticket admitted once), never in A; no 503 was.
     admitted: list[str] = []
     recorded = 0

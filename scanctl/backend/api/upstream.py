@@ -18,7 +18,7 @@ from pydantic.alias_generators import to_camel
 from scanctl.backend.api.deps import CatalogManager, responses
 from scanctl.backend.scanning import ScanService
 
-__all__ = ["ChangesIn", "ChangesOut", "ensure_event", "router"]
+__all__ = ["ChangesIn", "ChangesOut", "copy_tickets", "ensure_event", "router"]
 
 router = APIRouter(tags=["upstream"], responses=responses(400, 401, 403))
 
@@ -53,6 +53,16 @@ def ensure_event(request: Request, tenant_id: str, event_id: str) -> None:
     upstream = service.upstream
     if upstream is not None and upstream.serves(tenant_id):
         run_in_loop(upstream.ensure_event, tenant_id, event_id)
+
+
+def copy_tickets(request: Request, tenant_id: str, event_id: str) -> None:
+    """Before a manifest is built (in a worker thread): copy the event's upstream ticket
+    list into the local catalog. A failing service leaves the last copy in place."""
+    service: ScanService = request.app.state.scans
+    upstream = service.upstream
+    if upstream is not None and upstream.serves(tenant_id):
+        run_in_loop(upstream.ensure_event, tenant_id, event_id)
+        run_in_loop(upstream.sync_tickets, tenant_id, event_id)
 
 
 @router.post(

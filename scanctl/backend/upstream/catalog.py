@@ -11,6 +11,7 @@ INVALID. Concurrent misses of one key share a single request.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Hashable
 from typing import TypeVar
@@ -22,7 +23,13 @@ from scanctl.backend.upstream.client import ServiceClient
 from scanctl.backend.upstream.errors import UpstreamCallFailed, UpstreamUnavailable
 from scanctl.backend.upstream.metrics import UpstreamMetrics
 from scanctl.backend.upstream.mirror import EventMirror
-from scanctl.backend.upstream.models import UpstreamEvent, parse_event, parse_ticket
+from scanctl.backend.upstream.models import (
+    TicketPage,
+    UpstreamEvent,
+    parse_event,
+    parse_ticket,
+    parse_ticket_page,
+)
 from scanctl.core import EventFacts, TicketFacts
 
 __all__ = ["NOT_FOUND_TTL_MS", "UpstreamCatalog"]
@@ -59,6 +66,7 @@ class UpstreamCatalog:
         self.events: StaleCache[EventFacts] = StaleCache(10_000, event_ttl_ms, clock)
         self.tickets: StaleCache[TicketFacts] = StaleCache(200_000, ticket_ttl_ms, clock)
         self._mirrored: dict[tuple[str, str], UpstreamEvent] = {}
+        self._synced_at: dict[tuple[str, str], int] = {}
         self._inflight: dict[Hashable, asyncio.Future[object]] = {}
         self.on_event_copied: Callable[[str, str], None] = lambda tenant, event: None
         """Called after an event was (re)written locally (the service drops cached views)."""
@@ -135,17 +143,62 @@ class UpstreamCatalog:
             await self._once(("ticket", *key), lambda: self._fetch_ticket(key))
         except UpstreamCallFailed as exc:
             if entry is None:
-                self._looked_up("ticket", "unavailable")
-                raise UpstreamUnavailable("ticket", f"ticket {ticket_id}") from exc
+                # Never fetched one by one; perhaps copied with its event's ticket list.
+                copy = await run_in_threadpool(self._mirror.read_ticket, *key)
+                if copy is None:
+                    self._looked_up("ticket", "unavailable")
+                    raise UpstreamUnavailable("ticket", f"ticket {ticket_id}") from exc
+                self.tickets.put(key, copy, ttl_ms=0)
             self._looked_up("ticket", "fallback")
             log.warning("ticket %s: serving the last good data (%s)", ticket_id, exc)
             return
         self._looked_up("ticket", "miss")
 
+    async def sync_tickets(self, tenant_id: str, event_id: str) -> bool:
+        """Copy the event's whole ticket list into the local catalog (offline manifests are
+        built from it), at most once per ticket TTL unless invalidated; the pages refresh
+        the memory cache too. False when the service failed part way: what was copied
+        stays, and the local copy (the last good list) is what manifests carry.
+        """
+        key = (tenant_id, event_id)
+        last = self._synced_at.get(key)
+        if last is not None and self._clock() - last < self.tickets.ttl_ms:
+            return True
+        try:
+            await self._once(("sync", *key), lambda: self._sync(tenant_id, event_id))
+        except UpstreamCallFailed as exc:
+            log.warning("event %s: ticket list not copied (%s); using the last copy", event_id, exc)
+            return False
+        return True
+
+    async def _sync(self, tenant_id: str, event_id: str) -> object:
+        started = self._clock()
+        after: str | None = None
+        while True:
+            query = "limit=1000" if after is None else f"limit=1000&after={after}"
+            page = await self._tickets_client.get(
+                f"/api/catalog/events/{event_id}/tickets?{query}",
+                functools.partial(parse_ticket_page, event_id=event_id, after=after),
+            )
+            if page is None:  # the service does not know the event (any more)
+                return None
+            await self._copy_page(tenant_id, event_id, page)
+            if page.next is None:
+                self._synced_at[(tenant_id, event_id)] = started
+                return None
+            after = page.next
+
+    async def _copy_page(self, tenant_id: str, event_id: str, page: TicketPage) -> None:
+        if page.tickets:
+            await run_in_threadpool(self._mirror.write_tickets, tenant_id, event_id, page)
+        for facts, _hash in page.tickets:
+            self.tickets.put((tenant_id, event_id, facts.ticket_id), facts)
+
     def invalidate(self, tenant_id: str, event_id: str, ticket_ids: list[str] | None) -> int:
         """The services changed these (or, with None, all of the event's tickets and the
         event itself): ask again before using them; the old values stay as fallback."""
         if ticket_ids is None:
+            self._synced_at.pop((tenant_id, event_id), None)
             count = self.events.expire(lambda key: key == (tenant_id, event_id))
             return count + self.tickets.expire(
                 lambda key: isinstance(key, tuple) and key[:2] == (tenant_id, event_id)

@@ -24,7 +24,7 @@ from pydantic.alias_generators import to_camel
 from scanctl.backend.upstream.errors import UpstreamGarbage
 from scanctl.core import EventFacts, TicketFacts, TicketStatus
 
-__all__ = ["UpstreamEvent", "parse_event", "parse_ticket"]
+__all__ = ["TicketPage", "UpstreamEvent", "parse_event", "parse_ticket", "parse_ticket_page"]
 
 _TicketId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{8}$")]
 _Uuid = Annotated[str, StringConstraints(min_length=1, max_length=36)]
@@ -51,6 +51,12 @@ class _Ticket(_In):
     valid_from: AwareDatetime | None = None
     valid_until: AwareDatetime | None = None
     transferred_to: _TicketId | None = None
+    static_hash: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")] | None = None
+
+
+class _Page(_In):
+    tickets: Annotated[list[_Ticket], Field(max_length=1000)]
+    next: _TicketId | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +95,10 @@ def parse_ticket(data: object, event_id: str, ticket_id: str) -> TicketFacts:
         raise UpstreamGarbage(
             f"asked for ticket {ticket_id} of {event_id}, got {ticket.id} of {ticket.event_id}"
         )
+    return _facts(ticket)
+
+
+def _facts(ticket: _Ticket) -> TicketFacts:
     return TicketFacts(
         ticket_id=ticket.id,
         event_id=ticket.event_id,
@@ -98,6 +108,32 @@ def parse_ticket(data: object, event_id: str, ticket_id: str) -> TicketFacts:
         valid_until_ms=None if ticket.valid_until is None else _ms(ticket.valid_until),
         transferred_to=ticket.transferred_to,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class TicketPage:
+    """One page of an event's ticket list: (facts, static-code hash) pairs, and the id to
+    pass as ``after`` for the next page (None: the last page)."""
+
+    tickets: tuple[tuple[TicketFacts, str | None], ...]
+    next: str | None
+
+
+def parse_ticket_page(data: object, event_id: str, after: str | None) -> TicketPage:
+    """A page of `GET …/tickets?after=`, or UpstreamGarbage."""
+    try:
+        page = _Page.model_validate(data)
+    except ValidationError as exc:
+        raise UpstreamGarbage(f"not a page of tickets: {_first_error(exc)}") from None
+    ids = [t.id for t in page.tickets]
+    if any(t.event_id != event_id for t in page.tickets):
+        raise UpstreamGarbage(f"a page of {event_id}'s tickets holds another event's")
+    # Strictly increasing and past `after`: a service repeating itself cannot loop us.
+    if ids != sorted(set(ids)) or (after is not None and ids and ids[0] <= after):
+        raise UpstreamGarbage("a page of tickets out of order")
+    if page.next is not None and (not ids or page.next != ids[-1]):
+        raise UpstreamGarbage("a page of tickets whose `next` is not its last ticket")
+    return TicketPage(tuple((_facts(t), t.static_hash) for t in page.tickets), page.next)
 
 
 def _first_error(exc: ValidationError) -> str:

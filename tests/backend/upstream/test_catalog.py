@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry
 
 from scanctl.backend.db.engine import Database, create_database
 from scanctl.backend.db.migrate import upgrade
+from scanctl.backend.store import Scope, get_ticket
 from scanctl.backend.upstream.catalog import NOT_FOUND_TTL_MS, UpstreamCatalog
 from scanctl.backend.upstream.client import ServiceClient
 from scanctl.backend.upstream.errors import UpstreamUnavailable
@@ -219,3 +220,67 @@ def test_an_event_never_seen_is_unavailable(harness: Harness) -> None:
     with pytest.raises(UpstreamUnavailable) as caught:
         harness.event()
     assert caught.value.service == "event"
+
+
+def page(tickets: list[dict[str, object]], following: str | None) -> Answer:
+    return Answer(body=json.dumps({"tickets": tickets, "next": following}).encode())
+
+
+def listed(ticket: str, **fields: object) -> dict[str, object]:
+    return {"id": ticket, "eventId": EVENT, "status": "ACTIVE", **fields}
+
+
+LIST = f"{EVENT_PATH}/tickets?limit=1000"
+STATIC = "ab" * 32
+
+
+def test_an_events_ticket_list_is_copied_locally_page_by_page(
+    harness: Harness, database: Database
+) -> None:
+    harness.server.routes[EVENT_PATH] = event_answer()
+    harness.event()  # the event is copied first: its tickets refer to it
+    harness.server.routes[LIST] = page(
+        [listed("00000010"), listed("00000011", staticHash=STATIC)], "00000011"
+    )
+    harness.server.routes[f"{LIST}&after=00000011"] = page([listed("00000012")], None)
+    assert harness.loop.run(harness.catalog.sync_tickets(TENANT, EVENT))
+    mirror = EventMirror(database, harness.clock)
+    copied = [mirror.read_ticket(TENANT, EVENT, t) for t in ("00000010", "00000011", "00000012")]
+    assert all(ticket is not None for ticket in copied)
+    scope = Scope.tenant_wide(TENANT)
+    with database.read(scope) as conn:
+        assert get_ticket(scope, conn, EVENT, "00000011").static_hash == STATIC
+    assert harness.catalog.ticket_fresh(TENANT, EVENT, "00000012")  # the memory cache too
+    sent = harness.server.requests
+    assert harness.loop.run(harness.catalog.sync_tickets(TENANT, EVENT))  # within the TTL
+    assert harness.server.requests == sent
+
+    # Down, and a ticket never fetched by itself: its copy from the list decides.
+    harness.server.answer = Answer(status=500)
+    harness.server.routes.clear()
+    harness.catalog.tickets.expire(lambda key: True)
+    fresh = Harness(harness.server, database, harness.loop)
+    try:
+        assert fresh.ticket("00000012") is TicketStatus.ACTIVE
+        assert fresh.lookups("ticket", "fallback") == 1
+    finally:
+        harness.loop.run(fresh.catalog.aclose())
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        page([listed("00000002"), listed("00000001")], None),  # out of order
+        page([listed("00000001")], "00000009"),  # `next` is not its last ticket
+        page([{"id": "00000001", "eventId": VENUE, "status": "ACTIVE"}], None),  # other event
+        Answer(body=b'{"tickets": "many"}'),
+    ],
+)
+def test_a_junk_ticket_list_copies_nothing_more(harness: Harness, answer: Answer) -> None:
+    harness.server.routes[EVENT_PATH] = event_answer()
+    harness.event()
+    harness.server.routes[LIST] = answer
+    assert not harness.loop.run(harness.catalog.sync_tickets(TENANT, EVENT))
+    assert harness.registry.get_sample_value(
+        "scanctl_upstream_requests_total", {"service": "tickets", "outcome": "garbage"}
+    )
