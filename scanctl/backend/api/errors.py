@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import uuid
 
 from fastapi import FastAPI, Request
@@ -90,14 +91,15 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"detail": str(exc)}, status_code=409)
 
     @app.exception_handler(UpstreamUnavailable)
-    async def upstream_unavailable(_request: Request, exc: UpstreamUnavailable) -> JSONResponse:
+    async def upstream_unavailable(request: Request, exc: UpstreamUnavailable) -> JSONResponse:
         # Not a decision: the gate decides offline and reconciles later, rather than
-        # being told INVALID for a ticket nobody could look up.
-        log.warning("%s", exc)
+        # being told INVALID for a ticket nobody could look up. Retry once a probe may go.
+        log.info("%s", exc)
+        retry = math.ceil(request.app.state.settings.upstream_reset_seconds)
         return JSONResponse(
             {"detail": str(exc), "service": exc.service},
             status_code=503,
-            headers={"Retry-After": "5"},
+            headers={"Retry-After": str(retry)},
         )
 
     @app.exception_handler(Exception)

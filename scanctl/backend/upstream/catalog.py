@@ -125,7 +125,7 @@ class UpstreamCatalog:
                     raise UpstreamUnavailable("event", f"event {event_id}") from exc
                 self.events.put(key, copy, ttl_ms=0)  # stale at once: ask again next time
             self._looked_up("event", "fallback")
-            log.warning("event %s: serving the last good data (%s)", event_id, exc)
+            log.debug("event %s: serving the last good data (%s)", event_id, exc)
             return
         self._looked_up("event", "miss")
 
@@ -150,7 +150,7 @@ class UpstreamCatalog:
                     raise UpstreamUnavailable("ticket", f"ticket {ticket_id}") from exc
                 self.tickets.put(key, copy, ttl_ms=0)
             self._looked_up("ticket", "fallback")
-            log.warning("ticket %s: serving the last good data (%s)", ticket_id, exc)
+            log.debug("ticket %s: serving the last good data (%s)", ticket_id, exc)
             return
         self._looked_up("ticket", "miss")
 

@@ -4,6 +4,10 @@
     OPEN --(reset_seconds pass; the next call is the probe)--> HALF-OPEN
     HALF-OPEN --probe answers--> CLOSED;  --probe fails--> OPEN
 
+purgatory counts and switches states; it would let every call through while half-open,
+so this client lets exactly one probe go and treats the others as if still open (they
+are answered from cache instead of each waiting on a service that may still be dead).
+
 A call is one GET of a JSON document. Its whole budget, retries included, is
 ``timeout_seconds``: a dead service costs a scan at most that, and nothing at all once
 the breaker is open. Only refused or reset connections and 5xx/429 answers are retried
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import Callable
 from typing import Final, TypeVar
@@ -34,6 +39,8 @@ from scanctl.backend.upstream.errors import (
 from scanctl.backend.upstream.metrics import UpstreamMetrics
 
 __all__ = ["MAX_BODY_BYTES", "ServiceClient"]
+
+log = logging.getLogger("scanctl.backend.upstream")
 
 MAX_BODY_BYTES: Final = 64 * 1024
 """An event or a ticket is a few hundred bytes; anything near this is not one."""
@@ -72,9 +79,21 @@ class ServiceClient:
         self._breakers = AsyncCircuitBreakerFactory(
             default_threshold=failure_threshold, default_ttl=reset_seconds
         )
+        # One log line per change of state, not one per failed scan during an outage.
+        self._breakers.add_listener(self._log_state_change)
         self._context: object | None = None
+        self._probing = False  # one event loop: a plain flag is enough
         self._sent = metrics.latency.labels(name)
         metrics.watch_breaker(name, self.breaker_state)
+
+    def _log_state_change(self, name: str, event_name: str, event: object) -> None:
+        if event_name != "state_changed":
+            return
+        state = _STATES.get(str(getattr(event, "state", "")), "unknown")
+        if state == "open":
+            log.warning("%s service: circuit breaker open (answering from cache)", name)
+        else:
+            log.info("%s service: circuit breaker %s", name, state)
 
     async def aclose(self) -> None:
         """Close the connection pool."""
@@ -99,6 +118,12 @@ class ServiceClient:
 
         Parsing happens inside the breaker: a service answering garbage is failing.
         """
+        probe = self.breaker_state() == "half-open"
+        if probe and self._probing:
+            self._count(BreakerOpen.outcome)
+            raise BreakerOpen(f"{self.name}: circuit breaker half-open, probe under way")
+        if probe:
+            self._probing = True
         try:
             breaker = await self._breakers.get_breaker(self.name)
             self._context = breaker.context
@@ -115,6 +140,9 @@ class ServiceClient:
         except UpstreamCallFailed as exc:
             self._count(exc.outcome)
             raise
+        finally:
+            if probe:
+                self._probing = False
         self._count("ok" if parsed is not None else "not_found")
         return parsed
 

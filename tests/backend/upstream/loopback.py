@@ -76,7 +76,9 @@ def loopback() -> Iterator[Loopback]:
     server = Server(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     state = Loopback(server.server_address[1])
-    thread = threading.Thread(target=server.serve_forever, name="loopback", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, args=(0.02,), name="loopback", daemon=True
+    )
     thread.start()
     try:
         yield state

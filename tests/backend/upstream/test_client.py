@@ -170,13 +170,17 @@ def wait_half_open(up: Harness) -> None:
         time.sleep(0.02)
 
 
-def test_the_breaker_opens_then_a_probe_closes_it(server: Loopback, make: Make) -> None:
+def test_the_breaker_opens_then_a_probe_closes_it(
+    server: Loopback, make: Make, caplog: pytest.LogCaptureFixture
+) -> None:
     server.answer = Answer(status=500)
     up = make(threshold=3, reset=0.5)
     for _ in range(3):
         with pytest.raises(UpstreamDown):
             up.fetch()
     assert up.state() == "open"
+    opened = [r for r in caplog.records if "circuit breaker open" in r.getMessage()]
+    assert len(opened) == 1  # once per change, not once per failure
     sent = server.requests
     with pytest.raises(BreakerOpen):
         up.fetch()
@@ -203,6 +207,30 @@ def test_a_failed_probe_opens_it_again(server: Loopback, make: Make) -> None:
     with pytest.raises(UpstreamDown):
         up.fetch()  # the probe
     assert up.state() == "open"
+
+
+def test_half_open_lets_exactly_one_probe_go(
+    server: Loopback, make: Make, runner: asyncio.Runner
+) -> None:
+    server.answer = Answer(status=500)
+    up = make(threshold=1, reset=0.2)
+    with pytest.raises(UpstreamDown):
+        up.fetch()
+    wait_half_open(up)
+    server.answer = Answer(body=GOOD, delay=0.2)
+    sent = server.requests
+
+    async def many() -> list[object]:
+        calls = [
+            up.client.get(PATH, lambda doc: parse_ticket(doc, EVENT, TICKET)) for _ in range(10)
+        ]
+        return await asyncio.gather(*calls, return_exceptions=True)
+
+    results = runner.run(many())
+    assert server.requests == sent + 1
+    assert sum(isinstance(r, TicketFacts) for r in results) == 1
+    assert sum(isinstance(r, BreakerOpen) for r in results) == 9
+    assert up.state() == "closed"
 
 
 @settings(
