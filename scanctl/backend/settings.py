@@ -266,12 +266,31 @@ def _upstream_problems(settings: Settings) -> list[str]:
             "UPSTREAM_TOKEN: is required with TICKET_SERVICE_URL and EVENT_SERVICE_URL "
             "(the bearer token the services accept)"
         )
+    if ticket_url is not None and settings.upstream_token is not None:
+        problems += _token_expiry_problems(settings.upstream_token.get_secret_value())
     if ticket_url is not None and not settings.upstream_tenant:
         problems.append(
             "UPSTREAM_TENANT: is required with TICKET_SERVICE_URL and EVENT_SERVICE_URL "
             "(the tenant whose data the services hold)"
         )
     return problems
+
+
+def _token_expiry_problems(token: str) -> list[str]:
+    # A JWT that has already expired would make every lookup a 401: refuse it at start.
+    # Opaque tokens are the services' business; the signature is theirs to check.
+    import time
+
+    import jwt
+
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.InvalidTokenError:
+        return []
+    expires = claims.get("exp")
+    if isinstance(expires, int | float) and expires <= time.time():
+        return ["UPSTREAM_TOKEN: has expired (its `exp` claim is in the past)"]
+    return []
 
 
 def _manifest_key_problems(value: SecretStr | None) -> list[str]:

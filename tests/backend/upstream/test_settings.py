@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 
+from scanctl.backend.auth import Role, issue_person_token
 from scanctl.backend.errors import ConfigError
 from scanctl.backend.settings import load_settings
-from tests.backend.helpers import base_env
+from tests.backend.helpers import base_env, fresh_secret
 
 
 def test_unset_means_the_local_catalog(tmp_path: Path) -> None:
@@ -49,3 +51,27 @@ def test_the_timeout_is_bounded(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_settings(environ=base_env(tmp_path, UPSTREAM_TIMEOUT_SECONDS="0"))
     assert any(p.startswith("UPSTREAM_TIMEOUT_SECONDS:") for p in caught.value.problems)
+
+
+def test_an_expired_upstream_token_is_refused_at_start(tmp_path: Path) -> None:
+    expired = issue_person_token(
+        fresh_secret(),
+        subject="scanner-b",
+        tenant_id="tenant-1",
+        role=Role.SYSTEM,
+        venue_id=None,
+        ttl_seconds=60,
+        now_s=int(time.time()) - 3600,
+    )
+    env = base_env(
+        tmp_path,
+        TICKET_SERVICE_URL="http://127.0.0.1:3010",
+        EVENT_SERVICE_URL="http://127.0.0.1:3010",
+        UPSTREAM_TOKEN=expired,
+        UPSTREAM_TENANT="tenant-1",
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_settings(environ=env)
+    assert caught.value.problems == ["UPSTREAM_TOKEN: has expired (its `exp` claim is in the past)"]
+    env["UPSTREAM_TOKEN"] = expired.replace("eyJ", "eyX", 1)  # not a JWT: the service decides
+    assert load_settings(environ=env).uses_upstream
