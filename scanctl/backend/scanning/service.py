@@ -3,7 +3,9 @@
 The route does the cheap, read-only work (device, event, ticket, policy, keys — all
 from `CatalogCache`, the database only on a miss), then hands a `ScanJob` to the
 `ScanWriter`, which decides and records it. Misses read the database with short
-read-only transactions; WAL readers never wait for the writer.
+read-only transactions; WAL readers never wait for the writer. With upstream ticket and
+event services (`scanctl.backend.upstream`), the route first awaits `prepare`, and the
+lookups of that tenant's events and tickets read what it fetched, from memory.
 """
 
 from __future__ import annotations
