@@ -83,11 +83,11 @@ class Platform:
         )
         assert response.status_code == 200, response.text
 
-    def code(self, ticket: str) -> str:
+    def code(self, ticket: str, event: str | None = None) -> str:
         return independent_token(
             self.scanner.env["HMAC_SECRET"],
             self.tenant,
-            self.event,
+            event or self.event,
             ticket,
             int(time.time() * 1000),
         )
@@ -183,6 +183,25 @@ def test_scans_decide_from_the_upstream_catalog_and_through_its_outage(
     assert p.decision(p.code("00000001")) == "ALREADY_SCANNED"
     assert p.decision(p.code("0000000f")) == "TICKET_REFUNDED"
     assert p.decision(p.code("000000ee")) == "INVALID"  # A says: no such ticket
+    # A code of another of A's events that B knows of (here: it has a policy in B).
+    tomorrow = new_id()
+    response = p.catalog.post(
+        "/api/catalog/events",
+        json={
+            "id": tomorrow,
+            "venueId": p.venue,
+            "name": "Tomorrow",
+            "startsAt": iso(timedelta(days=1)),
+            "endsAt": iso(timedelta(days=1, hours=5)),
+        },
+    )
+    assert response.status_code == 201, response.text
+    response = p.catalog.post(
+        f"/api/catalog/events/{tomorrow}/tickets", json={"tickets": [{"id": "000000a1"}]}
+    )
+    assert response.status_code == 200, response.text
+    assert p.admin.put(f"/api/policies/{tomorrow}", json={}).status_code == 200
+    assert p.decision(p.code("000000a1", tomorrow)) == "WRONG_EVENT"
     # A forged code never reaches the ticket service.
     sent = metric_value(p.scanner, "scanctl_upstream_requests_total", service="tickets")
     assert p.decision("000000dd:" + "1" * 13 + ":" + "0" * 16 + ":" + "f" * 64) == "INVALID"
@@ -289,7 +308,7 @@ def test_scans_decide_from_the_upstream_catalog_and_through_its_outage(
         else:
             assert page.json()["scans"] == []
     assert admitted == ["00000001", "00000002", "00000003", "00000004"]
-    assert recorded == 12  # the 503s are not decisions: nothing was recorded for them
+    assert recorded == 13  # the 503s are not decisions: nothing was recorded for them
 
 
 def test_an_upstream_answering_junk_is_a_clear_503_and_no_crash(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, select
+from starlette.concurrency import run_in_threadpool
 
 from scanctl.backend import store
 from scanctl.backend.db.engine import Database
@@ -187,16 +188,20 @@ class ScanService:
         """Fetch from the upstream services what this scan's lookups will read (nothing for
         a tenant on the local catalog). Raises UpstreamUnavailable (503).
 
-        Only a code whose MAC verifies with the event's key costs a ticket request: forged
-        or garbage codes never reach the ticket service.
+        Only a code whose MAC verifies with the key of this event (or of another event of
+        the tenant this backend knows: WRONG_EVENT) costs a ticket request: forged or
+        garbage codes never reach the ticket service.
         """
         upstream = self.upstream
         if upstream is None or not upstream.serves(tenant_id):
             return
         await upstream.ensure_event(tenant_id, event_id)
-        if self._wants_ticket(tenant_id, event_id, code):
-            assert isinstance(code, RotatingCode)
-            await upstream.ensure_ticket(tenant_id, event_id, code.ticket_id)
+        if self.db.is_sqlite:  # local reads are cheaper than a thread hop (as in the route)
+            wanted = self._upstream_ticket(tenant_id, event_id, code)
+        else:
+            wanted = await run_in_threadpool(self._upstream_ticket, tenant_id, event_id, code)
+        if wanted is not None:
+            await upstream.ensure_ticket(tenant_id, *wanted)
 
     async def prepare_ticket(self, tenant_id: str, event_id: str, ticket_id: str) -> None:
         """Fetch an upstream event and one of its tickets (QR generation). 503 as above."""
@@ -208,24 +213,33 @@ class ScanService:
             await upstream.ensure_ticket(tenant_id, event_id, ticket_id)
 
     def upstream_fresh(self, tenant_id: str, event_id: str, code: ParsedCode) -> bool:
-        """Whether `prepare` would return at once without asking a service."""
+        """Whether `prepare` would return at once without asking a service (SQLite only:
+        it may read the local event list)."""
         upstream = self.upstream
         if upstream is None or not upstream.serves(tenant_id):
             return True
         if not upstream.event_fresh(tenant_id, event_id):
             return False
-        if not self._wants_ticket(tenant_id, event_id, code):
-            return True
-        assert isinstance(code, RotatingCode)
-        return upstream.ticket_fresh(tenant_id, event_id, code.ticket_id)
+        wanted = self._upstream_ticket(tenant_id, event_id, code)
+        return wanted is None or upstream.ticket_fresh(tenant_id, *wanted)
 
-    def _wants_ticket(self, tenant_id: str, event_id: str, code: ParsedCode) -> bool:
+    def _upstream_ticket(
+        self, tenant_id: str, event_id: str, code: ParsedCode
+    ) -> tuple[str, str] | None:
+        """(event, ticket) whose ticket `lookup` will read for this code, or None."""
         assert self.upstream is not None
-        return (
-            isinstance(code, RotatingCode)
-            and self.upstream.cached_event(tenant_id, event_id) is not None
-            and verify_mac(code, self.event_keys(tenant_id, event_id))
-        )
+        if not isinstance(code, RotatingCode):
+            return None
+        if self.upstream.cached_event(tenant_id, event_id) is None:
+            return None  # no such event: the scan is refused before any ticket is read
+        if verify_mac(code, self.event_keys(tenant_id, event_id)):
+            return event_id, code.ticket_id
+        # As `lookup` does: a code of another event known here (copied locally) verifies
+        # with that event's key, and its ticket makes the answer WRONG_EVENT.
+        for other in self.tenant_event_ids(tenant_id):
+            if other != event_id and verify_mac(code, self.event_keys(tenant_id, other)):
+                return other, code.ticket_id
+        return None
 
     # -- cached reads -----------------------------------------------------------------
 
