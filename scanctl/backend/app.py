@@ -23,6 +23,7 @@ from scanctl.backend.api import (
     scan,
     scans,
     testing,
+    upstream,
 )
 from scanctl.backend.api.errors import install_error_handlers, record_denial
 from scanctl.backend.api.scan_fast import ScanFastPath
@@ -38,6 +39,7 @@ from scanctl.backend.ratelimit import RateLimits
 from scanctl.backend.scanning import ScanService, default_policy
 from scanctl.backend.scanning.auth import PersonTokenCache
 from scanctl.backend.settings import Settings
+from scanctl.backend.upstream import build_upstream
 
 __all__ = ["create_app"]
 
@@ -78,6 +80,8 @@ def create_app(
         finally:
             lifecycle.start_draining()
             await run_in_threadpool(scan_service.stop)
+            if scan_service.upstream is not None:
+                await scan_service.upstream.aclose()
             db.close()
             lifecycle.mark_stopped()
 
@@ -105,7 +109,11 @@ def create_app(
     if settings.hmac_secret_previous is not None:
         secrets.append(settings.hmac_secret_previous.get_secret_value())
     scan_service = ScanService(
-        db, clock, hmac_secrets=tuple(secrets), default_policy=default_policy(settings)
+        db,
+        clock,
+        hmac_secrets=tuple(secrets),
+        default_policy=default_policy(settings),
+        upstream=build_upstream(settings, db, clock, app.state.metrics.registry),
     )
     app.state.scans = scan_service
     app.state.person_tokens = PersonTokenCache()
@@ -122,6 +130,7 @@ def create_app(
         offline.router,
         qr.router,
         scans.router,
+        upstream.router,
     ):
         app.include_router(router)
     if settings.enable_test_routes:

@@ -91,6 +91,22 @@ class Settings(BaseSettings):
     """Upstream ticket service; the backend's own catalog is used when unset."""
     event_service_url: str | None = None
     """Upstream event service; the backend's own catalog is used when unset."""
+    upstream_token: SecretStr | None = None
+    """Bearer token presented to the ticket and event services (for a scanctl backend
+    upstream: a SYSTEM-role JWT of its tenant). Required with the service URLs; no default."""
+    upstream_tenant: str | None = None
+    """The tenant whose tickets and events the services hold (the token's tenant). Required
+    with the service URLs; other tenants of this backend keep using its own catalog."""
+    upstream_timeout_seconds: Annotated[float, Field(gt=0, le=10)] = 0.5
+    """Budget of one upstream lookup, retries included: a dead service must not stall a scan."""
+    upstream_failure_threshold: Annotated[int, Field(ge=1, le=1000)] = 5
+    """Consecutive failed lookups that open a service's circuit breaker."""
+    upstream_reset_seconds: Annotated[float, Field(gt=0, le=3600)] = 10
+    """How long an open breaker waits before letting a probe through (half-open)."""
+    upstream_ticket_ttl_seconds: Annotated[float, Field(gt=0, le=86400)] = 300
+    """How long a fetched ticket is used without asking again."""
+    upstream_event_ttl_seconds: Annotated[float, Field(gt=0, le=86400)] = 900
+    """How long a fetched event is used without asking again."""
 
     duplicate_scan_window_seconds: Annotated[int, Field(ge=0, le=7 * 24 * 3600)] = 600
     """Default duplicate window of events without their own policy."""
@@ -204,9 +220,15 @@ class Settings(BaseSettings):
             and previous.get_secret_value() == self.hmac_secret.get_secret_value()
         ):
             problems.append("HMAC_SECRET_PREVIOUS: must differ from HMAC_SECRET")
+        problems += _upstream_problems(self)
         if problems:
             raise ValueError(_PROBLEM_SEPARATOR.join(problems))
         return self
+
+    @property
+    def uses_upstream(self) -> bool:
+        """Whether tickets and events come from the upstream services."""
+        return self.ticket_service_url is not None
 
     @classmethod
     def settings_customise_sources(
@@ -227,6 +249,48 @@ _PROBLEM_SEPARATOR = "\n\x00"
 _LIMIT_STORAGE_SCHEMES = frozenset(
     {"memory", "redis", "rediss", "redis+unix", "redis+cluster", "redis+sentinel", "mongodb"}
 )
+
+
+def _upstream_problems(settings: Settings) -> list[str]:
+    # Both or neither: scans are recorded against events, so tickets from a service
+    # need their events from the same source of truth.
+    problems: list[str] = []
+    ticket_url, event_url = settings.ticket_service_url, settings.event_service_url
+    for name, url in (("TICKET_SERVICE_URL", ticket_url), ("EVENT_SERVICE_URL", event_url)):
+        if url is not None and not url.startswith(("http://", "https://")):
+            problems.append(f"{name}: must be an http:// or https:// URL")
+    if (ticket_url is None) != (event_url is None):
+        problems.append("TICKET_SERVICE_URL, EVENT_SERVICE_URL: set both or neither")
+    if ticket_url is not None and settings.upstream_token is None:
+        problems.append(
+            "UPSTREAM_TOKEN: is required with TICKET_SERVICE_URL and EVENT_SERVICE_URL "
+            "(the bearer token the services accept)"
+        )
+    if ticket_url is not None and settings.upstream_token is not None:
+        problems += _token_expiry_problems(settings.upstream_token.get_secret_value())
+    if ticket_url is not None and not settings.upstream_tenant:
+        problems.append(
+            "UPSTREAM_TENANT: is required with TICKET_SERVICE_URL and EVENT_SERVICE_URL "
+            "(the tenant whose data the services hold)"
+        )
+    return problems
+
+
+def _token_expiry_problems(token: str) -> list[str]:
+    # A JWT that has already expired would make every lookup a 401: refuse it at start.
+    # Opaque tokens are the services' business; the signature is theirs to check.
+    import time
+
+    import jwt
+
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.InvalidTokenError:
+        return []
+    expires = claims.get("exp")
+    if isinstance(expires, int | float) and expires <= time.time():
+        return ["UPSTREAM_TOKEN: has expired (its `exp` claim is in the past)"]
+    return []
 
 
 def _manifest_key_problems(value: SecretStr | None) -> list[str]:

@@ -151,6 +151,9 @@ async def scan(body: ScanIn, principal: Scanner, request: Request) -> Response:
         raise HTTPException(status_code=404, detail="device not found")
     if not device.active:
         raise HTTPException(status_code=403, detail="device revoked")
+    code = parse_code(body.qr_data)
+    # Upstream events and tickets are fetched here, awaited; the reads below are memory.
+    await service.prepare(tenant, event_id, code)
     event = (
         service.event(tenant, event_id)
         if sync
@@ -158,7 +161,6 @@ async def scan(body: ScanIn, principal: Scanner, request: Request) -> Response:
     )
     if event is None:
         raise HTTPException(status_code=404, detail="event not found")
-    code = parse_code(body.qr_data)
     if sync:
         policy = service.policy(tenant, event_id)
         found = service.lookup(tenant, event_id, code)

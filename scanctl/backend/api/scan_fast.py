@@ -180,12 +180,15 @@ class ScanFastPath:
         device = service.device(tenant, device_id)
         if device is None or not device.active:
             return None
+        code = parse_code(body.qr_data)
+        if not service.upstream_fresh(tenant, event_id, code):
+            return None  # the route awaits the ticket and event services
+        await service.prepare(tenant, event_id, code)  # all fresh: counts the hits, no I/O
         event = service.event(tenant, event_id)
         if event is None:
             return None
         if device.venue_id != event.venue_id or not principal.scope().covers(device.venue_id):
             return None  # recorded and audited by the route
-        code = parse_code(body.qr_data)
         policy = service.policy(tenant, event_id)
         found = service.lookup(tenant, event_id, code)
         return await decide_and_record(
