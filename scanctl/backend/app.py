@@ -35,9 +35,12 @@ from scanctl.backend.lifecycle import Lifecycle
 from scanctl.backend.metrics import HttpMetrics, MetricsMiddleware
 from scanctl.backend.middleware import BodySizeLimitMiddleware, TimeoutMiddleware
 from scanctl.backend.ratelimit import RateLimits
+from scanctl.backend.runtime_metrics import QueryCounter, RuntimeCollector
 from scanctl.backend.scanning import ScanService, default_policy
 from scanctl.backend.scanning.auth import PersonTokenCache
 from scanctl.backend.settings import Settings
+from scanctl.backend.sharedstate import KeySpace
+from scanctl.backend.sharedstate.wiring import shared_state_for
 
 __all__ = ["create_app"]
 
@@ -67,6 +70,8 @@ def create_app(
         if settings.should_auto_migrate:
             await run_in_threadpool(upgrade, db.engine)
         scan_service.start()
+        if shared is not None:  # a Redis that is down now is retried in the background
+            await run_in_threadpool(shared.start)
         # Modules, routes and settings live as long as the process: out of the collector's
         # way, full collections stay short (they stop the event loop while they run).
         gc.freeze()
@@ -77,6 +82,8 @@ def create_app(
         finally:
             lifecycle.start_draining()
             await run_in_threadpool(scan_service.stop)
+            if shared is not None:
+                await run_in_threadpool(shared.stop)
             db.close()
             lifecycle.mark_stopped()
 
@@ -92,7 +99,10 @@ def create_app(
     app.state.lifecycle = lifecycle
     app.state.metrics = HttpMetrics(slow_seconds=SLOW_REQUEST_SECONDS)
     app.state.rate_limits = RateLimits(
-        settings.rate_limit_storage_url, settings.device_registration_limit
+        settings.effective_rate_limit_storage_url,
+        settings.device_registration_limit,
+        key_prefix=KeySpace(settings.redis_key_prefix).limits,
+        timeout_seconds=settings.redis_timeout_seconds,
     )
     if device_tokens is None:
         device_tokens = DeviceTokens(db, clock_s=lambda: clock() / 1000)
@@ -107,6 +117,11 @@ def create_app(
         db, clock, hmac_secrets=tuple(secrets), default_policy=default_policy(settings)
     )
     app.state.scans = scan_service
+    shared = shared_state_for(settings, scan_service.cache)
+    app.state.shared = shared
+    app.state.metrics.registry.register(
+        RuntimeCollector(scan_service, QueryCounter(db.engine), app.state.rate_limits, shared)
+    )
     app.state.person_tokens = PersonTokenCache()
 
     install_error_handlers(app)

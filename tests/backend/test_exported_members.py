@@ -36,6 +36,16 @@ PACKAGES = {
         "issue_person_token",
         "require",
     },
+    "scanctl.backend.sharedstate": {
+        "Invalidation",
+        "InvalidationBus",
+        "KeySpace",
+        "Precheck",
+        "RedisLink",
+        "ScanGuard",
+        "SharedState",
+        "redis_url_problem",
+    },
 }
 
 

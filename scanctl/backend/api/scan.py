@@ -32,6 +32,7 @@ from scanctl.backend.clock import ms_to_datetime
 from scanctl.backend.scanning import ScanJob, ScanService
 from scanctl.backend.scanning.auth import require_fast
 from scanctl.backend.scanning.service import DeviceFacts, TicketLookup
+from scanctl.backend.sharedstate import SharedState
 from scanctl.core import (
     Decision,
     Direction,
@@ -199,20 +200,43 @@ async def decide_and_record(
         direction=body.direction,
     )
     keys = service.event_keys(tenant, ticket.event_id) if ticket is not None else ()
-    outcome = await service.record(
-        ScanJob(
-            tenant_id=tenant,
-            code=code,
+    shared: SharedState | None = state.shared
+    claimed: str | None = None
+    if shared is not None and forced is None:
+        # A replay or a duplicate seen at any instance is refused from Redis; the writer
+        # (the database) still decides everything else, admissions above all.
+        precheck = shared.guard.precheck(
+            tenant,
+            code,
             ticket=ticket,
             event=event,
             policy=policy,
             scanner=scanner,
             event_keys=keys,
-            raw=_clean(body.qr_data),
-            forced=forced,
+            now_ms=service.clock(),
         )
-    )
+        forced, claimed = precheck.refusal, precheck.claimed
+    try:
+        outcome = await service.record(
+            ScanJob(
+                tenant_id=tenant,
+                code=code,
+                ticket=ticket,
+                event=event,
+                policy=policy,
+                scanner=scanner,
+                event_keys=keys,
+                raw=_clean(body.qr_data),
+                forced=forced,
+            )
+        )
+    except BaseException:
+        if shared is not None:  # never recorded: the code may be scanned again
+            shared.guard.release(claimed)
+        raise
     decision = outcome.decision
+    if shared is not None and decision.allowed and ticket is not None:
+        shared.guard.admitted(tenant, ticket, scanner, outcome.decided_at_ms, policy)
     if decision.reason is Reason.INVALID:
         # The one place the specific cause is told: the server log, never the caller.
         log.info(

@@ -1,0 +1,242 @@
+"""The Redis pieces on their own, against a private redis-server: link, limits, bus, codec."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from scanctl.backend.ratelimit import RateLimits
+from scanctl.backend.scanning.cache import CatalogCache
+from scanctl.backend.sharedstate import Invalidation, RedisLink, SharedState
+from scanctl.backend.sharedstate.codec import (
+    decode_admission,
+    decode_invalidation,
+    encode_admission,
+    encode_invalidation,
+)
+from scanctl.core import Direction, PastScan
+from tests.backend.helpers import wait_for
+from tests.backend.redis_kit import PrivateRedis, redis_server
+
+__all__ = ["redis_server"]  # the fixture, used below
+
+
+def _clock() -> int:
+    return int(time.time() * 1000)
+
+
+# -- what travels through Redis: strict decoding ----------------------------------------
+
+texts = st.text(max_size=40)
+
+
+@given(st.builds(PastScan, st.integers(0, 2**53 - 1), texts, st.sampled_from(Direction), texts))
+def test_an_admission_survives_the_trip(past: PastScan) -> None:
+    assert decode_admission(encode_admission(past)) == past
+    assert decode_admission(encode_admission(past).encode()) == past
+
+
+@given(
+    st.builds(
+        Invalidation,
+        st.text(min_size=1, max_size=20),
+        st.sampled_from(["event", "device"]),
+        st.text(min_size=1, max_size=40),
+        st.text(min_size=1, max_size=40),
+    )
+)
+def test_an_invalidation_survives_the_trip(message: Invalidation) -> None:
+    assert decode_invalidation(encode_invalidation(message)) == message
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner),
+    max_leaves=12,
+)
+
+
+@given(st.binary(max_size=300) | st.text(max_size=300) | st.none())
+def test_garbage_decodes_to_nothing(raw: bytes | str | None) -> None:
+    # Whatever another program (or version) leaves under our prefix: None, or a valid value.
+    admission = decode_admission(raw)
+    assert admission is None or isinstance(admission, PastScan)
+    message = decode_invalidation(raw)
+    assert message is None or isinstance(message, Invalidation)
+
+
+@given(
+    st.dictionaries(st.sampled_from(["at", "gate", "dir", "dev", "o", "k", "t", "i"]), json_values)
+)
+def test_near_misses_decode_to_nothing_or_something_valid(data: dict[str, object]) -> None:
+    import json
+
+    raw = json.dumps(data)
+    admission = decode_admission(raw)
+    if admission is not None:
+        assert type(admission.at_ms) is int and admission.direction in Direction
+    message = decode_invalidation(raw)
+    if message is not None:
+        assert message.kind in ("event", "device", "tenant") and message.tenant_id
+
+
+def test_the_wrong_shapes_are_refused() -> None:
+    good = encode_admission(PastScan(1, "A", Direction.ENTRY, "d"))
+    assert decode_admission(good.replace('"at":1', '"at":true')) is None
+    assert decode_admission(good.replace('"entry"', '"sideways"')) is None
+    assert decode_admission(good.replace('"at":1', '"at":-1')) is None
+    assert decode_invalidation('{"o":"x","k":"event","t":"t","i":""}') is None
+    assert decode_invalidation('{"o":"x","k":"nuke","t":"t","i":"e"}') is None
+    assert decode_invalidation('{"o":"x","k":"tenant","t":"t","i":""}') is not None
+
+
+# -- the link: deadline, down, back up ---------------------------------------------------
+
+
+@pytest.mark.redis
+def test_the_link_goes_down_and_comes_back(redis_server: PrivateRedis) -> None:
+    link = RedisLink(redis_server.url, timeout_seconds=0.25, retry_seconds=0.1)
+    recovered: list[bool] = []
+    link.on_recovery(lambda: recovered.append(True))
+    link.start()
+    try:
+        assert link.up
+        assert link.run(lambda client: client.set("k", "v"), False) is True
+        redis_server.kill()
+        assert link.run(lambda client: client.get("k"), "default") == "default"
+        assert not link.up
+        started = time.monotonic()
+        assert link.run(lambda client: client.get("k"), "default") == "default"
+        assert time.monotonic() - started < 0.01  # down: nobody waits on Redis
+        redis_server.start()
+        wait_for(lambda: link.up, timeout=5, what="the probe to find Redis back")
+        assert link.recoveries == 1
+        wait_for(lambda: len(recovered) == 2, timeout=5, what="the recovery callback")
+    finally:
+        link.stop()
+
+
+def test_a_redis_that_never_answers_costs_one_deadline() -> None:
+    # A socket that accepts connections and never replies: a hung Redis.
+    with socket.socket() as hung:
+        hung.bind(("127.0.0.1", 0))
+        hung.listen(8)
+        port = hung.getsockname()[1]
+        link = RedisLink(f"redis://127.0.0.1:{port}/0", timeout_seconds=0.2, retry_seconds=60)
+        try:
+            started = time.monotonic()
+            link.start()  # the first ping times out
+            assert not link.up
+            assert time.monotonic() - started < 1.5
+            assert link.run(lambda client: client.get("k"), None) is None
+        finally:
+            link.stop()
+
+
+# -- rate limits: shared through Redis, in memory while it is away -----------------------
+
+
+@pytest.mark.redis
+def test_rate_limits_are_shared_and_fall_back_to_memory(redis_server: PrivateRedis) -> None:
+    def limits() -> RateLimits:
+        return RateLimits(redis_server.url, "10/hour", key_prefix="test-limits", retry_seconds=0.2)
+
+    one, two = limits(), limits()
+    assert one.storage == "redis"
+    answers = [(one if i % 2 else two).hit_scan("t", "device", 4) for i in range(5)]
+    assert answers[:4] == [None] * 4
+    assert answers[4] is not None and answers[4] >= 1  # the 5th, counted across both
+
+    redis_server.kill()
+    started = time.monotonic()
+    assert one.hit_scan("t", "device", 4) is None  # memory: a fresh count, no error
+    assert time.monotonic() - started < 1
+    assert one.storage == "memory (redis down)"
+    assert one.fallbacks == 1
+    for _ in range(3):
+        one.hit_scan("t", "device", 4)
+    assert one.hit_scan("t", "device", 4) is not None  # still limited, per instance
+
+    redis_server.start()  # empty: the count starts again
+    wait_for(lambda: one.storage == "redis", timeout=5, what="the retry period to end")
+    assert one.hit_scan("t", "device", 4) is None
+    assert two.hit_scan("t", "device", 4) is None
+
+
+# -- cache invalidation between instances -------------------------------------------------
+
+
+@pytest.fixture
+def two_caches(
+    redis_server: PrivateRedis, tmp_path: Path
+) -> Iterator[tuple[SharedState, CatalogCache, CatalogCache]]:
+    from scanctl.backend.settings import load_settings
+    from scanctl.backend.sharedstate.wiring import shared_state_for
+    from tests.backend.helpers import base_env
+
+    states = []
+    caches = []
+    for name in ("a", "b"):
+        cache = CatalogCache(_clock)
+        env = base_env(tmp_path / name, REDIS_URL=redis_server.url)
+        env["REDIS_KEY_PREFIX"] = "test-bus:"
+        state = shared_state_for(load_settings(environ=env), cache)
+        assert state is not None
+        state.start()
+        states.append(state)
+        caches.append(cache)
+    try:
+        for state in states:
+            wait_for(lambda s=state: s.bus.subscribed, timeout=5, what="subscriptions")
+        yield states[0], caches[0], caches[1]
+    finally:
+        for state in states:
+            state.stop()
+
+
+@pytest.mark.redis
+def test_an_invalidation_reaches_the_other_instance(
+    two_caches: tuple[SharedState, CatalogCache, CatalogCache], redis_server: PrivateRedis
+) -> None:
+    here, mine, theirs = two_caches
+    before = theirs.event_generation("t1", "e1")
+    theirs.events.put(("t1", "e1"), before, "cached")
+    mine.invalidate_event("t1", "e1")
+    here.bus.publish("event", "t1", "e1")
+    wait_for(
+        lambda: theirs.event_generation("t1", "e1") != before,
+        timeout=5,
+        what="the other instance to apply the invalidation",
+    )
+    assert theirs.events.get(("t1", "e1"), theirs.event_generation("t1", "e1")) == (False, None)
+
+    # Garbage on the channel is counted and ignored, never applied or fatal.
+    import redis
+
+    with redis.Redis(port=redis_server.port) as raw:
+        raw.publish("test-bus:invalidate", b"\xff not json")
+        raw.publish("test-bus:invalidate", '{"o":"x","k":"nuke","t":"t1","i":"e1"}')
+    wait_for(lambda: here.bus.ignored >= 2, timeout=5, what="garbage to be ignored")
+    assert here.bus.subscribed
+
+
+@pytest.mark.redis
+def test_a_lost_subscription_flushes_the_cache(
+    two_caches: tuple[SharedState, CatalogCache, CatalogCache], redis_server: PrivateRedis
+) -> None:
+    # Messages published while an instance was cut off are lost: it must forget its cache.
+    here, mine, _ = two_caches
+    generation = mine.device_generation("t1", "d1")
+    mine.devices.put(("t1", "d1"), generation, "cached")
+    redis_server.kill()
+    wait_for(lambda: not here.link.up, timeout=5, what="the link to notice")
+    redis_server.start()
+    wait_for(lambda: here.bus.subscribed, timeout=5, what="the subscription to come back")
+    assert mine.device_generation("t1", "d1") != generation
+    assert mine.devices.get(("t1", "d1"), mine.device_generation("t1", "d1")) == (False, None)
