@@ -53,16 +53,22 @@ class RuntimeCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         hits = CounterMetricFamily(
-            "scanctl_cache_hits", "Catalog cache lookups answered from memory.", labels=["cache"]
+            "scanctl_cache_hits",
+            "Catalog cache lookups answered, by cache and level (memory, then redis).",
+            labels=["cache", "level"],
         )
         misses = CounterMetricFamily(
             "scanctl_cache_misses",
-            "Catalog cache lookups that read the database.",
-            labels=["cache"],
+            "Catalog cache lookups not answered at a level (a redis miss reads the database).",
+            labels=["cache", "level"],
         )
         for name, cache in self.scans.cache.caches().items():
-            hits.add_metric([name], cache.hits)
-            misses.add_metric([name], cache.misses)
+            hits.add_metric([name, "memory"], cache.hits)
+            misses.add_metric([name, "memory"], cache.misses)
+            second = cache.second
+            if second is not None:
+                hits.add_metric([name, "redis"], getattr(second, "hits", 0))
+                misses.add_metric([name, "redis"], getattr(second, "misses", 0))
         yield hits
         yield misses
         queries = CounterMetricFamily(

@@ -43,6 +43,7 @@ PACKAGES = {
         "Precheck",
         "RedisLink",
         "ScanGuard",
+        "SharedLevel",
         "SharedState",
         "redis_url_problem",
     },

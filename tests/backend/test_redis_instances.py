@@ -96,7 +96,11 @@ def test_instances_share_redis_state(two_instances: tuple[ServerProcess, ServerP
         code = door.mint(ticket)
         assert door.scan(code)["reason"] == "ADMITTED"
         assert door.scan(code, client=staff_b)["reason"] == "QR_ALREADY_USED"
-        assert metric(_metrics(b), "scanctl_redis_refusals_total", reason="QR_ALREADY_USED") == 1
+        text = _metrics(b)
+        assert metric(text, "scanctl_redis_refusals_total", reason="QR_ALREADY_USED") == 1
+        # B found the event and the policy A had read in Redis, not in the database.
+        assert metric(text, "scanctl_cache_hits_total", cache="events", level="redis") >= 1
+        assert metric(text, "scanctl_cache_hits_total", cache="policies", level="redis") >= 1
         # A fresh code of the admitted ticket: a duplicate at B, with A's time of admission.
         duplicate = door.scan(door.mint(ticket), client=staff_b)
         assert duplicate["reason"] == "ALREADY_SCANNED"

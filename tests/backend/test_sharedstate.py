@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 from collections.abc import Iterator
@@ -20,7 +21,8 @@ from scanctl.backend.sharedstate.codec import (
     encode_admission,
     encode_invalidation,
 )
-from scanctl.core import Direction, PastScan
+from scanctl.backend.sharedstate.values import CODECS, UNREADABLE
+from scanctl.core import Direction, EventFacts, PastScan, Policy, TicketFacts, TicketStatus
 from tests.backend.helpers import wait_for
 from tests.backend.redis_kit import PrivateRedis, redis_server
 
@@ -75,8 +77,6 @@ def test_garbage_decodes_to_nothing(raw: bytes | str | None) -> None:
     st.dictionaries(st.sampled_from(["at", "gate", "dir", "dev", "o", "k", "t", "i"]), json_values)
 )
 def test_near_misses_decode_to_nothing_or_something_valid(data: dict[str, object]) -> None:
-    import json
-
     raw = json.dumps(data)
     admission = decode_admission(raw)
     if admission is not None:
@@ -208,7 +208,7 @@ def test_an_invalidation_reaches_the_other_instance(
     before = theirs.event_generation("t1", "e1")
     theirs.events.put(("t1", "e1"), before, "cached")
     mine.invalidate_event("t1", "e1")
-    here.bus.publish("event", "t1", "e1")
+    here.invalidated("event", "t1", "e1")
     wait_for(
         lambda: theirs.event_generation("t1", "e1") != before,
         timeout=5,
@@ -240,3 +240,91 @@ def test_a_lost_subscription_flushes_the_cache(
     wait_for(lambda: here.bus.subscribed, timeout=5, what="the subscription to come back")
     assert mine.device_generation("t1", "d1") != generation
     assert mine.devices.get(("t1", "d1"), mine.device_generation("t1", "d1")) == (False, None)
+
+
+# -- the second cache level: shared values, never a stale one after a write --------------
+
+
+@pytest.mark.redis
+def test_the_second_level_never_serves_a_value_read_before_a_write(
+    two_caches: tuple[SharedState, CatalogCache, CatalogCache],
+) -> None:
+    here, mine, theirs = two_caches
+    ticket = TicketFacts("0000abcd", "e1", TicketStatus.ACTIVE, frozenset({"GA"}))
+    key = ("t1", "e1", "0000abcd")
+    # This instance misses everywhere and reads the database...
+    assert mine.tickets.get(key, mine.event_generation("t1", "e1")) == (False, None)
+    # ...meanwhile the ticket is refunded (at any instance): the generation moves on...
+    here.invalidated("event", "t1", "e1")
+    # ...and the value read before the write lands under the old generation.
+    mine.tickets.put(key, 0, ticket)
+    assert theirs.tickets.get(key, theirs.event_generation("t1", "e1")) == (False, None)
+    # A value read after the write is shared.
+    refunded = TicketFacts("0000abcd", "e1", TicketStatus.REFUNDED)
+    mine.tickets.clear()
+    assert mine.tickets.get(key, mine.event_generation("t1", "e1")) == (False, None)
+    mine.tickets.put(key, mine.event_generation("t1", "e1"), refunded)
+    theirs.tickets.clear()
+    assert theirs.tickets.get(key, theirs.event_generation("t1", "e1")) == (True, refunded)
+    second = theirs.tickets.second
+    assert second is not None and getattr(second, "hits", 0) == 1
+
+
+@pytest.mark.redis
+def test_invalidations_made_while_redis_is_down_are_sent_when_it_is_back(
+    two_caches: tuple[SharedState, CatalogCache, CatalogCache], redis_server: PrivateRedis
+) -> None:
+    import redis
+
+    here, _, _ = two_caches
+    generation_key = here.keys.catalog_generation("t1", "e9")
+    redis_server.kill()
+    wait_for(lambda: not here.link.up, timeout=5, what="the link to notice")
+    here.invalidated("event", "t1", "e9")  # Redis cannot take it now
+    redis_server.start()
+    wait_for(lambda: here.link.up, timeout=5, what="the link to come back")
+
+    def generation() -> bytes | None:
+        with redis.Redis(port=redis_server.port) as raw:
+            value: bytes | None = raw.get(generation_key)
+            return value
+
+    wait_for(lambda: generation() == b"1", timeout=5, what="the pending invalidation")
+
+
+ticket_facts = st.builds(
+    TicketFacts,
+    st.text(max_size=8),
+    st.text(max_size=36),
+    st.sampled_from(TicketStatus),
+    st.frozensets(st.text(max_size=5), max_size=3),
+    st.none() | st.integers(0, 2**53),
+    st.none() | st.integers(0, 2**53),
+    st.none() | st.text(max_size=8),
+)
+event_facts = st.builds(EventFacts, texts, texts, texts, st.integers(), st.integers())
+
+
+@given(st.none() | ticket_facts, st.none() | event_facts)
+def test_catalog_values_survive_the_trip(
+    ticket: TicketFacts | None, event: EventFacts | None
+) -> None:
+    encode, decode = CODECS["tickets"]
+    assert decode(encode(ticket)) == ticket
+    encode, decode = CODECS["events"]
+    assert decode(encode(event)) == event
+
+
+def test_policies_survive_the_trip() -> None:
+    encode, decode = CODECS["policies"]
+    policy = Policy(reentry_allowed=True, gate_zones={"North": "VIP"}, max_reentries=3)
+    assert decode(encode(policy)) == policy
+    assert decode(encode(Policy())) == Policy()
+
+
+@given(st.binary(max_size=300) | st.text(max_size=300) | json_values.map(json.dumps))
+def test_garbage_catalog_values_are_unreadable(raw: bytes | str) -> None:
+    for name, kind in (("tickets", TicketFacts), ("events", EventFacts), ("policies", Policy)):
+        _, decode = CODECS[name]
+        value = decode(raw)
+        assert value is UNREADABLE or value is None or isinstance(value, kind)

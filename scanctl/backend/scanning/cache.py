@@ -10,7 +10,9 @@ writes made by another instance reach this one within that bound. Device entries
 shorter (``device_ttl_ms``): a revocation elsewhere must bite quickly.
 
 With Redis (REDIS_URL), `invalidate` also publishes the bump and every instance applies
-it (`sharedstate.InvalidationBus`), so the TTL is only the fallback while Redis is down.
+it (`sharedstate.InvalidationBus`), so the TTL is only the fallback while Redis is down;
+events, policies and tickets get a second level in Redis (`TtlCache.second`), asked on
+a miss in memory before the database.
 Hits and misses are counted per cache for `/metrics` (plain integers: a lost increment
 under a thread race skews a ratio by nothing, a lock would cost every scan).
 """
@@ -20,11 +22,21 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
-__all__ = ["CatalogCache", "TtlCache", "invalidate"]
+__all__ = ["CatalogCache", "SecondLevel", "TtlCache", "invalidate"]
 
 V = TypeVar("V")
+
+
+class SecondLevel(Protocol):
+    """A shared cache behind this process's memory (Redis: `sharedstate.SharedLevel`)."""
+
+    def get(self, key: Hashable) -> tuple[bool, object]:
+        """(True, value) when it has the key, else (False, None)."""
+
+    def put(self, key: Hashable, value: object) -> None:
+        """Remember a value read from the database after a `get` miss."""
 
 
 class TtlCache(Generic[V]):
@@ -33,6 +45,8 @@ class TtlCache(Generic[V]):
     def __init__(self, max_entries: int, ttl_ms: int, clock: Callable[[], int]) -> None:
         self.hits = 0
         self.misses = 0
+        self.second: SecondLevel | None = None
+        """Asked on a miss in memory, told of every value read from the database."""
         self._max = max_entries
         self._ttl = ttl_ms
         self._clock = clock
@@ -42,18 +56,28 @@ class TtlCache(Generic[V]):
     def get(self, key: Hashable, generation: int) -> tuple[bool, V | None]:
         """(True, value) on a fresh hit of this generation; (False, None) otherwise."""
         entry = self._data.get(key)
-        if entry is None:
-            self.misses += 1
-            return False, None
-        expires, gen, value = entry
-        if gen != generation or expires < self._clock():
-            self.misses += 1
-            return False, None
-        self.hits += 1
-        return True, value
+        if entry is not None:
+            expires, gen, value = entry
+            if gen == generation and expires >= self._clock():
+                self.hits += 1
+                return True, value
+        self.misses += 1
+        if self.second is not None:
+            found, shared = self.second.get(key)
+            if found:
+                # Kept at the generation the caller read before asking: a local write
+                # meanwhile leaves it stale-marked, as for a database read.
+                self._remember(key, generation, shared)  # type: ignore[arg-type]
+                return True, shared  # type: ignore[return-value]
+        return False, None
 
     def put(self, key: Hashable, generation: int, value: V) -> None:
-        """Remember a value read at ``generation``; the least recently stored goes first."""
+        """Remember a value read at ``generation`` (and share it); least recent goes first."""
+        self._remember(key, generation, value)
+        if self.second is not None:
+            self.second.put(key, value)
+
+    def _remember(self, key: Hashable, generation: int, value: V) -> None:
         with self._lock:
             self._data[key] = (self._clock() + self._ttl, generation, value)
             self._data.move_to_end(key)
@@ -169,8 +193,8 @@ def invalidate(
     if event_id is not None:
         cache.invalidate_event(tenant_id, event_id)
         if shared is not None:
-            shared.bus.publish("event", tenant_id, event_id)
+            shared.invalidated("event", tenant_id, event_id)
     if device_id is not None:
         cache.invalidate_device(tenant_id, device_id)
         if shared is not None:
-            shared.bus.publish("device", tenant_id, device_id)
+            shared.invalidated("device", tenant_id, device_id)

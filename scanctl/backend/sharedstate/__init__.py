@@ -9,12 +9,15 @@ REDIS_URL the service has none and works as a single instance.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from typing import Any
 
 from scanctl.backend.sharedstate.codec import Invalidation
 from scanctl.backend.sharedstate.guard import Precheck, ScanGuard
 from scanctl.backend.sharedstate.invalidation import InvalidationBus
 from scanctl.backend.sharedstate.keys import KeySpace, redis_url_problem
+from scanctl.backend.sharedstate.level2 import SharedLevel
 from scanctl.backend.sharedstate.link import RedisLink
 
 __all__ = [
@@ -24,9 +27,16 @@ __all__ = [
     "Precheck",
     "RedisLink",
     "ScanGuard",
+    "SharedLevel",
     "SharedState",
     "redis_url_problem",
 ]
+
+
+# Far longer than any cached value lives (values expire with the cache's TTL), so a
+# generation never restarts from zero while values of its old numbers exist.
+_GENERATION_LIFETIME_MS = 7 * 24 * 3600 * 1000
+_MAX_PENDING = 10_000
 
 
 class SharedState:
@@ -46,6 +56,36 @@ class SharedState:
         self.link = RedisLink(url, timeout_seconds=timeout_seconds, retry_seconds=retry_seconds)
         self.guard = ScanGuard(self.link, self.keys)
         self.bus = InvalidationBus(self.link, self.keys, apply, flush)
+        # Invalidations Redis did not take (it was down): sent again when it is back, so
+        # the second level and the other instances drop what this instance changed.
+        self._pending: set[tuple[str, str, str]] = set()
+        self._pending_lock = threading.Lock()
+        self.link.on_recovery(self._resend)
+
+    def invalidated(self, kind: str, tenant_id: str, target: str) -> None:
+        """Data of the tenant changed (``kind`` event or device): tell Redis and everybody."""
+        message = self.bus.message(kind, tenant_id, target)
+
+        def send(client: Any) -> bool:
+            pipe = client.pipeline(transaction=False)
+            if kind == "event":
+                generation = self.keys.catalog_generation(tenant_id, target)
+                pipe.incr(generation)
+                pipe.pexpire(generation, _GENERATION_LIFETIME_MS)
+            pipe.publish(self.keys.channel, message)
+            pipe.execute()
+            return True
+
+        if not self.link.run(send, False):
+            with self._pending_lock:
+                if len(self._pending) < _MAX_PENDING:
+                    self._pending.add((kind, tenant_id, target))
+
+    def _resend(self) -> None:
+        with self._pending_lock:
+            pending, self._pending = self._pending, set()
+        for kind, tenant_id, target in pending:
+            self.invalidated(kind, tenant_id, target)
 
     def start(self) -> None:
         """Connect (a Redis that is down now is retried in the background) and listen."""

@@ -54,10 +54,9 @@ class InvalidationBus:
         """Messages on the channel that were not ours to apply (garbage, other versions)."""
         self.subscribed = False
 
-    def publish(self, kind: str, tenant_id: str, target: str = "") -> None:
-        """Tell the other instances (best effort: their TTL covers a lost message)."""
-        message = encode_invalidation(Invalidation(self.origin, kind, tenant_id, target))  # type: ignore[arg-type]
-        self.link.run(lambda client: client.publish(self.keys.channel, message), 0)
+    def message(self, kind: str, tenant_id: str, target: str = "") -> str:
+        """The text that tells the other instances (`SharedState.invalidated` sends it)."""
+        return encode_invalidation(Invalidation(self.origin, kind, tenant_id, target))  # type: ignore[arg-type]
 
     def start(self) -> None:
         """Listen in a daemon thread."""

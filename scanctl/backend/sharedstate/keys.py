@@ -37,3 +37,11 @@ class KeySpace:
     def admitted(self, tenant_id: str, event_id: str, ticket_id: str) -> str:
         """The last admission of a ticket, kept for the duplicate window."""
         return f"{self.prefix}admitted:{len(tenant_id)}:{tenant_id}:{event_id}:{ticket_id}"
+
+    def catalog_generation(self, tenant_id: str, event_id: str) -> str:
+        """Generation of an event's cached catalog data, bumped by every write to it."""
+        return f"{self.prefix}gen:{len(tenant_id)}:{tenant_id}:{event_id}"
+
+    def catalog_value_prefix(self, tenant_id: str, event_id: str) -> str:
+        """Start of the keys of an event's cached values; the generation and field follow."""
+        return f"{self.prefix}cat:{len(tenant_id)}:{tenant_id}:{event_id}:"

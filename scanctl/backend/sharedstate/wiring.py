@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from scanctl.backend.scanning.cache import CatalogCache
 from scanctl.backend.settings import Settings
-from scanctl.backend.sharedstate import Invalidation, SharedState
+from scanctl.backend.sharedstate import Invalidation, SharedLevel, SharedState
+from scanctl.backend.sharedstate.values import CODECS
 
 __all__ = ["shared_state_for"]
 
@@ -22,10 +23,14 @@ def shared_state_for(settings: Settings, cache: CatalogCache) -> SharedState | N
         else:
             cache.invalidate_tenant(message.tenant_id)
 
-    return SharedState(
+    shared = SharedState(
         settings.redis_url,
         prefix=settings.redis_key_prefix,
         timeout_seconds=settings.redis_timeout_seconds,
         apply=apply,
         flush=cache.flush,
     )
+    caches = cache.caches()
+    for name, codec in CODECS.items():
+        caches[name].second = SharedLevel(shared.link, shared.keys, name, codec, cache.ttl_ms)
+    return shared
