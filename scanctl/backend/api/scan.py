@@ -41,6 +41,7 @@ from scanctl.core import (
     Policy,
     Reason,
     ScannerContext,
+    TicketFacts,
     deny,
     parse_code,
 )
@@ -185,13 +186,6 @@ async def decide_and_record(
     ticket = found.ticket
     forced: Decision | None = None
     headers: dict[str, str] = {}
-    if not venue_ok:
-        forced = deny(Reason.UNAUTHORIZED_VENUE)
-    else:
-        wait = state.rate_limits.hit_scan(tenant, device_id, policy.scanner_rate_limit_per_minute)
-        if wait is not None:
-            forced = deny(Reason.RATE_LIMITED)._replace(retry_after_s=wait)
-            headers["Retry-After"] = str(wait)
     scanner = ScannerContext(
         device_id=device_id,
         venue_id=device.venue_id,
@@ -202,20 +196,17 @@ async def decide_and_record(
     keys = service.event_keys(tenant, ticket.event_id) if ticket is not None else ()
     shared: SharedState | None = state.shared
     claimed: str | None = None
-    if shared is not None and forced is None:
-        # A replay or a duplicate seen at any instance is refused from Redis; the writer
-        # (the database) still decides everything else, admissions above all.
-        precheck = shared.guard.precheck(
-            tenant,
-            code,
-            ticket=ticket,
-            event=event,
-            policy=policy,
-            scanner=scanner,
-            event_keys=keys,
-            now_ms=service.clock(),
+    if not venue_ok:
+        forced = deny(Reason.UNAUTHORIZED_VENUE)
+    elif shared is None:
+        forced = _rate_limited(state, tenant, device_id, policy)
+    else:
+        # Redis round trips wait in a worker thread: the event loop serves other scans.
+        forced, claimed = await run_in_threadpool(
+            _shared_checks, state, shared, tenant, code, ticket, event, policy, scanner, keys
         )
-        forced, claimed = precheck.refusal, precheck.claimed
+    if forced is not None and forced.reason is Reason.RATE_LIMITED:
+        headers["Retry-After"] = str(forced.retry_after_s)
     try:
         outcome = await service.record(
             ScanJob(
@@ -236,7 +227,10 @@ async def decide_and_record(
         raise
     decision = outcome.decision
     if shared is not None and decision.allowed and ticket is not None:
-        shared.guard.admitted(tenant, ticket, scanner, outcome.decided_at_ms, policy)
+        # Before the answer, so that the gate's next scan finds it (in a worker thread).
+        await run_in_threadpool(
+            shared.guard.admitted, tenant, ticket, scanner, outcome.decided_at_ms, policy
+        )
     if decision.reason is Reason.INVALID:
         # The one place the specific cause is told: the server log, never the caller.
         log.info(
@@ -247,6 +241,40 @@ async def decide_and_record(
         )
     body_out = scan_body(decision, outcome.scan_id, outcome.decided_at_ms)
     return json.dumps(body_out, separators=(",", ":")).encode(), headers
+
+
+def _rate_limited(state: Any, tenant: str, device_id: str, policy: Policy) -> Decision | None:
+    """RATE_LIMITED (with the seconds to wait) above the policy's reads per device, or None."""
+    wait = state.rate_limits.hit_scan(tenant, device_id, policy.scanner_rate_limit_per_minute)
+    return None if wait is None else deny(Reason.RATE_LIMITED)._replace(retry_after_s=wait)
+
+
+def _shared_checks(
+    state: Any,
+    shared: SharedState,
+    tenant: str,
+    code: ParsedCode,
+    ticket: TicketFacts | None,
+    event: EventFacts,
+    policy: Policy,
+    scanner: ScannerContext,
+    keys: tuple[bytes, ...],
+) -> tuple[Decision | None, str | None]:
+    """Rate limit, then the Redis pre-check: a forced decision, and the nonce claimed."""
+    limited = _rate_limited(state, tenant, scanner.device_id, policy)
+    if limited is not None:
+        return limited, None
+    precheck = shared.guard.precheck(
+        tenant,
+        code,
+        ticket=ticket,
+        event=event,
+        policy=policy,
+        scanner=scanner,
+        event_keys=keys,
+        now_ms=state.scans.clock(),
+    )
+    return precheck.refusal, precheck.claimed
 
 
 async def _audit(
