@@ -226,7 +226,12 @@ async def decide_and_record(
             shared.guard.release(claimed)
         raise
     decision = outcome.decision
-    if shared is not None and decision.allowed and ticket is not None:
+    if (
+        shared is not None
+        and decision.allowed
+        and ticket is not None
+        and shared.guard.remembers(policy, scanner)
+    ):
         # Before the answer, so that the gate's next scan finds it (in a worker thread).
         await run_in_threadpool(
             shared.guard.admitted, tenant, ticket, scanner, outcome.decided_at_ms, policy

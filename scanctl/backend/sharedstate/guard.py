@@ -134,6 +134,13 @@ class ScanGuard:
         if claimed is not None:
             self.link.run(lambda client: client.delete(claimed), 0)
 
+    @staticmethod
+    def remembers(policy: Policy, scanner: ScannerContext) -> bool:
+        """Whether an admission of this scan is worth remembering: entries, under a policy
+        without re-entry (the only case `precheck` reads it). Should the policy change
+        later, the database still has every admission."""
+        return not policy.reentry_allowed and scanner.direction is Direction.ENTRY
+
     def admitted(
         self,
         tenant_id: str,
@@ -142,8 +149,8 @@ class ScanGuard:
         at_ms: int,
         policy: Policy,
     ) -> None:
-        """Remember an admission through an entry lane for the duplicate window."""
-        if scanner.direction is not Direction.ENTRY:
+        """Remember an admission for the duplicate window (see `remembers`)."""
+        if not self.remembers(policy, scanner):
             return
         key = self.keys.admitted(tenant_id, ticket.event_id, ticket.ticket_id)
         value = encode_admission(
