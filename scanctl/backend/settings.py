@@ -86,9 +86,9 @@ class Settings(BaseSettings):
     database_url: str | None = None
     """SQLAlchemy URL; default a SQLite file `backend.sqlite3` in the data directory."""
     redis_url: str | None = None
-    """Redis shared by several instances: nonces, rate limits, duplicate windows, cache
-    invalidations. Optional: the database stays the authority; without Redis (or while it
-    is down) each instance works from the database and its own memory."""
+    """Redis shared by several instances: nonces, rate limits, duplicate windows, catalog
+    caches and their invalidations. Optional: the database stays the authority; without
+    Redis (or while it is down) each instance works from the database and its memory."""
     redis_key_prefix: str = "scanctl:"
     """Prefix of every Redis key and channel, so that deployments can share one Redis."""
     redis_timeout_seconds: Annotated[float, Field(gt=0, le=5)] = 0.25
@@ -138,7 +138,13 @@ class Settings(BaseSettings):
     @property
     def effective_rate_limit_storage_url(self) -> str:
         """Where rate-limit counts live: RATE_LIMIT_STORAGE_URL, else REDIS_URL, else memory."""
-        return self.rate_limit_storage_url or self.redis_url or "memory://"
+        if self.rate_limit_storage_url:
+            return self.rate_limit_storage_url
+        if self.redis_url:
+            # `limits` spells a Redis socket path redis+unix://, redis-py unix://.
+            url = self.redis_url
+            return "redis+" + url if url.startswith("unix://") else url
+        return "memory://"
 
     @property
     def is_sqlite(self) -> bool:

@@ -27,6 +27,8 @@ def test_rate_limits_follow_redis_url_unless_told_otherwise(tmp_path: Path) -> N
         )
     )
     assert explicit.effective_rate_limit_storage_url == "memory://"
+    socket = load_settings(environ=base_env(tmp_path, REDIS_URL="unix:///run/redis.sock"))
+    assert socket.effective_rate_limit_storage_url == "redis+unix:///run/redis.sock"
 
 
 def test_bad_redis_settings_are_named_together(tmp_path: Path) -> None:
