@@ -328,3 +328,54 @@ def test_garbage_catalog_values_are_unreadable(raw: bytes | str) -> None:
         _, decode = CODECS[name]
         value = decode(raw)
         assert value is UNREADABLE or value is None or isinstance(value, kind)
+
+
+# -- the pre-check's own rate limit, in the same round trip --------------------------------
+
+
+@pytest.mark.redis
+def test_the_precheck_counts_the_rate_and_a_limited_scan_claims_nothing(
+    two_caches: tuple[SharedState, CatalogCache, CatalogCache], redis_server: PrivateRedis
+) -> None:
+    import redis
+
+    from scanctl.core import (
+        ScannerContext,
+        derive_event_key,
+        mint_token,
+        new_nonce,
+        parse_code,
+    )
+
+    here, _, _ = two_caches
+    now = _clock()
+    key = derive_event_key("a" * 40, "t1", "e1")
+    ticket = TicketFacts("0000abcd", "e1")
+    event = EventFacts("e1", "t1", "v1", now - 3_600_000, now + 3_600_000)
+    scanner = ScannerContext(device_id="d1", venue_id="v1", gate="G", zone=None)
+    policy = Policy()
+
+    def precheck(nonce: str) -> object:
+        code = parse_code(mint_token(key, "0000abcd", now, nonce))
+        return here.guard.precheck(
+            "t1",
+            code,
+            ticket=ticket,
+            event=event,
+            policy=policy,
+            scanner=scanner,
+            event_keys=(key,),
+            now_ms=now,
+            rate_per_minute=3,
+        )
+
+    answers = [precheck(new_nonce()) for _ in range(3)]
+    assert all(a.counted and a.refusal is None and a.claimed for a in answers)  # type: ignore[attr-defined]
+    limited_nonce = new_nonce()
+    limited = precheck(limited_nonce)
+    assert limited.counted and limited.claimed is None  # type: ignore[attr-defined]
+    assert limited.refusal.reason == "RATE_LIMITED"  # type: ignore[attr-defined]
+    assert 1 <= limited.refusal.retry_after_s <= 60  # type: ignore[attr-defined]
+    with redis.Redis(port=redis_server.port) as raw:
+        assert not raw.exists(here.keys.nonce("t1", limited_nonce))
+        assert raw.exists(answers[0].claimed)  # type: ignore[attr-defined]

@@ -201,9 +201,10 @@ async def decide_and_record(
     elif shared is None:
         forced = _rate_limited(state, tenant, device_id, policy)
     else:
-        # Redis round trips wait in a worker thread: the event loop serves other scans.
-        forced, claimed = await run_in_threadpool(
-            _shared_checks, state, shared, tenant, code, ticket, event, policy, scanner, keys
+        # Inline, one round trip (a worker thread would cost more: the hop, and the wait
+        # for the interpreter lock behind the busy event loop).
+        forced, claimed = _shared_checks(
+            state, shared, tenant, code, ticket, event, policy, scanner, keys
         )
     if forced is not None and forced.reason is Reason.RATE_LIMITED:
         headers["Retry-After"] = str(forced.retry_after_s)
@@ -232,10 +233,8 @@ async def decide_and_record(
         and ticket is not None
         and shared.guard.remembers(policy, scanner)
     ):
-        # Before the answer, so that the gate's next scan finds it (in a worker thread).
-        await run_in_threadpool(
-            shared.guard.admitted, tenant, ticket, scanner, outcome.decided_at_ms, policy
-        )
+        # Before the answer, so that the gate's next scan finds it.
+        shared.guard.admitted(tenant, ticket, scanner, outcome.decided_at_ms, policy)
     if decision.reason is Reason.INVALID:
         # The one place the specific cause is told: the server log, never the caller.
         log.info(
@@ -265,10 +264,18 @@ def _shared_checks(
     scanner: ScannerContext,
     keys: tuple[bytes, ...],
 ) -> tuple[Decision | None, str | None]:
-    """Rate limit, then the Redis pre-check: a forced decision, and the nonce claimed."""
-    limited = _rate_limited(state, tenant, scanner.device_id, policy)
-    if limited is not None:
-        return limited, None
+    """Rate limit and the Redis pre-check: a forced decision, and the nonce claimed.
+
+    The device's rate is counted by the pre-check itself when the limits live in this
+    Redis (one round trip for both); otherwise, and whenever Redis fails, by `RateLimits`.
+    """
+    rate: int | None = None
+    if shared.counts_scans and shared.link.up:
+        rate = policy.scanner_rate_limit_per_minute
+    else:
+        limited = _rate_limited(state, tenant, scanner.device_id, policy)
+        if limited is not None:
+            return limited, None
     precheck = shared.guard.precheck(
         tenant,
         code,
@@ -278,7 +285,13 @@ def _shared_checks(
         scanner=scanner,
         event_keys=keys,
         now_ms=state.scans.clock(),
+        rate_per_minute=rate,
     )
+    if rate is not None and not precheck.counted:  # Redis failed: count in memory
+        limited = _rate_limited(state, tenant, scanner.device_id, policy)
+        if limited is not None:
+            shared.guard.release(precheck.claimed)
+            return limited, None
     return precheck.refusal, precheck.claimed
 
 

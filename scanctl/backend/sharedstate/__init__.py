@@ -51,7 +51,10 @@ class SharedState:
         apply: Callable[[Invalidation], None],
         flush: Callable[[], None],
         retry_seconds: float = 1.0,
+        counts_scans: bool = True,
     ) -> None:
+        self.counts_scans = counts_scans
+        """Whether scans are rate-limited in this Redis (by the pre-check, one round trip)."""
         self.keys = KeySpace(prefix)
         self.link = RedisLink(url, timeout_seconds=timeout_seconds, retry_seconds=retry_seconds)
         self.guard = ScanGuard(self.link, self.keys)

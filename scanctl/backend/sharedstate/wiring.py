@@ -29,6 +29,8 @@ def shared_state_for(settings: Settings, cache: CatalogCache) -> SharedState | N
         timeout_seconds=settings.redis_timeout_seconds,
         apply=apply,
         flush=cache.flush,
+        # Rate limits elsewhere (RATE_LIMIT_STORAGE_URL): `RateLimits` counts scans too.
+        counts_scans=settings.rate_limit_storage_url in (None, settings.redis_url),
     )
     caches = cache.caches()
     for name, codec in CODECS.items():
