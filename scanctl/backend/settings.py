@@ -86,7 +86,13 @@ class Settings(BaseSettings):
     database_url: str | None = None
     """SQLAlchemy URL; default a SQLite file `backend.sqlite3` in the data directory."""
     redis_url: str | None = None
-    """Redis for rate limits, nonces and duplicate windows when several instances run."""
+    """Redis shared by several instances: nonces, rate limits, duplicate windows, catalog
+    caches and their invalidations. Optional: the database stays the authority; without
+    Redis (or while it is down) each instance works from the database and its memory."""
+    redis_key_prefix: str = "scanctl:"
+    """Prefix of every Redis key and channel, so that deployments can share one Redis."""
+    redis_timeout_seconds: Annotated[float, Field(gt=0, le=5)] = 0.25
+    """Deadline of one Redis operation; a slower or failed one marks Redis unavailable."""
     ticket_service_url: str | None = None
     """Upstream ticket service; the backend's own catalog is used when unset."""
     event_service_url: str | None = None
@@ -129,8 +135,8 @@ class Settings(BaseSettings):
     """After SIGTERM, keep serving this long with `/ready` at 503 before closing the socket."""
     device_registration_limit: str = "10/hour"
     """Device registrations allowed per venue (`limits` notation, e.g. `10/hour`)."""
-    rate_limit_storage_url: str = "memory://"
-    """`limits` storage for rate limits; `redis://…` when several instances run."""
+    rate_limit_storage_url: str | None = None
+    """`limits` storage for rate limits; default REDIS_URL when set, else `memory://`."""
     auto_migrate: bool | None = None
     """Migrate the database at start. Default: yes for SQLite, no for other databases."""
     enable_test_routes: bool = False
@@ -144,6 +150,17 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.data_dir / 'backend.sqlite3'}"
+
+    @property
+    def effective_rate_limit_storage_url(self) -> str:
+        """Where rate-limit counts live: RATE_LIMIT_STORAGE_URL, else REDIS_URL, else memory."""
+        if self.rate_limit_storage_url:
+            return self.rate_limit_storage_url
+        if self.redis_url:
+            # `limits` spells a Redis socket path redis+unix://, redis-py unix://.
+            url = self.redis_url
+            return "redis+" + url if url.startswith("unix://") else url
+        return "memory://"
 
     @property
     def is_sqlite(self) -> bool:
@@ -185,12 +202,33 @@ class Settings(BaseSettings):
 
     @field_validator("rate_limit_storage_url")
     @classmethod
-    def _limit_storage(cls, value: str) -> str:
+    def _limit_storage(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
         scheme = value.split("://", 1)[0]
         if "://" not in value or scheme not in _LIMIT_STORAGE_SCHEMES:
             raise ValueError(
                 f"must start with one of {', '.join(sorted(_LIMIT_STORAGE_SCHEMES))}://"
             )
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        from scanctl.backend.sharedstate.keys import redis_url_problem
+
+        problem = redis_url_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("redis_key_prefix")
+    @classmethod
+    def _redis_prefix(cls, value: str) -> str:
+        if not 1 <= len(value) <= 64 or not value.isprintable() or any(c.isspace() for c in value):
+            raise ValueError("must be 1 to 64 printable characters without spaces")
         return value
 
     @field_validator("database_url")

@@ -8,6 +8,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from scanctl.backend.lifecycle import Lifecycle
 from scanctl.backend.metrics import HttpMetrics
+from scanctl.backend.sharedstate import SharedState
 
 __all__ = ["router"]
 
@@ -26,10 +27,24 @@ async def health() -> dict[str, str]:
     responses={503: {"description": "Starting or draining"}},
 )
 async def ready(request: Request) -> JSONResponse:
-    """Whether to send this instance work."""
-    lifecycle: Lifecycle = request.app.state.lifecycle
+    """Whether to send this instance work, and (with Redis) whether it runs degraded.
+
+    A Redis outage keeps the answer 200: the instance still decides correctly from the
+    database, and every instance shares the one Redis — a 503 would take them all out
+    of the load balancer at once and turn a slower service into no service. The
+    details say ``"redis": "unavailable"`` and ``degraded`` for people and alerts.
+    """
+    state = request.app.state
+    lifecycle: Lifecycle = state.lifecycle
     status = 200 if lifecycle.ready else 503
-    return JSONResponse({"status": lifecycle.phase.value}, status_code=status)
+    body: dict[str, object] = {"status": lifecycle.phase.value}
+    shared: SharedState | None = getattr(state, "shared", None)
+    if shared is not None:
+        details: dict[str, str] = shared.details()
+        details["rateLimits"] = state.rate_limits.storage
+        body["degraded"] = details["redis"] != "ok"
+        body["details"] = details
+    return JSONResponse(body, status_code=status)
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
