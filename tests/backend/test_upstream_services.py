@@ -104,6 +104,12 @@ class Platform:
         reason: str = response.json()["reason"]
         return reason
 
+    def scanner_ready(self) -> dict[str, Any]:
+        response = httpx.get(f"{self.scanner.url}/ready", timeout=5)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
     def breaker(self, service: str) -> float:
         return metric_value(self.scanner, "scanctl_upstream_breaker_state", service=service)
 
@@ -214,6 +220,11 @@ def test_scans_decide_from_the_upstream_catalog_and_through_its_outage(
         >= 1
     )
     assert p.breaker("tickets") == 0 and p.breaker("events") == 0
+    ready = p.scanner_ready()
+    assert (ready["degraded"], ready["details"]["upstream"]) == (
+        False,
+        {"events": "closed", "tickets": "closed"},
+    )
 
     # A goes away. A fresh cached ticket answers without the network at all.
     assert p.upstream.stop() == 0
@@ -251,6 +262,8 @@ def test_scans_decide_from_the_upstream_catalog_and_through_its_outage(
 
     wait_for(unseen_is_unavailable, timeout=15, interval=0.05, what="the breaker to open")
     assert slowest < 1.0, f"a scan took {slowest:.2f} s while the service was down"
+    ready = p.scanner_ready()  # still 200: cached tickets decide; but said to be degraded
+    assert (ready["degraded"], ready["details"]["upstream"]["tickets"]) == (True, "open")
     # Open: the cached tickets still decide.
     assert p.decision(p.code("00000001")) == "ALREADY_SCANNED"
     assert p.decision(p.code("0000000f")) == "TICKET_REFUNDED"

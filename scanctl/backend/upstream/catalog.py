@@ -75,6 +75,13 @@ class UpstreamCatalog:
         """Whether the tenant's catalog comes from the services."""
         return tenant_id == self.tenant_id
 
+    def breaker_states(self) -> dict[str, str]:
+        """Each service's circuit breaker: closed, half-open or open."""
+        return {
+            client.name: client.breaker_state()
+            for client in (self._events_client, self._tickets_client)
+        }
+
     async def aclose(self) -> None:
         """Close both clients."""
         await self._events_client.aclose()
