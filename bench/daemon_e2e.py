@@ -2,11 +2,13 @@
 
 Runs the real daemon (`scanctl daemon run`, its own process) with a serial scanner on a
 pseudo-terminal and Honeywell host-ACK feedback. The daemon acknowledges a read only
-after its decision is committed to the journal (WAL, synchronous=FULL), so the time from
-a frame's *intended* send time to its acknowledgement is the whole path: pty, framing,
-decide, journal commit, feedback. Prints `name=value` lines: e2e_p50_ms and e2e_p99_ms at
-200 scans/s, max_sustained_per_s (a burst written as fast as the pty takes it), and the
-same run's baseline, the raw pty write->read round trip (pty_rtt_p99_ms).
+after its decision is committed to the journal, so the time from a frame's *intended*
+send time to its acknowledgement is the whole path: pty, framing, decide, journal
+commit, feedback. Prints `name=value` lines: e2e_p50_ms and e2e_p99_ms at 200 scans/s
+and max_sustained_per_s (a burst written as fast as the pty takes it) with the default
+`journal_sync = "normal"`, the same three prefixed `full_` with `journal_sync = "full"`
+(an fsync before every acknowledgement), and the same run's baselines: the raw pty
+write->read round trip (pty_rtt_p99_ms) and one fsync of this disk (fsync_p99_ms).
 """
 
 from __future__ import annotations
@@ -25,13 +27,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.daemon.gate_kit import (
     SCANCTL,
-    accepts,
-    api,
     gate_toml,
     now_ms,
     provision,
     pty_pair,
-    wait_for,
+    wait_ready,
 )
 
 RATE = 200
@@ -74,7 +74,23 @@ def read_acks(master: int, count: int, arrived: list[float], deadline_s: float) 
                 arrived.append(now)
 
 
-def run(folder: Path) -> dict[str, float]:
+def fsync_p99(folder: Path) -> float:
+    """A 4 KiB append and its fsync, 500 times, 5 ms apart: what `full` pays per commit."""
+    times = []
+    fd = os.open(folder / "fsync-probe", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    try:
+        for _ in range(500):
+            started = time.perf_counter()
+            os.write(fd, b"x" * 4096)
+            os.fsync(fd)
+            times.append((time.perf_counter() - started) * 1000)
+            time.sleep(1 / RATE)
+    finally:
+        os.close(fd)
+    return percentile(times, 0.99)
+
+
+def run(folder: Path, journal_sync: str) -> dict[str, float]:
     gate = provision(
         folder,
         now_ms(),
@@ -90,11 +106,12 @@ def run(folder: Path) -> dict[str, float]:
             'feedback = "honeywell"\n',
         )
         with subprocess.Popen(
-            [str(SCANCTL), "daemon", "run", "--config", str(config)], stderr=subprocess.DEVNULL
+            [str(SCANCTL), "daemon", "run", "--config", str(config)],
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, "SCANCTL_JOURNAL_SYNC": journal_sync},
         ) as daemon:
             socket = folder / "daemon.sock"
-            wait_for(lambda: accepts(socket), "the daemon")
-            wait_for(lambda: api(socket, "/gates")["gates"][0]["scanners"][0]["connected"], "port")
+            wait_ready(socket)
             frames = [b"]Q1" + gate.token(t, now_ms()).encode() + b"\r" for t in gate.tickets]
 
             # Paced: one frame every 5 ms, each timed from when it was due.
@@ -133,12 +150,15 @@ def run(folder: Path) -> dict[str, float]:
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory() as folder:
-        results = run(Path(folder))
-    print(f"e2e_p50_ms={results['e2e_p50_ms']:.3f}")
-    print(f"e2e_p99_ms={results['e2e_p99_ms']:.3f}")
-    print(f"max_sustained_per_s={results['max_sustained_per_s']:.0f}")
+    for journal_sync, prefix in (("normal", ""), ("full", "full_")):
+        with tempfile.TemporaryDirectory() as folder:
+            results = run(Path(folder), journal_sync)
+        print(f"{prefix}e2e_p50_ms={results['e2e_p50_ms']:.3f}")
+        print(f"{prefix}e2e_p99_ms={results['e2e_p99_ms']:.3f}")
+        print(f"{prefix}max_sustained_per_s={results['max_sustained_per_s']:.0f}")
     print(f"pty_rtt_p99_ms={pty_round_trip_p99():.3f}")
+    with tempfile.TemporaryDirectory() as folder:
+        print(f"fsync_p99_ms={fsync_p99(Path(folder)):.3f}")
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from scanctl.backend.api import (
     scan,
     scans,
     testing,
+    upstream,
 )
 from scanctl.backend.api.errors import install_error_handlers, record_denial
 from scanctl.backend.api.scan_fast import ScanFastPath
@@ -37,9 +38,13 @@ from scanctl.backend.lifecycle import Lifecycle
 from scanctl.backend.metrics import HttpMetrics, MetricsMiddleware
 from scanctl.backend.middleware import BodySizeLimitMiddleware, TimeoutMiddleware
 from scanctl.backend.ratelimit import RateLimits
+from scanctl.backend.runtime_metrics import QueryCounter, RuntimeCollector
 from scanctl.backend.scanning import ScanService, default_policy
 from scanctl.backend.scanning.auth import PersonTokenCache
 from scanctl.backend.settings import Settings
+from scanctl.backend.sharedstate import KeySpace
+from scanctl.backend.sharedstate.wiring import shared_state_for
+from scanctl.backend.upstream import build_upstream
 
 __all__ = ["create_app"]
 
@@ -73,7 +78,10 @@ def create_app(
         if problems:
             db.close()
             raise ConfigError(problems)
+        db.start_upkeep()
         scan_service.start()
+        if shared is not None:  # a Redis that is down now is retried in the background
+            await run_in_threadpool(shared.start)
         # Modules, routes and settings live as long as the process: out of the collector's
         # way, full collections stay short (they stop the event loop while they run).
         gc.freeze()
@@ -84,6 +92,10 @@ def create_app(
         finally:
             lifecycle.start_draining()
             await run_in_threadpool(scan_service.stop)
+            if scan_service.upstream is not None:
+                await scan_service.upstream.aclose()
+            if shared is not None:
+                await run_in_threadpool(shared.stop)
             db.close()
             lifecycle.mark_stopped()
 
@@ -99,7 +111,10 @@ def create_app(
     app.state.lifecycle = lifecycle
     app.state.metrics = HttpMetrics(slow_seconds=SLOW_REQUEST_SECONDS)
     app.state.rate_limits = RateLimits(
-        settings.rate_limit_storage_url, settings.device_registration_limit
+        settings.effective_rate_limit_storage_url,
+        settings.device_registration_limit,
+        key_prefix=KeySpace(settings.redis_key_prefix).limits,
+        timeout_seconds=settings.redis_timeout_seconds,
     )
     if device_tokens is None:
         device_tokens = DeviceTokens(db, clock_s=lambda: clock() / 1000)
@@ -111,9 +126,18 @@ def create_app(
     if settings.hmac_secret_previous is not None:
         secrets.append(settings.hmac_secret_previous.get_secret_value())
     scan_service = ScanService(
-        db, clock, hmac_secrets=tuple(secrets), default_policy=default_policy(settings)
+        db,
+        clock,
+        hmac_secrets=tuple(secrets),
+        default_policy=default_policy(settings),
+        upstream=build_upstream(settings, db, clock, app.state.metrics.registry),
     )
     app.state.scans = scan_service
+    shared = shared_state_for(settings, scan_service.cache)
+    app.state.shared = shared
+    app.state.metrics.registry.register(
+        RuntimeCollector(scan_service, QueryCounter(db.engine), app.state.rate_limits, shared)
+    )
     app.state.person_tokens = PersonTokenCache()
 
     install_error_handlers(app)
@@ -128,6 +152,7 @@ def create_app(
         offline.router,
         qr.router,
         scans.router,
+        upstream.router,
     ):
         app.include_router(router)
     if settings.enable_test_routes:

@@ -86,11 +86,33 @@ class Settings(BaseSettings):
     database_url: str | None = None
     """SQLAlchemy URL; default a SQLite file `backend.sqlite3` in the data directory."""
     redis_url: str | None = None
-    """Redis for rate limits, nonces and duplicate windows when several instances run."""
+    """Redis shared by several instances: nonces, rate limits, duplicate windows, catalog
+    caches and their invalidations. Optional: the database stays the authority; without
+    Redis (or while it is down) each instance works from the database and its memory."""
+    redis_key_prefix: str = "scanctl:"
+    """Prefix of every Redis key and channel, so that deployments can share one Redis."""
+    redis_timeout_seconds: Annotated[float, Field(gt=0, le=5)] = 0.25
+    """Deadline of one Redis operation; a slower or failed one marks Redis unavailable."""
     ticket_service_url: str | None = None
     """Upstream ticket service; the backend's own catalog is used when unset."""
     event_service_url: str | None = None
     """Upstream event service; the backend's own catalog is used when unset."""
+    upstream_token: SecretStr | None = None
+    """Bearer token presented to the ticket and event services (for a scanctl backend
+    upstream: a SYSTEM-role JWT of its tenant). Required with the service URLs; no default."""
+    upstream_tenant: str | None = None
+    """The tenant whose tickets and events the services hold (the token's tenant). Required
+    with the service URLs; other tenants of this backend keep using its own catalog."""
+    upstream_timeout_seconds: Annotated[float, Field(gt=0, le=10)] = 0.5
+    """Budget of one upstream lookup, retries included: a dead service must not stall a scan."""
+    upstream_failure_threshold: Annotated[int, Field(ge=1, le=1000)] = 5
+    """Consecutive failed lookups that open a service's circuit breaker."""
+    upstream_reset_seconds: Annotated[float, Field(gt=0, le=3600)] = 10
+    """How long an open breaker waits before letting a probe through (half-open)."""
+    upstream_ticket_ttl_seconds: Annotated[float, Field(gt=0, le=86400)] = 300
+    """How long a fetched ticket is used without asking again."""
+    upstream_event_ttl_seconds: Annotated[float, Field(gt=0, le=86400)] = 900
+    """How long a fetched event is used without asking again."""
 
     duplicate_scan_window_seconds: Annotated[int, Field(ge=0, le=7 * 24 * 3600)] = 600
     """Default duplicate window of events without their own policy."""
@@ -113,8 +135,8 @@ class Settings(BaseSettings):
     """After SIGTERM, keep serving this long with `/ready` at 503 before closing the socket."""
     device_registration_limit: str = "10/hour"
     """Device registrations allowed per venue (`limits` notation, e.g. `10/hour`)."""
-    rate_limit_storage_url: str = "memory://"
-    """`limits` storage for rate limits; `redis://…` when several instances run."""
+    rate_limit_storage_url: str | None = None
+    """`limits` storage for rate limits; default REDIS_URL when set, else `memory://`."""
     auto_migrate: bool | None = None
     """Migrate the database at start. Default: yes for SQLite, no for other databases."""
     enable_test_routes: bool = False
@@ -128,6 +150,17 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.data_dir / 'backend.sqlite3'}"
+
+    @property
+    def effective_rate_limit_storage_url(self) -> str:
+        """Where rate-limit counts live: RATE_LIMIT_STORAGE_URL, else REDIS_URL, else memory."""
+        if self.rate_limit_storage_url:
+            return self.rate_limit_storage_url
+        if self.redis_url:
+            # `limits` spells a Redis socket path redis+unix://, redis-py unix://.
+            url = self.redis_url
+            return "redis+" + url if url.startswith("unix://") else url
+        return "memory://"
 
     @property
     def is_sqlite(self) -> bool:
@@ -169,12 +202,33 @@ class Settings(BaseSettings):
 
     @field_validator("rate_limit_storage_url")
     @classmethod
-    def _limit_storage(cls, value: str) -> str:
+    def _limit_storage(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
         scheme = value.split("://", 1)[0]
         if "://" not in value or scheme not in _LIMIT_STORAGE_SCHEMES:
             raise ValueError(
                 f"must start with one of {', '.join(sorted(_LIMIT_STORAGE_SCHEMES))}://"
             )
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        from scanctl.backend.sharedstate.keys import redis_url_problem
+
+        problem = redis_url_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("redis_key_prefix")
+    @classmethod
+    def _redis_prefix(cls, value: str) -> str:
+        if not 1 <= len(value) <= 64 or not value.isprintable() or any(c.isspace() for c in value):
+            raise ValueError("must be 1 to 64 printable characters without spaces")
         return value
 
     @field_validator("database_url")
@@ -204,9 +258,15 @@ class Settings(BaseSettings):
             and previous.get_secret_value() == self.hmac_secret.get_secret_value()
         ):
             problems.append("HMAC_SECRET_PREVIOUS: must differ from HMAC_SECRET")
+        problems += _upstream_problems(self)
         if problems:
             raise ValueError(_PROBLEM_SEPARATOR.join(problems))
         return self
+
+    @property
+    def uses_upstream(self) -> bool:
+        """Whether tickets and events come from the upstream services."""
+        return self.ticket_service_url is not None
 
     @classmethod
     def settings_customise_sources(
@@ -227,6 +287,48 @@ _PROBLEM_SEPARATOR = "\n\x00"
 _LIMIT_STORAGE_SCHEMES = frozenset(
     {"memory", "redis", "rediss", "redis+unix", "redis+cluster", "redis+sentinel", "mongodb"}
 )
+
+
+def _upstream_problems(settings: Settings) -> list[str]:
+    # Both or neither: scans are recorded against events, so tickets from a service
+    # need their events from the same source of truth.
+    problems: list[str] = []
+    ticket_url, event_url = settings.ticket_service_url, settings.event_service_url
+    for name, url in (("TICKET_SERVICE_URL", ticket_url), ("EVENT_SERVICE_URL", event_url)):
+        if url is not None and not url.startswith(("http://", "https://")):
+            problems.append(f"{name}: must be an http:// or https:// URL")
+    if (ticket_url is None) != (event_url is None):
+        problems.append("TICKET_SERVICE_URL, EVENT_SERVICE_URL: set both or neither")
+    if ticket_url is not None and settings.upstream_token is None:
+        problems.append(
+            "UPSTREAM_TOKEN: is required with TICKET_SERVICE_URL and EVENT_SERVICE_URL "
+            "(the bearer token the services accept)"
+        )
+    if ticket_url is not None and settings.upstream_token is not None:
+        problems += _token_expiry_problems(settings.upstream_token.get_secret_value())
+    if ticket_url is not None and not settings.upstream_tenant:
+        problems.append(
+            "UPSTREAM_TENANT: is required with TICKET_SERVICE_URL and EVENT_SERVICE_URL "
+            "(the tenant whose data the services hold)"
+        )
+    return problems
+
+
+def _token_expiry_problems(token: str) -> list[str]:
+    # A JWT that has already expired would make every lookup a 401: refuse it at start.
+    # Opaque tokens are the services' business; the signature is theirs to check.
+    import time
+
+    import jwt
+
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.InvalidTokenError:
+        return []
+    expires = claims.get("exp")
+    if isinstance(expires, int | float) and expires <= time.time():
+        return ["UPSTREAM_TOKEN: has expired (its `exp` claim is in the past)"]
+    return []
 
 
 def _manifest_key_problems(value: SecretStr | None) -> list[str]:

@@ -37,6 +37,10 @@ def scan(
     exit_lane: Annotated[
         bool, typer.Option("--exit", help="Scan on an exit lane (default: entry).")
     ] = False,
+    zone: Annotated[
+        str | None,
+        typer.Option("--zone", help="The lane's zone, for a device registered without one."),
+    ] = None,
     context: ContextOption = None,
     url: UrlOption = None,
     token: TokenOption = None,
@@ -53,6 +57,7 @@ def scan(
             device_id,
             gate=gate,
             direction="exit" if exit_lane else None,
+            zone=zone,
             deadline=_DEADLINE_S,
         )
     if as_json:

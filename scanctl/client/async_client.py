@@ -123,11 +123,13 @@ class AsyncScanctlClient(ClientBase):
         timestamp: datetime | str | None = None,
         gate: str | None = None,
         direction: str | None = None,
+        zone: str | None = None,
         deadline: float = SCAN_DEADLINE,
     ) -> ScanResult:
         """The backend's decision on one code (``POST /api/scan``), within ``deadline`` s.
 
-        ``gate`` and ``direction`` (``entry``/``exit``) say which lane read the code.
+        ``gate``, ``direction`` (``entry``/``exit``) and ``zone`` say which lane read the
+        code (the zone counts only for a device registered without one).
         """
         return await self.call(
             endpoints.scan(
@@ -137,6 +139,7 @@ class AsyncScanctlClient(ClientBase):
                 timestamp=timestamp,
                 gate=gate,
                 direction=direction,
+                zone=zone,
                 deadline=deadline,
             )
         )

@@ -89,6 +89,7 @@ def scan(
     timestamp: datetime | str | None = None,
     gate: str | None = None,
     direction: str | None = None,
+    zone: str | None = None,
     deadline: float = SCAN_DEADLINE,
 ) -> Call[ScanResult]:
     """``POST /api/scan``: the backend's authoritative decision. Never retried."""
@@ -99,6 +100,8 @@ def scan(
         body["gate"] = gate
     if direction is not None:
         body["direction"] = direction
+    if zone is not None:
+        body["zone"] = zone
     return Call("POST", "/api/scan", responses.scan_result, json=body, deadline=deadline)
 
 

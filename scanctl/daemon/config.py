@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from scanctl.core import Direction, ScanMode
+from scanctl.daemon.journal import JournalSync
 from scanctl.daemon.layout import JOURNAL_FILE, SOCKET_FILE
 
 __all__ = [
@@ -141,6 +142,14 @@ class DaemonSettings(BaseSettings):
     """How often to pull a manifest delta while the backend is reachable."""
     outbox_batch: Annotated[int, Field(ge=1, le=10_000)] = 500
     """How many journaled scans one reconciliation push carries."""
+    journal_sync: JournalSync = JournalSync.NORMAL
+    """When a scan counts as journaled, and so when the scanner beeps. ``normal``: once
+    the operating system has it — a crash or kill of the daemon loses nothing, and the
+    log is fsynced every ``journal_flush_ms``, the most a power cut can take. ``full``:
+    once it is fsynced — nothing lost even to a power cut, at the disk's fsync latency
+    on every scan (10–20 ms at p99 on a cloud disk)."""
+    journal_flush_ms: Annotated[int, Field(ge=10, le=5000)] = 100
+    """How often, with ``journal_sync = "normal"``, the journal is fsynced."""
     scanner: list[ScannerSettings] = Field(min_length=1)
     """One table per scanner."""
 

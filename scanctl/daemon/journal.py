@@ -1,12 +1,20 @@
 """The gate's durable journal: every decision, committed before the gate is told.
 
-One SQLite file (WAL, synchronous=FULL) holds the append-only scan journal, the passes
-that make up each ticket's history (our own admissions and, later, those learnt from the
-backend or peer gates), the nonces seen, and the outbox state of each scan.
+One SQLite file (WAL) holds the append-only scan journal, the passes that make up each
+ticket's history (our own admissions and, later, those learnt from the backend or peer
+gates), the nonces seen, and the outbox state of each scan.
 
 Writes go through one writer thread that group-commits: every append waiting when a
-commit starts rides in that commit, so a burst costs one fsync rather than one per scan,
-and no append returns before its row is on disk.
+commit starts rides in that commit, so a burst costs one commit rather than one per
+scan, and no append returns before its commit. What a commit promises is the
+``JournalSync`` mode: ``full`` fsyncs every commit (the scan survives a power cut the
+moment it is acknowledged); ``normal`` hands it to the operating system (it survives any
+crash of the daemon at once, and a power cut once `WalKeeper` fsyncs the log, within
+``flush_interval_s``). Checkpoints run in `WalKeeper`'s thread, never inside a commit.
+
+Reads use a second connection (WAL readers never wait for the writer), and the counts
+the status page shows are kept in memory, so nothing on the event loop waits for a
+commit or its fsync.
 """
 
 from __future__ import annotations
@@ -20,10 +28,12 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from scanctl.core import Direction, PastScan, Reason
+from scanctl.storage import CHECKPOINT_INTERVAL_S, WalKeeper
 
 __all__ = [
     "MAX_RAW_BYTES",
@@ -31,6 +41,7 @@ __all__ = [
     "Journal",
     "JournalClosed",
     "JournalEntry",
+    "JournalSync",
     "OutboxRow",
 ]
 
@@ -94,6 +105,16 @@ _RECENT_KEYS = (
 )  # fmt: skip
 
 
+class JournalSync(StrEnum):
+    """What a journal commit waits for before the scanner is told (see the module doc)."""
+
+    FULL = "full"
+    NORMAL = "normal"
+
+
+DEFAULT_FLUSH_INTERVAL_S = 0.1
+
+
 class JournalClosed(RuntimeError):
     """An append arrived after the journal was closed: the scan must not get a green light."""
 
@@ -143,12 +164,27 @@ CommitListener = Callable[[int, BaseException | None], None]
 class Journal:
     """The journal file and its single writer thread."""
 
-    def __init__(self, path: Path, *, clock_ms: Any = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        clock_ms: Any = None,
+        sync: JournalSync = JournalSync.FULL,
+        flush_interval_s: float = DEFAULT_FLUSH_INTERVAL_S,
+        checkpoint_interval_s: float = CHECKPOINT_INTERVAL_S,
+    ) -> None:
         self.path = path
+        self.sync = sync
         self._clock_ms = clock_ms or (lambda: time.time_ns() // 1_000_000)
-        self._conn = self._connect(path)
+        self._conn = self._connect(path, sync)
         self._conn.executescript(_SCHEMA)
-        self._read_lock = threading.Lock()
+        # Checkpoints belong to the WalKeeper thread, not to whichever commit is unlucky.
+        self._conn.execute("PRAGMA wal_autocheckpoint=0")
+        self._write_lock = threading.Lock()
+        self._reader = self._connect(path, sync)
+        self._reader_lock = threading.Lock()
+        self._scans = int(self._query("SELECT count(*) FROM scans")[0][0])
+        self._unsent = self._count_unsent()
         self._queue: queue.SimpleQueue[_Batch | None] = queue.SimpleQueue()
         self._order_lock = threading.Lock()
         self._closed = False
@@ -159,12 +195,18 @@ class Journal:
         self.commits = 0
         self._writer = threading.Thread(target=self._write_loop, name="journal-writer", daemon=True)
         self._writer.start()
+        self.keeper = WalKeeper(
+            path,
+            committed=lambda: self.committed,
+            flush_interval_s=flush_interval_s if sync is JournalSync.NORMAL else None,
+            checkpoint_interval_s=checkpoint_interval_s,
+        )
 
     @staticmethod
-    def _connect(path: Path) -> sqlite3.Connection:
+    def _connect(path: Path, sync: JournalSync) -> sqlite3.Connection:
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute(f"PRAGMA synchronous={sync.value.upper()}")
         conn.execute("PRAGMA busy_timeout=5000")
         return conn
 
@@ -229,14 +271,15 @@ class Journal:
     def _commit(self, batch: list[_Batch]) -> None:
         entries = [entry for group, _ in batch for entry in group]
         try:
-            with self._read_lock:
+            with self._write_lock:
                 self._conn.execute("BEGIN IMMEDIATE")
                 try:
-                    self._write(entries)
+                    inserted = self._write(entries)
                     self._conn.execute("COMMIT")
                 except BaseException:
                     self._conn.execute("ROLLBACK")
                     raise
+                self._count_inserted(entries, inserted)
             self.commits += 1
             self.committed += len(entries)
         except Exception as error:  # handed to every waiter, never swallowed
@@ -256,9 +299,17 @@ class Journal:
         for listener in self._listeners:
             listener(self.committed, self.failure)
 
-    def _write(self, entries: list[JournalEntry]) -> None:
+    def _count_inserted(self, entries: list[JournalEntry], inserted: int) -> None:
+        self._scans += inserted
+        if inserted == len(entries):
+            self._unsent += sum(1 for e in entries if e.decided_by != ONLINE)
+        else:  # a scan id seen before was ignored: count what is really there
+            self._unsent = self._count_unsent()
+
+    def _write(self, entries: list[JournalEntry]) -> int:
+        """Insert the entries' rows; returns how many scans were new."""
         recorded_at = self._clock_ms()
-        self._conn.executemany(
+        scans = self._conn.executemany(
             _INSERT_SCAN,
             [
                 (
@@ -306,6 +357,7 @@ class Journal:
                 if e.nonce is not None and e.nonce_expires_at_ms is not None
             ],
         )
+        return scans.rowcount
 
     def record_passes(self, passes: Iterable[tuple[str, PastScan, str, str]]) -> None:
         """Store passes learnt elsewhere: (ticket_id, pass, source, unique id) each."""
@@ -313,7 +365,7 @@ class Journal:
             (ticket, p.at_ms, p.gate, p.direction.value, p.device_id, source, uid)
             for ticket, p, source, uid in passes
         ]
-        with self._read_lock:
+        with self._write_lock:
             self._conn.execute("BEGIN IMMEDIATE")
             self._conn.executemany(_INSERT_PASSAGE, rows)
             self._conn.execute("COMMIT")
@@ -321,8 +373,8 @@ class Journal:
     # -- reading ---------------------------------------------------------------------
 
     def _query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
-        with self._read_lock:
-            return self._conn.execute(sql, params).fetchall()
+        with self._reader_lock:
+            return self._reader.execute(sql, params).fetchall()
 
     def load_history(self) -> dict[str, list[PastScan]]:
         """Every ticket's passes, oldest first, to seed the in-memory state at start."""
@@ -345,7 +397,7 @@ class Journal:
 
     def forget_nonces(self, now_ms: int) -> int:
         """Drop nonces whose codes can no longer be valid; returns how many."""
-        with self._read_lock:
+        with self._write_lock:
             cursor = self._conn.execute("DELETE FROM nonces WHERE expires_at_ms <= ?", (now_ms,))
             return cursor.rowcount
 
@@ -358,7 +410,8 @@ class Journal:
         return counts
 
     def count(self) -> int:
-        return int(self._query("SELECT count(*) FROM scans")[0][0])
+        """How many scans the journal holds (kept in memory: free to ask)."""
+        return self._scans
 
     def scan_ids(self) -> set[str]:
         return {row[0] for row in self._query("SELECT scan_id FROM scans")}
@@ -403,17 +456,22 @@ class Journal:
         return [_outbox_row(row) for row in rows]
 
     def unsent_count(self) -> int:
+        """How many scans the backend has not accepted yet (kept in memory: free to ask)."""
+        return self._unsent
+
+    def _count_unsent(self) -> int:
         return int(self._query("SELECT count(*) FROM scans WHERE sent_at_ms IS NULL")[0][0])
 
     def mark_sent(self, results: dict[str, str], sent_at_ms: int) -> None:
         """Mark scans as accepted by the backend, with its per-scan answer."""
-        with self._read_lock:
+        with self._write_lock:
             self._conn.execute("BEGIN IMMEDIATE")
             self._conn.executemany(
                 "UPDATE scans SET sent_at_ms = ?, sync_result = ? WHERE scan_id = ?",
                 [(sent_at_ms, result, scan_id) for scan_id, result in results.items()],
             )
             self._conn.execute("COMMIT")
+            self._unsent = self._count_unsent()
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -424,7 +482,10 @@ class Journal:
         self._closed = True
         self._queue.put(_STOP)
         self._writer.join()
-        with self._read_lock:
+        self.keeper.close()
+        with self._reader_lock:
+            self._reader.close()
+        with self._write_lock:
             self._conn.close()
 
     def integrity_ok(self) -> bool:

@@ -105,7 +105,11 @@ class Daemon:
             raise DaemonError(
                 f"the held manifest is for event {header.event_id}, not {settings.event_id}"
             )
-        self.journal = Journal(settings.database_path)
+        self.journal = Journal(
+            settings.database_path,
+            sync=settings.journal_sync,
+            flush_interval_s=settings.journal_flush_ms / 1000,
+        )
         now = self.clock_ms()
         state = GateState(self.journal.load_history(), self.journal.load_nonces(now))
         self.decider = GateDecider(self._context(header), self.manifest, state)

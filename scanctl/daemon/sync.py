@@ -152,6 +152,7 @@ class BackendLink:
                 self.identity.device_id,
                 gate=lane.gate,
                 direction=lane.direction.value,
+                zone=lane.zone,
                 deadline=self.settings.online_deadline_ms / 1000,
             )
         except (ClientError, ValueError) as error:

@@ -65,6 +65,7 @@ def make_venue(
     policy: dict[str, Any] | None = None,
     starts: str = STARTS,
     ends: str = ENDS,
+    zones: list[str] | None = None,
 ) -> Venue:
     data = Venue(tenant, venue or new_id(), new_id())
     base = int(uuid.uuid4().hex[:7], 16) << 4
@@ -84,7 +85,11 @@ def make_venue(
         if data.ticket_ids:
             response = http.post(
                 f"/api/catalog/events/{data.event}/tickets",
-                json={"tickets": [{"id": t} for t in data.ticket_ids]},
+                json={
+                    "tickets": [
+                        {"id": t, **({"zones": zones} if zones else {})} for t in data.ticket_ids
+                    ]
+                },
             )
             assert response.status_code == 200, response.text
         if policy is not None:

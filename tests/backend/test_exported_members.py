@@ -36,6 +36,17 @@ PACKAGES = {
         "issue_person_token",
         "require",
     },
+    "scanctl.backend.sharedstate": {
+        "Invalidation",
+        "InvalidationBus",
+        "KeySpace",
+        "Precheck",
+        "RedisLink",
+        "ScanGuard",
+        "SharedLevel",
+        "SharedState",
+        "redis_url_problem",
+    },
 }
 
 

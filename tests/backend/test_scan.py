@@ -115,6 +115,15 @@ def test_wrong_event_and_wrong_zone(door: Door) -> None:
     assert door.scan(door.mint(vip), device=vip_gate)["reason"] == "ADMITTED"
 
 
+def test_a_lane_names_its_zone_only_on_a_device_registered_without_one(door: Door) -> None:
+    gate_computer = door.new_device()  # no zone: its lanes guard several
+    vip_gate = door.new_device(zone="VIP")
+    ga = door.ticket(zones=["GA"])
+    assert door.scan(door.mint(ga), device=gate_computer, zone="VIP")["reason"] == "WRONG_ZONE"
+    assert door.scan(door.mint(ga), device=vip_gate, zone="GA")["reason"] == "WRONG_ZONE"
+    assert door.scan(door.mint(ga), device=gate_computer, zone="GA")["reason"] == "ADMITTED"
+
+
 def test_expired_and_tampered_codes(door: Door) -> None:
     ticket = door.ticket()
     old = door.mint(ticket, age_ms=60_000)

@@ -8,6 +8,7 @@ import pytest
 
 from scanctl.core import Direction, ScanMode
 from scanctl.daemon.config import ConfigError, DriverKind, load_settings
+from scanctl.daemon.journal import JournalSync
 
 GOOD = """
 backend = "http://127.0.0.1:3009"
@@ -42,13 +43,16 @@ def test_a_good_file_loads(tmp_path: Path) -> None:
     assert settings.scanner[1].direction is Direction.EXIT
     assert settings.socket_path == tmp_path / "daemon.sock"
     assert settings.online_deadline_ms == 300
+    assert (settings.journal_sync, settings.journal_flush_ms) == (JournalSync.NORMAL, 100)
 
 
 def test_the_environment_overrides_the_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SCANCTL_ONLINE_DEADLINE_MS", "150")
-    assert load_settings(write(tmp_path, GOOD)).online_deadline_ms == 150
+    monkeypatch.setenv("SCANCTL_JOURNAL_SYNC", "full")
+    settings = load_settings(write(tmp_path, GOOD))
+    assert (settings.online_deadline_ms, settings.journal_sync) == (150, JournalSync.FULL)
 
 
 def test_every_problem_is_listed_at_once(tmp_path: Path) -> None:
@@ -57,6 +61,7 @@ event_id = ""
 data_dir = "/tmp"
 mode = "online-first"
 colour = "blue"
+journal_sync = "sometimes"
 
 [[scanner]]
 name = "a"
@@ -75,7 +80,8 @@ gate = "north"
     assert "colour" in text
     assert "needs `path`" in text
     assert "scanner.1.driver" in text
-    assert len(raised.value.problems) >= 4
+    assert "journal_sync" in text
+    assert len(raised.value.problems) >= 5
 
 
 def test_online_first_needs_a_backend(tmp_path: Path) -> None:

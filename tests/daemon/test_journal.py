@@ -23,7 +23,9 @@ from scanctl.daemon.journal import (
     Journal,
     JournalClosed,
     JournalEntry,
+    JournalSync,
 )
+from tests.daemon.gate_kit import wait_for
 
 NOW = 1_764_320_000_000
 
@@ -166,9 +168,9 @@ WRITER = textwrap.dedent(
     from pathlib import Path
     from scanctl.core import Direction, Reason
     from scanctl.daemon.ids import uuid7
-    from scanctl.daemon.journal import Journal, JournalEntry
+    from scanctl.daemon.journal import Journal, JournalEntry, JournalSync
 
-    journal = Journal(Path(sys.argv[1]))
+    journal = Journal(Path(sys.argv[1]), sync=JournalSync(sys.argv[2]))
     for index in range(100_000):
         scan_id = uuid7()
         journal.append_sync(JournalEntry(scan_id, "d", f"{index:08x}", b"raw", None, "s", "g",
@@ -179,10 +181,11 @@ WRITER = textwrap.dedent(
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("sync", list(JournalSync))
 @pytest.mark.parametrize("round_", range(3))
-def test_kill_9_loses_no_acknowledged_scan(tmp_path: Path, round_: int) -> None:
+def test_kill_9_loses_no_acknowledged_scan(tmp_path: Path, round_: int, sync: JournalSync) -> None:
     path = tmp_path / "gate.db"
-    command = [sys.executable, "-c", WRITER, str(path)]
+    command = [sys.executable, "-c", WRITER, str(path), sync.value]
     acknowledged: list[str] = []
     target = 200 + round_ * 150
     with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as writer:
@@ -217,3 +220,53 @@ def test_a_failed_commit_stops_every_later_green_light(journal: Journal) -> None
 
     asyncio.run(scenario())
     assert journal.count() == 1
+
+
+def test_the_counts_are_kept_in_memory_and_match_the_file(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "gate.db")
+    try:
+        online = replace(entry(), scan_id=uuid7(NOW), decided_by="online")
+        offline = [entry(at_ms=NOW + i) for i in range(4)]
+        journal.append_sync(online, *offline)
+        journal.append_sync(offline[0])  # seen before: ignored, counted once
+        assert (journal.count(), journal.unsent_count()) == (5, 4)
+        journal.mark_sent({offline[0].scan_id: "accepted"}, NOW + 10)
+        journal.mark_sent({offline[0].scan_id: "duplicate"}, NOW + 20)  # again: no change
+        assert (journal.count(), journal.unsent_count()) == (5, 3)
+    finally:
+        journal.close()
+    reopened = Journal(tmp_path / "gate.db")
+    try:
+        assert (reopened.count(), reopened.unsent_count()) == (5, 3)
+    finally:
+        reopened.close()
+
+
+def test_normal_sync_is_flushed_and_checkpointed_in_the_background(tmp_path: Path) -> None:
+    journal = Journal(
+        tmp_path / "gate.db",
+        sync=JournalSync.NORMAL,
+        flush_interval_s=0.01,
+        checkpoint_interval_s=0.2,
+    )
+    try:
+        journal.append_sync(*(entry(at_ms=NOW + i) for i in range(300)))
+        wait_for(lambda: journal.keeper.flushed == journal.committed == 300, "a flush", 10)
+        wait_for(lambda: journal.keeper.checkpoints >= 1, "a checkpoint", 10)
+    finally:
+        journal.close()
+
+
+def test_no_commit_checkpoints_the_log_itself(tmp_path: Path) -> None:
+    """SQLite would checkpoint inside the commit that passes 1,000 log pages, stalling
+    that scan; the journal leaves it to the keeper, so the log grows past that between
+    the keeper's checkpoints (here: none within the test)."""
+    path = tmp_path / "gate.db"
+    journal = Journal(path, sync=JournalSync.NORMAL, checkpoint_interval_s=3600)
+    try:
+        for index in range(1500):
+            journal.append_sync(entry(at_ms=NOW + index, raw=b"x" * 400))
+        wal_pages = path.with_name("gate.db-wal").stat().st_size // 4096
+        assert wal_pages > 1500
+    finally:
+        journal.close()

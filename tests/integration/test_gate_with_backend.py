@@ -14,35 +14,17 @@ from typing import Any
 
 import pytest
 
-from scanctl.client import DeviceAuth, ScanctlClient
 from scanctl.core import derive_event_key, mint_token, new_nonce
-from scanctl.daemon.identity import DeviceIdentity
 from scanctl.daemon.journal import Journal
-from scanctl.daemon.layout import MANIFEST_FILE
-from scanctl.manifests import ManifestStore, ManifestVerifier, TrustedKeys
 from tests.backend.helpers import SCANCTL, ServerProcess, start_server, wait_for
-from tests.backend.offline_kit import admin, make_venue, register_gate
+from tests.backend.offline_kit import admin, make_venue
 from tests.daemon.gate_kit import api, pty_pair, wait_ready
+from tests.integration.kit import provision_gate, restart
 
 pytestmark = pytest.mark.slow
 
 SCANS = 40
 GOOD = b"\x1b7,"
-
-
-def restart(server: ServerProcess) -> ServerProcess:
-    """The same backend (port, secrets, database) started again."""
-    log = server.log_path.open("ab")
-    process = subprocess.Popen(
-        [SCANCTL, "server", "run", "--port", str(server.port)],
-        env=dict(server.env),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    log.close()
-    again = ServerProcess(process, server.port, server.env, server.log_path)
-    wait_for(again.ready, timeout=30, what="the backend to come back")
-    return again
 
 
 def backend_scans(server: ServerProcess, tenant: str, event: str) -> list[dict[str, Any]]:
@@ -70,23 +52,8 @@ def test_the_gate_decides_offline_and_syncs_exactly_once_when_the_backend_return
         starts=(now - timedelta(hours=1)).isoformat(),
         ends=(now + timedelta(hours=5)).isoformat(),
     )
-    device = register_gate(server, venue)
     gate_dir = tmp_path / "gate"
-    identity = DeviceIdentity(
-        device.device_id, venue.tenant, venue.venue, device.keys, (device.manifest_key,)
-    )
-    identity.save(gate_dir)
-    auth = DeviceAuth(device.device_id, venue.tenant, venue.venue, device.keys.signing)
-    with ScanctlClient(server.url, auth) as client:
-        wire = client.pull_manifest(venue.event, device_id=device.device_id)
-    with ManifestStore(gate_dir / MANIFEST_FILE) as store:
-        store.load(
-            wire,
-            ManifestVerifier(TrustedKeys(identity.trusted_manifest_keys)),
-            tenant_id=venue.tenant,
-            venue_id=venue.venue,
-            now_ms=time.time_ns() // 1_000_000,
-        )
+    provision_gate(server, venue, gate_dir)
     event_key = derive_event_key(server.env["HMAC_SECRET"], venue.tenant, venue.event)
     assert server.stop() == 0  # the backend is down for the whole run
 

@@ -161,3 +161,16 @@ def list_tickets(
         records = store.list_tickets(scope, conn, str(event_id), after=after, limit=limit)
     following = records[-1].id if len(records) == limit else None
     return TicketsOut(tickets=[_ticket_out(r) for r in records], next=following)
+
+
+@router.get("/events/{eventId}/tickets/{ticketId}", responses=responses(403, 404))
+def show_ticket(
+    principal: Reader,
+    db: Db,
+    event_id: EventId,
+    ticket_id: Annotated[str, Path(alias="ticketId", pattern=r"^[0-9a-f]{8}$")],
+) -> TicketOut:
+    """One ticket (what another backend fetches when this one is its ticket service)."""
+    scope = principal.scope()
+    with db.read(scope) as conn:
+        return _ticket_out(store.get_ticket(scope, conn, str(event_id), ticket_id))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import uuid
 
 from fastapi import FastAPI, Request
@@ -13,6 +14,7 @@ from scanctl.backend.auth.principal import Principal, PrincipalKind
 from scanctl.backend.db.engine import Database
 from scanctl.backend.errors import Conflict, NotFound, OutOfVenue
 from scanctl.backend.store import AuditEntry, record_audit
+from scanctl.backend.upstream.errors import UpstreamUnavailable
 
 __all__ = ["install_error_handlers", "record_denial"]
 
@@ -87,6 +89,18 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Conflict)
     async def conflict(_request: Request, exc: Conflict) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=409)
+
+    @app.exception_handler(UpstreamUnavailable)
+    async def upstream_unavailable(request: Request, exc: UpstreamUnavailable) -> JSONResponse:
+        # Not a decision: the gate decides offline and reconciles later, rather than
+        # being told INVALID for a ticket nobody could look up. Retry once a probe may go.
+        log.info("%s", exc)
+        retry = math.ceil(request.app.state.settings.upstream_reset_seconds)
+        return JSONResponse(
+            {"detail": str(exc), "service": exc.service},
+            status_code=503,
+            headers={"Retry-After": str(retry)},
+        )
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -8,6 +8,8 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from scanctl.backend.lifecycle import Lifecycle
 from scanctl.backend.metrics import HttpMetrics
+from scanctl.backend.sharedstate import SharedState
+from scanctl.backend.upstream import UpstreamCatalog
 
 __all__ = ["router"]
 
@@ -26,10 +28,35 @@ async def health() -> dict[str, str]:
     responses={503: {"description": "Starting or draining"}},
 )
 async def ready(request: Request) -> JSONResponse:
-    """Whether to send this instance work."""
-    lifecycle: Lifecycle = request.app.state.lifecycle
+    """Whether to send this instance work, and (with Redis) whether it runs degraded.
+
+    A Redis outage keeps the answer 200: the instance still decides correctly from the
+    database, and every instance shares the one Redis — a 503 would take them all out
+    of the load balancer at once and turn a slower service into no service. The
+    details say ``"redis": "unavailable"`` and ``degraded`` for people and alerts.
+    An open breaker of an upstream ticket or event service is reported the same way:
+    the instance still decides every ticket it has cached.
+    """
+    state = request.app.state
+    lifecycle: Lifecycle = state.lifecycle
     status = 200 if lifecycle.ready else 503
-    return JSONResponse({"status": lifecycle.phase.value}, status_code=status)
+    body: dict[str, object] = {"status": lifecycle.phase.value}
+    details: dict[str, object] = {}
+    degraded = False
+    shared: SharedState | None = getattr(state, "shared", None)
+    if shared is not None:
+        details.update(shared.details())
+        details["rateLimits"] = state.rate_limits.storage
+        degraded = details["redis"] != "ok"
+    upstream: UpstreamCatalog | None = state.scans.upstream
+    if upstream is not None:
+        breakers = upstream.breaker_states()
+        details["upstream"] = breakers
+        degraded = degraded or any(state != "closed" for state in breakers.values())
+    if details:
+        body["degraded"] = degraded
+        body["details"] = details
+    return JSONResponse(body, status_code=status)
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)

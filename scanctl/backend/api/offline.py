@@ -25,6 +25,7 @@ from pydantic.alias_generators import to_camel
 
 from scanctl.backend import store
 from scanctl.backend.api.deps import Db, NowMs, responses
+from scanctl.backend.api.upstream import copy_tickets
 from scanctl.backend.auth.dependencies import require
 from scanctl.backend.auth.permissions import Permission
 from scanctl.backend.auth.principal import Principal, PrincipalKind
@@ -111,6 +112,7 @@ def pull_manifest(
     sequence of the manifest the device holds) a delta of the tickets changed since."""
     who = acting_device(principal, device_id)
     scope = principal.scope()
+    copy_tickets(request, scope.tenant_id, str(event_id))  # upstream tickets, when used
     made = issuer(request)
     settings: Settings = request.app.state.settings
     with db.read(scope) as conn:

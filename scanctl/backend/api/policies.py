@@ -10,6 +10,7 @@ from fastapi import APIRouter, Path, Request, Response
 from scanctl.backend import store
 from scanctl.backend.api.deps import Db, NowMs, PolicyManager, Reader, TemplateManager, responses
 from scanctl.backend.api.models import PolicyOut, TemplateOut
+from scanctl.backend.api.upstream import ensure_event
 from scanctl.backend.clock import ms_to_datetime
 from scanctl.backend.scanning.cache import invalidate
 from scanctl.backend.settings import Settings
@@ -54,6 +55,7 @@ def _template_out(record: store.TemplateRecord) -> TemplateOut:
 def get_policy(principal: Reader, db: Db, request: Request, event_id: EventId) -> PolicyOut:
     """The event's policy (the service defaults, flagged `isDefault`, until one is set)."""
     scope = principal.scope()
+    ensure_event(request, scope.tenant_id, str(event_id))
     with db.read(scope) as conn:
         record = store.get_policy(scope, conn, str(event_id), default=_default_policy(request))
     return _policy_out(record)
@@ -70,6 +72,7 @@ def put_policy(
 ) -> PolicyOut:
     """Replace the event's policy. Unknown keys and inconsistent settings are refused (422)."""
     scope = principal.scope()
+    ensure_event(request, scope.tenant_id, str(event_id))  # policies stay local, events not
     with db.write(scope) as conn:
         record = store.put_policy(
             scope, conn, str(event_id), body, updated_by=principal.subject, now_ms=now

@@ -58,6 +58,8 @@ async def generate(
         )
     service: ScanService = request.app.state.scans
     tenant = principal.tenant_id
+    if event_id is not None:  # an upstream ticket is found by its event only
+        await service.prepare_ticket(tenant, str(event_id), ticket_id)
     ticket = await run_in_threadpool(
         service.find_ticket, tenant, ticket_id, None if event_id is None else str(event_id)
     )

@@ -32,6 +32,7 @@ from scanctl.backend.clock import ms_to_datetime
 from scanctl.backend.scanning import ScanJob, ScanService
 from scanctl.backend.scanning.auth import require_fast
 from scanctl.backend.scanning.service import DeviceFacts, TicketLookup
+from scanctl.backend.sharedstate import SharedState
 from scanctl.core import (
     Decision,
     Direction,
@@ -40,6 +41,7 @@ from scanctl.core import (
     Policy,
     Reason,
     ScannerContext,
+    TicketFacts,
     deny,
     parse_code,
 )
@@ -69,6 +71,17 @@ class ScanIn(BaseModel):
         default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.:/-]*$"
     )
     direction: Direction = Direction.ENTRY
+    zone: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.:/-]*$",
+        description=(
+            "The zone the scanning lane guards, for a device registered without a zone"
+            " (a gate computer with lanes in several zones). A device registered to a"
+            " zone always decides in that zone, whatever it sends."
+        ),
+    )
 
 
 class ScanOut(BaseModel):
@@ -140,6 +153,9 @@ async def scan(body: ScanIn, principal: Scanner, request: Request) -> Response:
         raise HTTPException(status_code=404, detail="device not found")
     if not device.active:
         raise HTTPException(status_code=403, detail="device revoked")
+    code = parse_code(body.qr_data)
+    # Upstream events and tickets are fetched here, awaited; the reads below are memory.
+    await service.prepare(tenant, event_id, code)
     event = (
         service.event(tenant, event_id)
         if sync
@@ -147,7 +163,6 @@ async def scan(body: ScanIn, principal: Scanner, request: Request) -> Response:
     )
     if event is None:
         raise HTTPException(status_code=404, detail="event not found")
-    code = parse_code(body.qr_data)
     if sync:
         policy = service.policy(tenant, event_id)
         found = service.lookup(tenant, event_id, code)
@@ -184,35 +199,55 @@ async def decide_and_record(
     ticket = found.ticket
     forced: Decision | None = None
     headers: dict[str, str] = {}
-    if not venue_ok:
-        forced = deny(Reason.UNAUTHORIZED_VENUE)
-    else:
-        wait = state.rate_limits.hit_scan(tenant, device_id, policy.scanner_rate_limit_per_minute)
-        if wait is not None:
-            forced = deny(Reason.RATE_LIMITED)._replace(retry_after_s=wait)
-            headers["Retry-After"] = str(wait)
     scanner = ScannerContext(
         device_id=device_id,
         venue_id=device.venue_id,
         gate=body.gate or "",
-        zone=device.zone,
+        zone=device.zone or body.zone,
         direction=body.direction,
     )
     keys = service.event_keys(tenant, ticket.event_id) if ticket is not None else ()
-    outcome = await service.record(
-        ScanJob(
-            tenant_id=tenant,
-            code=code,
-            ticket=ticket,
-            event=event,
-            policy=policy,
-            scanner=scanner,
-            event_keys=keys,
-            raw=_clean(body.qr_data),
-            forced=forced,
+    shared: SharedState | None = state.shared
+    claimed: str | None = None
+    if not venue_ok:
+        forced = deny(Reason.UNAUTHORIZED_VENUE)
+    elif shared is None:
+        forced = _rate_limited(state, tenant, device_id, policy)
+    else:
+        # Inline, one round trip (a worker thread would cost more: the hop, and the wait
+        # for the interpreter lock behind the busy event loop).
+        forced, claimed = _shared_checks(
+            state, shared, tenant, code, ticket, event, policy, scanner, keys
         )
-    )
+    if forced is not None and forced.reason is Reason.RATE_LIMITED:
+        headers["Retry-After"] = str(forced.retry_after_s)
+    try:
+        outcome = await service.record(
+            ScanJob(
+                tenant_id=tenant,
+                code=code,
+                ticket=ticket,
+                event=event,
+                policy=policy,
+                scanner=scanner,
+                event_keys=keys,
+                raw=_clean(body.qr_data),
+                forced=forced,
+            )
+        )
+    except BaseException:
+        if shared is not None:  # never recorded: the code may be scanned again
+            shared.guard.release(claimed)
+        raise
     decision = outcome.decision
+    if (
+        shared is not None
+        and decision.allowed
+        and ticket is not None
+        and shared.guard.remembers(policy, scanner)
+    ):
+        # Before the answer, so that the gate's next scan finds it.
+        shared.guard.admitted(tenant, ticket, scanner, outcome.decided_at_ms, policy)
     if decision.reason is Reason.INVALID:
         # The one place the specific cause is told: the server log, never the caller.
         log.info(
@@ -223,6 +258,54 @@ async def decide_and_record(
         )
     body_out = scan_body(decision, outcome.scan_id, outcome.decided_at_ms)
     return json.dumps(body_out, separators=(",", ":")).encode(), headers
+
+
+def _rate_limited(state: Any, tenant: str, device_id: str, policy: Policy) -> Decision | None:
+    """RATE_LIMITED (with the seconds to wait) above the policy's reads per device, or None."""
+    wait = state.rate_limits.hit_scan(tenant, device_id, policy.scanner_rate_limit_per_minute)
+    return None if wait is None else deny(Reason.RATE_LIMITED)._replace(retry_after_s=wait)
+
+
+def _shared_checks(
+    state: Any,
+    shared: SharedState,
+    tenant: str,
+    code: ParsedCode,
+    ticket: TicketFacts | None,
+    event: EventFacts,
+    policy: Policy,
+    scanner: ScannerContext,
+    keys: tuple[bytes, ...],
+) -> tuple[Decision | None, str | None]:
+    """Rate limit and the Redis pre-check: a forced decision, and the nonce claimed.
+
+    The device's rate is counted by the pre-check itself when the limits live in this
+    Redis (one round trip for both); otherwise, and whenever Redis fails, by `RateLimits`.
+    """
+    rate: int | None = None
+    if shared.counts_scans and shared.link.up:
+        rate = policy.scanner_rate_limit_per_minute
+    else:
+        limited = _rate_limited(state, tenant, scanner.device_id, policy)
+        if limited is not None:
+            return limited, None
+    precheck = shared.guard.precheck(
+        tenant,
+        code,
+        ticket=ticket,
+        event=event,
+        policy=policy,
+        scanner=scanner,
+        event_keys=keys,
+        now_ms=state.scans.clock(),
+        rate_per_minute=rate,
+    )
+    if rate is not None and not precheck.counted:  # Redis failed: count in memory
+        limited = _rate_limited(state, tenant, scanner.device_id, policy)
+        if limited is not None:
+            shared.guard.release(precheck.claimed)
+            return limited, None
+    return precheck.refusal, precheck.claimed
 
 
 async def _audit(

@@ -176,9 +176,12 @@ class ScanFastPath:
         except ValidationError:
             return None
         tenant = principal.tenant_id
-        if service.db.is_sqlite:  # local reads are cheaper than a thread hop
-            looked = _look_up(service, principal, body)
+        if service.db.is_sqlite:
+            looked = await self._look_up_local(service, principal, body)
         else:
+            upstream = service.upstream
+            if upstream is not None and upstream.serves(tenant):
+                return None  # the route awaits the ticket and event services
             # One thread hop for all of the scan's reads (the full route takes four):
             # from the cache they cost microseconds, a miss reads the database.
             looked = await run_in_threadpool(_look_up, service, principal, body)
@@ -188,6 +191,21 @@ class ScanFastPath:
         return await decide_and_record(
             self.state, tenant, body, device, event, policy, code, found, venue_ok=True
         )
+
+    async def _look_up_local(
+        self, service: ScanService, principal: Principal, body: ScanIn
+    ) -> tuple[DeviceFacts, EventFacts, Policy, ParsedCode, TicketLookup] | None:
+        """`_look_up` on SQLite, inline, with the upstream services' data made ready."""
+        tenant = principal.tenant_id
+        device_id, event_id = str(body.device_id), str(body.event_id)
+        device = service.device(tenant, device_id)
+        if device is None or not device.active:
+            return None
+        code = parse_code(body.qr_data)
+        if not service.upstream_fresh(tenant, event_id, code):
+            return None  # the route awaits the ticket and event services
+        await service.prepare(tenant, event_id, code)  # all fresh: counts the hits, no I/O
+        return _look_up(service, principal, body, device, code)
 
     def _observe(self, scope: Scope, status: int, elapsed: float) -> None:
         if status == 200:  # the common case, through labels bound once
@@ -199,12 +217,19 @@ class ScanFastPath:
 
 
 def _look_up(
-    service: ScanService, principal: Principal, body: ScanIn
+    service: ScanService,
+    principal: Principal,
+    body: ScanIn,
+    device: DeviceFacts | None = None,
+    code: ParsedCode | None = None,
 ) -> tuple[DeviceFacts, EventFacts, Policy, ParsedCode, TicketLookup] | None:
-    """Device, event, policy and ticket of an ordinary scan; None for any other."""
+    """Device, event, policy and ticket of an ordinary scan; None for any other.
+
+    ``device`` and ``code``, when given, were already looked up and parsed."""
     tenant = principal.tenant_id
     device_id, event_id = str(body.device_id), str(body.event_id)
-    device = service.device(tenant, device_id)
+    if device is None:
+        device = service.device(tenant, device_id)
     if device is None or not device.active:
         return None
     event = service.event(tenant, event_id)
@@ -212,7 +237,8 @@ def _look_up(
         return None
     if device.venue_id != event.venue_id or not principal.scope().covers(device.venue_id):
         return None  # recorded and audited by the route
-    code = parse_code(body.qr_data)
+    if code is None:
+        code = parse_code(body.qr_data)
     return (
         device,
         event,

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Engine, create_engine, event, func, select
 from sqlalchemy.engine import make_url
 
+from scanctl.storage import WalKeeper
+
 if TYPE_CHECKING:
     from scanctl.backend.store.scope import Scope
 
@@ -35,9 +37,11 @@ class Database:
     hides every other tenant's rows even from a query that forgot to filter.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, sqlite_file: Path | None = None) -> None:
         self.engine = engine
         self._write_lock = threading.Lock()
+        self._sqlite_file = sqlite_file
+        self._keeper: WalKeeper | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -63,8 +67,22 @@ class Database:
             # is_local=true: the setting ends with the transaction, never leaks via the pool.
             conn.execute(select(func.set_config(TENANT_SETTING, scope.tenant_id, True)))
 
+    def start_upkeep(self) -> None:
+        """Checkpoint a SQLite file's log in the background (the service calls this once
+        its database is migrated; a one-off command never needs it)."""
+        if self._sqlite_file is not None and self._keeper is None:
+            self._keeper = WalKeeper(self._sqlite_file)
+
+    @property
+    def checkpoints(self) -> int:
+        """How many background checkpoints have run (0 without upkeep)."""
+        return self._keeper.checkpoints if self._keeper is not None else 0
+
     def close(self) -> None:
-        """Close every pooled connection."""
+        """Stop checkpointing and close every pooled connection."""
+        if self._keeper is not None:
+            self._keeper.close()
+            self._keeper = None
         self.engine.dispose()
 
 
@@ -75,6 +93,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+        # Checkpoints run in the WalKeeper thread: inside a commit, one would hold up
+        # that scan and every scan queued behind it for 100 ms and more.
+        cursor.execute("PRAGMA wal_autocheckpoint=0")
     finally:
         cursor.close()
 
@@ -82,15 +103,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def create_database(url: str) -> Database:
     """A `Database` for the URL; SQLite files get their directory and durable pragmas."""
     parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(
-            parsed,
-            connect_args={"check_same_thread": False, "timeout": _BUSY_TIMEOUT_MS / 1000},
-        )
-        event.listen(engine, "connect", _sqlite_pragmas)
-    else:
+    if parsed.get_backend_name() != "sqlite":
         # READ COMMITTED stated, not inherited from the server's default: the scan writer
         # locks a ticket row and only then reads its history, and needs that read to see
         # what another instance committed while it waited for the lock. Under REPEATABLE
@@ -112,4 +125,14 @@ def create_database(url: str) -> Database:
             # read every scan of the event for each duplicate check (10 ms instead of 0.5).
             connect_args={"prepare_threshold": None},
         )
-    return Database(engine)
+        return Database(engine)
+    engine = create_engine(
+        parsed,
+        connect_args={"check_same_thread": False, "timeout": _BUSY_TIMEOUT_MS / 1000},
+    )
+    event.listen(engine, "connect", _sqlite_pragmas)
+    if not parsed.database or parsed.database == ":memory:":
+        return Database(engine)
+    path = Path(parsed.database)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return Database(engine, path)

@@ -8,6 +8,13 @@ catalog, policy and device routes); every entry also expires after ``ttl_ms`` (3
 when several instances share a database, 5 min on single-instance SQLite) so that
 writes made by another instance reach this one within that bound. Device entries live
 shorter (``device_ttl_ms``): a revocation elsewhere must bite quickly.
+
+With Redis (REDIS_URL), `invalidate` also publishes the bump and every instance applies
+it (`sharedstate.InvalidationBus`), so the TTL is only the fallback while Redis is down;
+events, policies and tickets get a second level in Redis (`TtlCache.second`), asked on
+a miss in memory before the database.
+Hits and misses are counted per cache for `/metrics` (plain integers: a lost increment
+under a thread race skews a ratio by nothing, a lock would cost every scan).
 """
 
 from __future__ import annotations
@@ -15,17 +22,31 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
-__all__ = ["CatalogCache", "TtlCache", "invalidate"]
+__all__ = ["CatalogCache", "SecondLevel", "TtlCache", "invalidate"]
 
 V = TypeVar("V")
+
+
+class SecondLevel(Protocol):
+    """A shared cache behind this process's memory (Redis: `sharedstate.SharedLevel`)."""
+
+    def get(self, key: Hashable) -> tuple[bool, object]:
+        """(True, value) when it has the key, else (False, None)."""
+
+    def put(self, key: Hashable, value: object) -> None:
+        """Remember a value read from the database after a `get` miss."""
 
 
 class TtlCache(Generic[V]):
     """A bounded LRU map whose entries carry an expiry and the generation they were read at."""
 
     def __init__(self, max_entries: int, ttl_ms: int, clock: Callable[[], int]) -> None:
+        self.hits = 0
+        self.misses = 0
+        self.second: SecondLevel | None = None
+        """Asked on a miss in memory, told of every value read from the database."""
         self._max = max_entries
         self._ttl = ttl_ms
         self._clock = clock
@@ -35,15 +56,28 @@ class TtlCache(Generic[V]):
     def get(self, key: Hashable, generation: int) -> tuple[bool, V | None]:
         """(True, value) on a fresh hit of this generation; (False, None) otherwise."""
         entry = self._data.get(key)
-        if entry is None:
-            return False, None
-        expires, gen, value = entry
-        if gen != generation or expires < self._clock():
-            return False, None
-        return True, value
+        if entry is not None:
+            expires, gen, value = entry
+            if gen == generation and expires >= self._clock():
+                self.hits += 1
+                return True, value
+        self.misses += 1
+        if self.second is not None:
+            found, shared = self.second.get(key)
+            if found:
+                # Kept at the generation the caller read before asking: a local write
+                # meanwhile leaves it stale-marked, as for a database read.
+                self._remember(key, generation, shared)  # type: ignore[arg-type]
+                return True, shared  # type: ignore[return-value]
+        return False, None
 
     def put(self, key: Hashable, generation: int, value: V) -> None:
-        """Remember a value read at ``generation``; the least recently stored goes first."""
+        """Remember a value read at ``generation`` (and share it); least recent goes first."""
+        self._remember(key, generation, value)
+        if self.second is not None:
+            self.second.put(key, value)
+
+    def _remember(self, key: Hashable, generation: int, value: V) -> None:
         with self._lock:
             self._data[key] = (self._clock() + self._ttl, generation, value)
             self._data.move_to_end(key)
@@ -81,7 +115,20 @@ class CatalogCache:
         self._event_gen: dict[tuple[str, str], int] = {}
         self._tenant_gen: dict[str, int] = {}
         self._device_gen: dict[tuple[str, str], int] = {}
+        # Bumped by `flush()`: an entry read before a flush can never be served after it.
+        self._epoch = 0
         self._lock = threading.Lock()
+
+    def caches(self) -> dict[str, TtlCache[object]]:
+        """Every cache by name (for the hit and miss counts in `/metrics`)."""
+        return {
+            "events": self.events,
+            "policies": self.policies,
+            "tickets": self.tickets,
+            "static": self.static,
+            "tenant_events": self.tenant_events,
+            "devices": self.devices,
+        }
 
     def event_generation(self, tenant_id: str, event_id: str) -> int:
         """Generation of an event's data (event row, tickets, policy) and of its tenant."""
@@ -89,11 +136,18 @@ class CatalogCache:
 
     def tenant_generation(self, tenant_id: str) -> int:
         """Generation of tenant-wide data (event list, static-code index)."""
-        return self._tenant_gen.get(tenant_id, 0) << 32
+        return (self._tenant_gen.get(tenant_id, 0) << 32) + (self._epoch << 48)
 
     def device_generation(self, tenant_id: str, device_id: str) -> int:
         """Generation of one device's registration."""
-        return self._device_gen.get((tenant_id, device_id), 0)
+        return self._device_gen.get((tenant_id, device_id), 0) + (self._epoch << 48)
+
+    def flush(self) -> None:
+        """Forget everything (invalidations may have been missed while Redis was away)."""
+        with self._lock:
+            self._epoch += 1
+        for cache in self.caches().values():
+            cache.clear()
 
     def invalidate_event(self, tenant_id: str, event_id: str) -> None:
         """The event, its tickets or its policy changed (also drops tenant-wide views)."""
@@ -127,12 +181,20 @@ class CatalogCache:
 def invalidate(
     state: object, tenant_id: str, *, event_id: str | None = None, device_id: str | None = None
 ) -> None:
-    """Called by the routes that write catalog, policy or device data (``app.state``)."""
+    """Called by the routes that write catalog, policy or device data (``app.state``).
+
+    Here at once; at the other instances through Redis when it is configured.
+    """
     service = getattr(state, "scans", None)
     if service is None:
         return
     cache: CatalogCache = service.cache
+    shared = getattr(state, "shared", None)
     if event_id is not None:
         cache.invalidate_event(tenant_id, event_id)
+        if shared is not None:
+            shared.invalidated("event", tenant_id, event_id)
     if device_id is not None:
         cache.invalidate_device(tenant_id, device_id)
+        if shared is not None:
+            shared.invalidated("device", tenant_id, device_id)

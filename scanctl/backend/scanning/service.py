@@ -3,7 +3,9 @@
 The route does the cheap, read-only work (device, event, ticket, policy, keys — all
 from `CatalogCache`, the database only on a miss), then hands a `ScanJob` to the
 `ScanWriter`, which decides and records it. Misses read the database with short
-read-only transactions; WAL readers never wait for the writer.
+read-only transactions; WAL readers never wait for the writer. With upstream ticket and
+event services (`scanctl.backend.upstream`), the route first awaits `prepare`, and the
+lookups of that tenant's events and tickets read what it fetched, from memory.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, select
+from starlette.concurrency import run_in_threadpool
 
 from scanctl.backend import store
 from scanctl.backend.db.engine import Database
@@ -26,6 +29,7 @@ from scanctl.backend.errors import NotFound
 from scanctl.backend.scanning.cache import CatalogCache
 from scanctl.backend.scanning.writer import ScanJob, ScanOutcome, ScanWriter
 from scanctl.backend.settings import Settings
+from scanctl.backend.upstream import UpstreamCatalog
 from scanctl.core import (
     EventFacts,
     InvalidCode,
@@ -121,6 +125,7 @@ class ScanService:
         *,
         hmac_secrets: tuple[str, ...],
         default_policy: Policy,
+        upstream: UpstreamCatalog | None = None,
     ) -> None:
         self.db = database
         self.clock = clock
@@ -134,6 +139,11 @@ class ScanService:
         self._keys: dict[tuple[str, str], tuple[bytes, ...]] = {}
         self._warming: set[tuple[str, str, int, int]] = set()
         self._warm_lock = threading.Lock()
+        # Events and tickets of the upstream tenant come from the services (memory only
+        # here: `prepare` fetched them); devices, policies and scans stay local.
+        self.upstream = upstream
+        if upstream is not None:
+            upstream.on_event_copied = self.cache.invalidate_event
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -172,6 +182,65 @@ class ScanService:
             token, ticket.ticket_id, ticket.event_id, now_ms, now_ms + lifetime_s * 1000, lifetime_s
         )
 
+    # -- upstream services ------------------------------------------------------------
+
+    async def prepare(self, tenant_id: str, event_id: str, code: ParsedCode) -> None:
+        """Fetch from the upstream services what this scan's lookups will read (nothing for
+        a tenant on the local catalog). Raises UpstreamUnavailable (503).
+
+        Only a code whose MAC verifies with the key of this event (or of another event of
+        the tenant this backend knows: WRONG_EVENT) costs a ticket request: forged or
+        garbage codes never reach the ticket service.
+        """
+        upstream = self.upstream
+        if upstream is None or not upstream.serves(tenant_id):
+            return
+        await upstream.ensure_event(tenant_id, event_id)
+        if self.db.is_sqlite:  # local reads are cheaper than a thread hop (as in the route)
+            wanted = self._upstream_ticket(tenant_id, event_id, code)
+        else:
+            wanted = await run_in_threadpool(self._upstream_ticket, tenant_id, event_id, code)
+        if wanted is not None:
+            await upstream.ensure_ticket(tenant_id, *wanted)
+
+    async def prepare_ticket(self, tenant_id: str, event_id: str, ticket_id: str) -> None:
+        """Fetch an upstream event and one of its tickets (QR generation). 503 as above."""
+        upstream = self.upstream
+        if upstream is None or not upstream.serves(tenant_id):
+            return
+        await upstream.ensure_event(tenant_id, event_id)
+        if upstream.cached_event(tenant_id, event_id) is not None:
+            await upstream.ensure_ticket(tenant_id, event_id, ticket_id)
+
+    def upstream_fresh(self, tenant_id: str, event_id: str, code: ParsedCode) -> bool:
+        """Whether `prepare` would return at once without asking a service (SQLite only:
+        it may read the local event list)."""
+        upstream = self.upstream
+        if upstream is None or not upstream.serves(tenant_id):
+            return True
+        if not upstream.event_fresh(tenant_id, event_id):
+            return False
+        wanted = self._upstream_ticket(tenant_id, event_id, code)
+        return wanted is None or upstream.ticket_fresh(tenant_id, *wanted)
+
+    def _upstream_ticket(
+        self, tenant_id: str, event_id: str, code: ParsedCode
+    ) -> tuple[str, str] | None:
+        """(event, ticket) whose ticket `lookup` will read for this code, or None."""
+        assert self.upstream is not None
+        if not isinstance(code, RotatingCode):
+            return None
+        if self.upstream.cached_event(tenant_id, event_id) is None:
+            return None  # no such event: the scan is refused before any ticket is read
+        if verify_mac(code, self.event_keys(tenant_id, event_id)):
+            return event_id, code.ticket_id
+        # As `lookup` does: a code of another event known here (copied locally) verifies
+        # with that event's key, and its ticket makes the answer WRONG_EVENT.
+        for other in self.tenant_event_ids(tenant_id):
+            if other != event_id and verify_mac(code, self.event_keys(tenant_id, other)):
+                return other, code.ticket_id
+        return None
+
     # -- cached reads -----------------------------------------------------------------
 
     def device(self, tenant_id: str, device_id: str) -> DeviceFacts | None:
@@ -194,6 +263,8 @@ class ScanService:
 
     def event(self, tenant_id: str, event_id: str) -> EventFacts | None:
         """The tenant's event (any venue), or None."""
+        if self.upstream is not None and self.upstream.serves(tenant_id):
+            return self.upstream.cached_event(tenant_id, event_id)
         gen = self.cache.event_generation(tenant_id, event_id)
         hit, value = self.cache.events.get((tenant_id, event_id), gen)
         if hit:
@@ -224,6 +295,8 @@ class ScanService:
 
     def ticket(self, tenant_id: str, event_id: str, ticket_id: str) -> TicketFacts | None:
         """One ticket of an event, or None."""
+        if self.upstream is not None and self.upstream.serves(tenant_id):
+            return self.upstream.cached_ticket(tenant_id, event_id, ticket_id)
         gen = self.cache.event_generation(tenant_id, event_id)
         key = (tenant_id, event_id, ticket_id)
         hit, value = self.cache.tickets.get(key, gen)

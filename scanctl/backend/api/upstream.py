@@ -1,0 +1,79 @@
+"""`POST /api/upstream/changes`: the ticket and event services say what changed (a webhook).
+
+The named tickets (or, without ``ticketIds``, the event and all its tickets) are asked
+for again before their next use, instead of when their TTL runs out. The old values stay
+as the fallback while the services are down.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from anyio.from_thread import run as run_in_loop
+from fastapi import APIRouter, HTTPException, Request
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.alias_generators import to_camel
+
+from scanctl.backend.api.deps import CatalogManager, responses
+from scanctl.backend.scanning import ScanService
+
+__all__ = ["ChangesIn", "ChangesOut", "copy_tickets", "ensure_event", "router"]
+
+router = APIRouter(tags=["upstream"], responses=responses(400, 401, 403))
+
+
+class ChangesIn(BaseModel):
+    """What changed upstream: an event, and which of its tickets (all of them when omitted)."""
+
+    model_config = ConfigDict(alias_generator=to_camel, extra="forbid")
+
+    event_id: UUID
+    ticket_ids: (
+        Annotated[
+            list[Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{8}$")]],
+            Field(max_length=10_000),
+        ]
+        | None
+    ) = None
+
+
+class ChangesOut(BaseModel):
+    """How many cached entries will be fetched again."""
+
+    model_config = ConfigDict(alias_generator=to_camel, serialize_by_alias=True)
+
+    expired: int
+
+
+def ensure_event(request: Request, tenant_id: str, event_id: str) -> None:
+    """Before a sync route (in a worker thread) writes local data that refers to an event:
+    fetch it from the event service, which copies it locally. UpstreamUnavailable: 503."""
+    service: ScanService = request.app.state.scans
+    upstream = service.upstream
+    if upstream is not None and upstream.serves(tenant_id):
+        run_in_loop(upstream.ensure_event, tenant_id, event_id)
+
+
+def copy_tickets(request: Request, tenant_id: str, event_id: str) -> None:
+    """Before a manifest is built (in a worker thread): copy the event's upstream ticket
+    list into the local catalog. A failing service leaves the last copy in place."""
+    service: ScanService = request.app.state.scans
+    upstream = service.upstream
+    if upstream is not None and upstream.serves(tenant_id):
+        run_in_loop(upstream.ensure_event, tenant_id, event_id)
+        run_in_loop(upstream.sync_tickets, tenant_id, event_id)
+
+
+@router.post(
+    "/api/upstream/changes",
+    responses={409: {"description": "This backend does not use upstream services"}},
+)
+def changes(body: ChangesIn, principal: CatalogManager, request: Request) -> ChangesOut:
+    """Expire the cached copies of what the ticket or event service changed."""
+    service: ScanService = request.app.state.scans
+    upstream = service.upstream
+    if upstream is None or not upstream.serves(principal.tenant_id):
+        raise HTTPException(status_code=409, detail="this tenant's catalog is not upstream")
+    expired = upstream.invalidate(principal.tenant_id, str(body.event_id), body.ticket_ids)
+    return ChangesOut(expired=expired)

@@ -1,0 +1,5 @@
+"""Storage helpers shared by the backend and the gate daemon (both keep SQLite files)."""
+
+from scanctl.storage.wal_keeper import CHECKPOINT_INTERVAL_S, WalKeeper
+
+__all__ = ["CHECKPOINT_INTERVAL_S", "WalKeeper"]
