@@ -208,6 +208,8 @@ def test_the_schema_keeps_tenants_apart(app_role_url: str, postgres_url: str) ->
         "SELECT * FROM devices WHERE tenant_id = :t AND id = 'd'",
         "SELECT body FROM policies WHERE tenant_id = :t AND event_id = 'e'",
         "SELECT id FROM tickets WHERE tenant_id = :t AND event_id = 'e' AND id = 'a' FOR UPDATE",
+        # QR generation without an event: by (tenant_id, id), not all the tenant's tickets.
+        "SELECT * FROM tickets WHERE tenant_id = :t AND id = 'a' LIMIT 2",
     )
     database = create_database(app_role_url)
     try:
@@ -216,6 +218,8 @@ def test_the_schema_keeps_tenants_apart(app_role_url: str, postgres_url: str) ->
             for query in hot:
                 plan = "\n".join(conn.execute(text(f"EXPLAIN {query}"), {"t": "t1"}).scalars())
                 assert "Seq Scan" not in plan, plan
+                if query.endswith("LIMIT 2"):
+                    assert re.search(r"Index Cond: .*\bid\)?::text = 'a'", plan), plan
                 assert re.search(
                     r"Index Cond: \(+tenant_id\b", plan.replace("(tenant_id)", "tenant_id")
                 ), plan

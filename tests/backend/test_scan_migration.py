@@ -20,7 +20,7 @@ def test_0003_down_and_up_again(tmp_path: Path) -> None:
         names = set(inspect(database.engine).get_table_names())
         assert not {"scans", "nonces"} & names
         assert {"events", "tickets", "devices"} <= names
-        upgrade(database.engine)
+        upgrade(database.engine, "0003")
         assert current_revision(database.engine) == "0003"
         indexes = {i["name"] for i in inspect(database.engine).get_indexes("scans")}
         assert indexes == {"ix_scans_tenant_event_ticket_at", "ix_scans_tenant_event_recorded"}

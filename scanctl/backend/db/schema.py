@@ -94,6 +94,8 @@ tickets = Table(
 )
 Index("ix_tickets_tenant_event_seq", tickets.c.tenant_id, tickets.c.event_id, tickets.c.updated_seq)
 Index("ix_tickets_tenant_static_hash", tickets.c.tenant_id, tickets.c.static_hash)
+# QR generation by ticket id alone, in any event of the tenant (migration 0004).
+Index("ix_tickets_tenant_id", tickets.c.tenant_id, tickets.c.id)
 
 devices = Table(
     "devices",
