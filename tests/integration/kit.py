@@ -12,6 +12,7 @@ from scanctl.daemon.layout import MANIFEST_FILE
 from scanctl.manifests import ManifestStore, ManifestVerifier, TrustedKeys
 from tests.backend.helpers import SCANCTL, ServerProcess, wait_for
 from tests.backend.offline_kit import Gate, Venue, register_gate
+from tests.daemon.gate_kit import api
 
 
 def provision_gate(server: ServerProcess, venue: Venue, gate_dir: Path) -> Gate:
@@ -48,4 +49,15 @@ def restart(server: ServerProcess) -> ServerProcess:
     log.close()
     again = ServerProcess(process, server.port, server.env, server.log_path)
     wait_for(again.ready, timeout=30, what="the backend to come back")
+    return again
+
+
+def restart_and_drain(server: ServerProcess, socket: Path) -> ServerProcess:
+    """Start the backend again and wait until the gate's outbox has reached it."""
+    again = restart(server)
+    wait_for(
+        lambda: api(socket, "/status")["journal"]["unsent"] == 0,
+        timeout=90,
+        what="the outbox to drain",
+    )
     return again

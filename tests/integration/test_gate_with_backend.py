@@ -16,10 +16,10 @@ import pytest
 
 from scanctl.core import derive_event_key, mint_token, new_nonce
 from scanctl.daemon.journal import Journal
-from tests.backend.helpers import SCANCTL, ServerProcess, start_server, wait_for
+from tests.backend.helpers import SCANCTL, ServerProcess, start_server
 from tests.backend.offline_kit import admin, make_venue
 from tests.daemon.gate_kit import api, pty_pair, wait_ready
-from tests.integration.kit import provision_gate, restart
+from tests.integration.kit import provision_gate, restart_and_drain
 
 pytestmark = pytest.mark.slow
 
@@ -80,12 +80,7 @@ def test_the_gate_decides_offline_and_syncs_exactly_once_when_the_backend_return
                 assert os.read(master, 3) == GOOD
             assert api(socket, "/status")["journal"]["unsent"] == SCANS
 
-            server = restart(server)
-            wait_for(
-                lambda: api(socket, "/status")["journal"]["unsent"] == 0,
-                timeout=90,
-                what="the outbox to drain",
-            )
+            server = restart_and_drain(server, socket)
         finally:
             daemon.send_signal(signal.SIGTERM)
             assert daemon.wait(timeout=20) == 0

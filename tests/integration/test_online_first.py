@@ -17,7 +17,7 @@ from scanctl.core import derive_event_key, mint_token, new_nonce
 from tests.backend.helpers import SCANCTL, start_server, wait_for
 from tests.backend.offline_kit import make_venue
 from tests.daemon.gate_kit import api, pty_pair, wait_ready
-from tests.integration.kit import provision_gate, restart
+from tests.integration.kit import provision_gate, restart_and_drain
 from tests.integration.test_gate_with_backend import backend_scans
 
 pytestmark = pytest.mark.slow
@@ -91,12 +91,7 @@ def test_online_first_asks_the_backend_per_lane_and_falls_back_when_it_is_gone(
             assert api(socket, "/scans?limit=1")["scans"][0]["decided_by"] == "offline"
             assert scan(vip, second)[0] == BAD  # the offline decision knows the zone too
 
-            server = restart(server)
-            wait_for(
-                lambda: api(socket, "/status")["journal"]["unsent"] == 0,
-                timeout=90,
-                what="the outbox to drain",
-            )
+            server = restart_and_drain(server, socket)
         finally:
             daemon.send_signal(signal.SIGTERM)
             assert daemon.wait(timeout=20) == 0

@@ -79,15 +79,7 @@ class EventMirror:
                 record = store.get_ticket(scope, conn, event_id, ticket_id)
         except NotFound:
             return None
-        return TicketFacts(
-            ticket_id=record.id,
-            event_id=record.event_id,
-            status=record.status,
-            zones=frozenset(record.zones),
-            valid_from_ms=record.valid_from_ms,
-            valid_until_ms=record.valid_until_ms,
-            transferred_to=record.transferred_to,
-        )
+        return record.facts()
 
     def read(self, tenant_id: str, event_id: str) -> EventFacts | None:
         """The local copy, or None."""
