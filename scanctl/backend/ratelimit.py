@@ -26,7 +26,7 @@ from limits.strategies import (
     SlidingWindowCounterRateLimiter,
 )
 
-__all__ = ["QR_PER_MINUTE", "RateLimits"]
+__all__ = ["QR_PER_MINUTE", "QuietMemoryStorage", "RateLimits"]
 
 log = logging.getLogger("scanctl.backend.ratelimit")
 
@@ -34,6 +34,34 @@ QR_PER_MINUTE = 30
 """Rotating codes one user may fetch for one ticket per minute."""
 
 T = TypeVar("T")
+
+
+class QuietMemoryStorage(MemoryStorage):
+    """`limits`' in-memory storage without its expiry timer thread.
+
+    The library starts a new 10 ms `threading.Timer` on a hit whenever none is running,
+    so about every 10 ms under load, and `Thread.start()` blocks its caller — the event
+    loop, for scans — until the new thread has run. Counters expire on read anyway
+    (`MemoryStorage.get`); the timer only frees memory. Here that sweep runs in the
+    caller's thread at most once per ``SWEEP_EVERY_S``.
+    """
+
+    SWEEP_EVERY_S = 1.0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.timer.cancel()  # the one the base class starts at once
+        self.next_sweep = time.monotonic() + self.SWEEP_EVERY_S
+        self.sweeps = 0
+
+    # The base class calls its private ``__schedule_expiry``; this name overrides it.
+    def _MemoryStorage__schedule_expiry(self) -> None:
+        now = time.monotonic()
+        if now < self.next_sweep:
+            return
+        self.next_sweep = now + self.SWEEP_EVERY_S
+        self.sweeps += 1
+        self._MemoryStorage__expire_events()  # type: ignore[attr-defined]
 
 
 class _Limiters:
@@ -77,10 +105,14 @@ class RateLimits:
             )
             if key_prefix is not None:
                 options["key_prefix"] = key_prefix
-        storage = storage_from_string(storage_url, **options)
+        storage = (
+            QuietMemoryStorage()
+            if storage_url.split("://", 1)[0] == "memory"
+            else storage_from_string(storage_url, **options)
+        )
         assert isinstance(storage, Storage)  # a synchronous URL: the settings check the scheme
         self._primary = _Limiters(storage)
-        self._fallback = _Limiters(MemoryStorage()) if self.shared else self._primary
+        self._fallback = _Limiters(QuietMemoryStorage()) if self.shared else self._primary
         self._retry_seconds = retry_seconds
         self._clock = clock
         self._down_until = 0.0
