@@ -27,7 +27,7 @@ from scanctl.core import (
     deny,
     parse_code,
 )
-from scanctl.daemon.ids import uuid7
+from scanctl.core.ids import uuid7
 from scanctl.daemon.journal import JournalEntry
 from scanctl.daemon.state import GateState, SlidingWindowLimiter
 

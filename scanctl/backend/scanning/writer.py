@@ -40,7 +40,6 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import IntegrityError
 
 from scanctl.backend.db.engine import Database
-from scanctl.backend.scanning.ids import uuid7
 from scanctl.backend.store.nonces import forget_expired_nonces, remember_nonces, used_nonces
 from scanctl.backend.store.scans import ScanRecord, admitted_histories, insert_scans
 from scanctl.backend.store.scope import Scope
@@ -55,6 +54,7 @@ from scanctl.core import (
     TicketFacts,
     decide,
 )
+from scanctl.core.ids import uuid7
 
 __all__ = ["ScanJob", "ScanOutcome", "ScanWriter", "WriterStopped"]
 

@@ -1,4 +1,7 @@
-"""Scan ids: UUIDv7, so ids sort by the time the gate made them and never collide."""
+"""Scan ids: UUIDv7, so ids sort by the time they were made and never collide.
+
+The backend and the gate daemon name scans the same way (both decide scans).
+"""
 
 from __future__ import annotations
 
