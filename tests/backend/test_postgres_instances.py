@@ -1,4 +1,5 @@
-"""Two backend processes on one PostgreSQL database: a ticket is admitted once, a nonce used once.
+"""Two backend processes on one PostgreSQL database: a ticket is admitted once, a nonce
+used once, and two offline uploads of one ticket give one acceptance and one conflict.
 
 Each instance has its own scan writer, so nothing in memory orders their decisions;
 only the database does (the writer locks the ticket row, then reads its history and
@@ -13,8 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -22,12 +26,14 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from scanctl.backend.db import create_database, upgrade
+from scanctl.client import DeviceAuth, ScanctlClient
 from tests.backend.helpers import (
     ServerProcess,
     fresh_secret,
     fresh_signing_key,
     start_server,
 )
+from tests.backend.offline_kit import Venue, offline_scan, register_gate
 from tests.backend.postgres_kit import fresh_database, service_role
 from tests.backend.scan_kit import Door, RawHttp, open_door
 
@@ -172,3 +178,39 @@ def test_the_same_nonce_at_both_instances_succeeds_once(cluster: Cluster) -> Non
     for ticket, reasons in zip(tickets, results, strict=True):
         assert reasons == {"ADMITTED": 1, "QR_ALREADY_USED": copies - 1}, (ticket, reasons)
     assert cluster.admissions(event) == dict.fromkeys(tickets, 1)
+
+
+def test_two_gates_uploading_one_ticket_to_both_instances_get_one_conflict(
+    cluster: Cluster,
+) -> None:
+    """Offline, two gates admitted the same ticket; their uploads reach the two instances
+    at the same moment. The database orders them: one is accepted, the other is the
+    conflict (never two acceptances, which would hide the over-admission)."""
+    door = cluster.door
+    venue = Venue(door.tenant, door.venue, door.event)
+    gates = [register_gate(instance, venue) for instance in cluster.instances]
+    clients = [
+        ScanctlClient(
+            instance.url, DeviceAuth(gate.device_id, door.tenant, door.venue, gate.keys.signing)
+        )
+        for instance, gate in zip(cluster.instances, gates, strict=True)
+    ]
+    now_ms = time.time_ns() // 1_000_000
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            for _ in range(max(_rounds() // 2, 1)):
+                ticket = door.ticket()
+                start = threading.Barrier(2)
+
+                def push(side: int, ticket: str = ticket, start: threading.Barrier = start) -> str:
+                    scan = offline_scan(ticket, at_ms=now_ms - side, gate=f"gate-{side}")
+                    start.wait(timeout=10)
+                    answer = clients[side].reconcile(gates[side].device_id, [scan])
+                    status: str = answer["results"][0]["status"]
+                    return status
+
+                statuses = sorted(pool.map(push, (0, 1)))
+                assert statuses == ["accepted", "conflict"], ticket
+    finally:
+        for client in clients:
+            client.close()

@@ -14,8 +14,10 @@ the stored row and changes nothing. Answers per scan:
   never lost for good;
 - ``rejected``: the scan cannot be filed (the device's venue has no event). Not stored.
 
-Everything happens in one write transaction per request, so concurrent uploads of
-the same ticket are judged one after the other and none escapes the count.
+Everything happens in one write transaction per request, which first locks the
+tickets it admits (``store.lock_tickets``, as the scan writer does), so concurrent
+uploads of the same ticket — to one instance or several — are judged one after the
+other and none escapes the count.
 """
 
 from __future__ import annotations
@@ -174,9 +176,10 @@ def reconcile_scans(
             recorded_at_ms=now_ms,
             late=now_ms - scan.scanned_at_ms > late_after_ms,
         )
+    rows = {**stored, **new_rows}
+    _lock_admitted_tickets(scope, conn, rows.values())
     scans_store.insert_scans(scope, conn, list(new_rows.values()))
 
-    rows = {**stored, **new_rows}
     over = _over_admitted(scope, conn, rows.values(), policy_of)
     results: list[ScanResult] = []
     answered: set[str] = set()
@@ -202,6 +205,19 @@ def reconcile_scans(
         answered.add(scan.id)
         results.append(ScanResult(scan.id, status, row.late, row.ticket_id, others))
     return results
+
+
+def _lock_admitted_tickets(scope: store.Scope, conn: Connection, rows: Iterable[ScanRow]) -> None:
+    """Before counting: lock every ticket these admissions name, so an upload at another
+    instance (or that instance's scan writer) counting the same ticket waits for this
+    transaction and then sees its rows — else both could count one admission and both
+    answer ``accepted``. Same order as the scan writer: events, then tickets, by id."""
+    wanted: dict[str, set[str]] = defaultdict(set)
+    for row in rows:
+        if row.is_admission and row.ticket_id is not None:
+            wanted[row.event_id].add(row.ticket_id)
+    for event_id in sorted(wanted):
+        store.lock_tickets(scope, conn, event_id, sorted(wanted[event_id]))
 
 
 def _over_admitted(

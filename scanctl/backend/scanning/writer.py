@@ -15,7 +15,7 @@ PostgreSQL with several instances: each instance still batches, but instances no
 see each other's batches, so the guarantee moves into the database. Inside the batch
 transaction the writer takes ``SELECT … FROM tickets WHERE tenant_id=:t AND event_id=:e
 AND id=:id FOR UPDATE`` for each ticket of the batch, events and tickets in id order so
-that two instances cannot deadlock (`_lock_tickets`; a no-op on SQLite, whose single
+that two instances cannot deadlock (`store.lock_tickets`; a no-op on SQLite, whose single
 writer already serializes), and only then reads the clock, the history and the
 nonces. The engine runs READ COMMITTED (`db.engine`), so those reads see what another
 instance committed while this one waited on the lock. Nonces keep their primary key
@@ -36,13 +36,14 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from scanctl.backend.db.engine import Database
 from scanctl.backend.store.nonces import forget_expired_nonces, remember_nonces, used_nonces
 from scanctl.backend.store.scans import ScanRecord, admitted_histories, insert_scans
 from scanctl.backend.store.scope import Scope
+from scanctl.backend.store.tickets import lock_tickets
 from scanctl.core import (
     Decision,
     EventFacts,
@@ -307,34 +308,10 @@ def _histories(
     # in a cycle.
     for event_id in sorted(by_event):
         ordered = sorted(by_event[event_id])
-        _lock_tickets(scope, conn, event_id, ordered)
+        lock_tickets(scope, conn, event_id, ordered)
         for ticket_id, history in admitted_histories(scope, conn, event_id, ordered).items():
             found[(event_id, ticket_id)] = history
     return found
-
-
-# One primary-key probe and lock per ticket, in the array's (sorted) order: the nested
-# loop over unnest keeps it. Written as a LATERAL probe so that the plan does not depend
-# on statistics — with an ``IN`` list on a table not analyzed yet, PostgreSQL read every
-# ticket of the event through its other index (21 ms at 100,000 tickets, per batch).
-_LOCK_TICKETS_PG = text(
-    "SELECT t.id FROM unnest(CAST(:tickets AS varchar[])) AS wanted(id) CROSS JOIN LATERAL"
-    " (SELECT id FROM tickets WHERE tenant_id = :tenant AND event_id = :event"
-    "  AND id = wanted.id FOR UPDATE) AS t"
-)
-
-
-def _lock_tickets(scope: Scope, conn: Connection, event_id: str, ticket_ids: list[str]) -> None:
-    """Serialize deciders of these tickets across instances (PostgreSQL); SQLite needs nothing.
-
-    Rows are locked in id order (events too, by the caller), so two instances locking
-    overlapping batches do not deadlock; should a plan ever take them in another order,
-    PostgreSQL breaks the deadlock and the batch is retried scan by scan.
-    """
-    if conn.dialect.name != "postgresql":
-        return
-    params = {"tenant": scope.tenant_id, "event": event_id, "tickets": ticket_ids}
-    conn.execute(_LOCK_TICKETS_PG, params).all()
 
 
 def _resolve(items: list[tuple[ScanJob, object]]) -> None:

@@ -48,6 +48,7 @@ from scanctl.backend.store.tickets import (
     UpsertResult,
     get_ticket,
     list_tickets,
+    lock_tickets,
     tickets_changed_since,
     upsert_tickets,
 )
@@ -84,6 +85,7 @@ __all__ = [
     "list_scans",
     "list_templates",
     "list_tickets",
+    "lock_tickets",
     "nonce_used",
     "put_policy",
     "put_template",

@@ -20,6 +20,7 @@ __all__ = [
     "UpsertResult",
     "get_ticket",
     "list_tickets",
+    "lock_tickets",
     "tickets_changed_since",
     "upsert_tickets",
 ]
@@ -257,3 +258,30 @@ def tickets_changed_since(
         .order_by(tickets.c.id)
     ).all()
     return [_record(row) for row in rows]
+
+
+# One primary-key probe and lock per ticket, in the array's (sorted) order: the nested
+# loop over unnest keeps it. Written as a LATERAL probe so that the plan does not depend
+# on statistics — with an ``IN`` list on a table not analyzed yet, PostgreSQL read every
+# ticket of the event through its other index (21 ms at 100,000 tickets, per batch).
+_LOCK_TICKETS_PG = text(
+    "SELECT t.id FROM unnest(CAST(:tickets AS varchar[])) AS wanted(id) CROSS JOIN LATERAL"
+    " (SELECT id FROM tickets WHERE tenant_id = :tenant AND event_id = :event"
+    "  AND id = wanted.id FOR UPDATE) AS t"
+)
+
+
+def lock_tickets(scope: Scope, conn: Connection, event_id: str, ticket_ids: list[str]) -> None:
+    """Lock these tickets' rows until the transaction ends (PostgreSQL; SQLite needs
+    nothing: one writer at a time). Whoever decides or counts admissions of a ticket —
+    the scan writer, offline reconciliation — takes this first, so two instances judge
+    the same ticket one after the other.
+
+    Pass ``ticket_ids`` sorted and lock events in id order too: then two transactions
+    locking overlapping sets never wait on each other in a cycle (should one still
+    deadlock, PostgreSQL aborts it and the caller's retry decides again).
+    """
+    if conn.dialect.name != "postgresql":
+        return
+    params = {"tenant": scope.tenant_id, "event": event_id, "tickets": ticket_ids}
+    conn.execute(_LOCK_TICKETS_PG, params).all()
