@@ -30,8 +30,8 @@ from sqlalchemy import Connection
 
 from scanctl.backend import store
 from scanctl.backend.store import offline as scans_store
-from scanctl.backend.store.offline import ScanRow, VenueEvent
-from scanctl.core import Policy
+from scanctl.backend.store.offline import VenueEvent
+from scanctl.core import Direction, Policy
 
 __all__ = [
     "RAW_MAX",
@@ -156,18 +156,18 @@ def reconcile_scans(
             fresh.append(scan)
         seen.add(scan.id)
     events_of = _file_under_events(scope, conn, device.venue_id, fresh)
-    new_rows: dict[str, ScanRow] = {}
+    new_rows: dict[str, store.ScanRecord] = {}
     for scan in fresh:
         event_id = events_of[scan.id]
         if event_id is None:
             continue
-        new_rows[scan.id] = ScanRow(
+        new_rows[scan.id] = store.ScanRecord(
             id=scan.id,
             event_id=event_id,
             ticket_id=scan.ticket_id,
             device_id=device.id,
             gate=scan.gate,
-            direction=scan.direction,
+            direction=Direction(scan.direction),
             raw=scan.qr_data[:RAW_MAX],
             reason=scan.reason,
             allowed=scan.allowed,
@@ -178,7 +178,7 @@ def reconcile_scans(
         )
     rows = {**stored, **new_rows}
     _lock_admitted_tickets(scope, conn, rows.values())
-    scans_store.insert_scans(scope, conn, list(new_rows.values()))
+    store.insert_scans(scope, conn, list(new_rows.values()))
 
     over = _over_admitted(scope, conn, rows.values(), policy_of)
     results: list[ScanResult] = []
@@ -207,7 +207,9 @@ def reconcile_scans(
     return results
 
 
-def _lock_admitted_tickets(scope: store.Scope, conn: Connection, rows: Iterable[ScanRow]) -> None:
+def _lock_admitted_tickets(
+    scope: store.Scope, conn: Connection, rows: Iterable[store.ScanRecord]
+) -> None:
     """Before counting: lock every ticket these admissions name, so an upload at another
     instance (or that instance's scan writer) counting the same ticket waits for this
     transaction and then sees its rows — else both could count one admission and both
@@ -223,20 +225,20 @@ def _lock_admitted_tickets(scope: store.Scope, conn: Connection, rows: Iterable[
 def _over_admitted(
     scope: store.Scope,
     conn: Connection,
-    rows: Iterable[ScanRow],
+    rows: Iterable[store.ScanRecord],
     policy_of: Callable[[str], Policy],
-) -> dict[tuple[str, str | None], list[ScanRow]]:
+) -> dict[tuple[str, str | None], list[store.ScanRecord]]:
     """(event, ticket) -> every admission of it, for tickets admitted past their allowance."""
     wanted: dict[str, set[str]] = defaultdict(set)
     for row in rows:
         if row.is_admission and row.ticket_id is not None:
             wanted[row.event_id].add(row.ticket_id)
-    over: dict[tuple[str, str | None], list[ScanRow]] = {}
+    over: dict[tuple[str, str | None], list[store.ScanRecord]] = {}
     for event_id, ticket_ids in wanted.items():
         allowance = admission_allowance(policy_of(event_id))
         if allowance is None:
             continue
-        by_ticket: dict[str, list[ScanRow]] = defaultdict(list)
+        by_ticket: dict[str, list[store.ScanRecord]] = defaultdict(list)
         for admission in scans_store.admissions_for_tickets(
             scope, conn, event_id, sorted(ticket_ids)
         ):

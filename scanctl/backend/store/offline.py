@@ -6,18 +6,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Connection, Row, and_, func, select, true
+from sqlalchemy import ColumnElement, Connection, and_, func, select, true
 
 from scanctl.backend.db.schema import events, scans, tickets
+from scanctl.backend.store.scans import ScanRecord, record_of
 from scanctl.backend.store.scope import Scope
 
 __all__ = [
-    "ScanRow",
     "VenueEvent",
     "admissions_by_ticket",
     "admissions_for_tickets",
     "admissions_stamp",
-    "insert_scans",
     "manifest_ticket_rows",
     "scans_by_id",
     "ticket_events",
@@ -27,71 +26,9 @@ __all__ = [
 _CHUNK = 500  # stays under every driver's bound-parameter limit
 
 
-@dataclass(frozen=True, slots=True)
-class ScanRow:
-    """A stored scan, as reconciliation needs it."""
-
-    id: str
-    event_id: str
-    ticket_id: str | None
-    device_id: str
-    gate: str | None
-    direction: str
-    raw: str
-    reason: str
-    allowed: bool
-    decided_by: str
-    scanned_at_ms: int
-    recorded_at_ms: int
-    late: bool
-
-    @property
-    def is_admission(self) -> bool:
-        """Admissions are admitted entries (exits never count against a ticket)."""
-        return self.allowed and self.direction == "entry"
-
-    def values(self, tenant_id: str) -> dict[str, object]:
-        """The row as the scans table takes it."""
-        return {
-            "tenant_id": tenant_id,
-            "id": self.id,
-            "event_id": self.event_id,
-            "ticket_id": self.ticket_id,
-            "device_id": self.device_id,
-            "gate": self.gate,
-            "direction": self.direction,
-            "raw": self.raw,
-            "reason": self.reason,
-            "allowed": self.allowed,
-            "decided_by": self.decided_by,
-            "scanned_at_ms": self.scanned_at_ms,
-            "recorded_at_ms": self.recorded_at_ms,
-            "late": self.late,
-        }
-
-
 def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
     for start in range(0, len(items), _CHUNK):
         yield items[start : start + _CHUNK]
-
-
-def _scan(row: Row[tuple[object, ...]]) -> ScanRow:
-    m = row._mapping
-    return ScanRow(
-        id=m["id"],
-        event_id=m["event_id"],
-        ticket_id=m["ticket_id"],
-        device_id=m["device_id"],
-        gate=m["gate"],
-        direction=m["direction"],
-        raw=m["raw"],
-        reason=m["reason"],
-        allowed=bool(m["allowed"]),
-        decided_by=m["decided_by"],
-        scanned_at_ms=m["scanned_at_ms"],
-        recorded_at_ms=m["recorded_at_ms"],
-        late=bool(m["late"]),
-    )
 
 
 def _admitted() -> ColumnElement[bool]:
@@ -155,24 +92,24 @@ def admissions_stamp(scope: Scope, conn: Connection, event_id: str) -> tuple[int
     return int(row[0]), int(row[1])
 
 
-def scans_by_id(scope: Scope, conn: Connection, ids: Sequence[str]) -> dict[str, ScanRow]:
+def scans_by_id(scope: Scope, conn: Connection, ids: Sequence[str]) -> dict[str, ScanRecord]:
     """The stored scans among ``ids``."""
-    found: dict[str, ScanRow] = {}
+    found: dict[str, ScanRecord] = {}
     for chunk in _chunks(sorted(set(ids))):
         rows = conn.execute(
             select(scans).where(scope.tenant_filter(scans.c.tenant_id), scans.c.id.in_(chunk))
         )
         for row in rows:
-            scan = _scan(row)
+            scan = record_of(row)
             found[scan.id] = scan
     return found
 
 
 def admissions_for_tickets(
     scope: Scope, conn: Connection, event_id: str, ticket_ids: Sequence[str]
-) -> list[ScanRow]:
+) -> list[ScanRecord]:
     """Every stored admission of these tickets of the event, in scan order."""
-    found: list[ScanRow] = []
+    found: list[ScanRecord] = []
     for chunk in _chunks(sorted(set(ticket_ids))):
         rows = conn.execute(
             select(scans).where(
@@ -182,7 +119,7 @@ def admissions_for_tickets(
                 _admitted(),
             )
         )
-        found.extend(_scan(row) for row in rows)
+        found.extend(record_of(row) for row in rows)
     found.sort(key=lambda s: (s.scanned_at_ms, s.id))
     return found
 
@@ -225,9 +162,3 @@ def ticket_events(
         for ticket_id, event_id in rows:
             found.setdefault(ticket_id, []).append(event_id)
     return found
-
-
-def insert_scans(scope: Scope, conn: Connection, rows: Sequence[ScanRow]) -> None:
-    """Store new scans in one statement (the caller has filtered out known ids)."""
-    if rows:
-        conn.execute(scans.insert(), [row.values(scope.tenant_id) for row in rows])

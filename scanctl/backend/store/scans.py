@@ -19,6 +19,7 @@ __all__ = [
     "admitted_history",
     "insert_scans",
     "list_scans",
+    "record_of",
 ]
 
 _IN_CHUNK = 500
@@ -44,6 +45,11 @@ class ScanRecord:
     scanned_at_ms: int
     recorded_at_ms: int
     late: bool = False
+
+    @property
+    def is_admission(self) -> bool:
+        """Admissions are admitted entries (exits never count against a ticket)."""
+        return self.allowed and self.direction is Direction.ENTRY
 
 
 def _row(scope: Scope, record: ScanRecord) -> dict[str, object]:
@@ -169,7 +175,8 @@ def admitted_histories(
     return found
 
 
-def _record(row: Row[tuple[object, ...]]) -> ScanRecord:
+def record_of(row: Row[tuple[object, ...]]) -> ScanRecord:
+    """A row of the scans table as a ScanRecord."""
     m = row._mapping
     return ScanRecord(
         id=m["id"],
@@ -219,4 +226,4 @@ def list_scans(
             )
         )
     rows = conn.execute(query.order_by(scans.c.recorded_at_ms, scans.c.id).limit(limit)).all()
-    return [_record(row) for row in rows]
+    return [record_of(row) for row in rows]
