@@ -22,6 +22,21 @@ def iso(delta: timedelta) -> str:
     return (datetime.now(UTC) + delta).isoformat()
 
 
+def create_live_event(catalog: httpx.Client, event: str, venue: str, name: str) -> None:
+    """Create an event that began an hour ago and ends in five hours."""
+    response = catalog.post(
+        "/api/catalog/events",
+        json={
+            "id": event,
+            "venueId": venue,
+            "name": name,
+            "startsAt": iso(timedelta(hours=-1)),
+            "endsAt": iso(timedelta(hours=5)),
+        },
+    )
+    assert response.status_code == 201, response.text
+
+
 def hkdf_sha256(ikm: bytes, info: bytes, length: int = 32) -> bytes:
     """RFC 5869 written out with the standard library (salt = none: 32 zero bytes)."""
     prk = hmac.new(b"\x00" * 32, ikm, hashlib.sha256).digest()

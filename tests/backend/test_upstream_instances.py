@@ -14,7 +14,6 @@ import secrets
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -30,7 +29,7 @@ from tests.backend.helpers import (
     wait_for,
 )
 from tests.backend.redis_kit import PrivateRedis, metric, redis_server
-from tests.backend.scan_kit import independent_token, iso
+from tests.backend.scan_kit import create_live_event, independent_token
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
@@ -107,17 +106,7 @@ def deployment(redis_server: PrivateRedis, tmp_path: Path) -> Iterator[Deploymen
         servers.append(upstream)
         catalog = upstream.client(upstream.token(Role.ADMIN, tenant))
         clients.append(catalog)
-        response = catalog.post(
-            "/api/catalog/events",
-            json={
-                "id": event,
-                "venueId": venue,
-                "name": "Two doors",
-                "startsAt": iso(timedelta(hours=-1)),
-                "endsAt": iso(timedelta(hours=5)),
-            },
-        )
-        assert response.status_code == 201, response.text
+        create_live_event(catalog, event, venue, "Two doors")
         # The same secrets on every instance (codes and tokens are good at both).
         shared = {
             "REDIS_URL": redis_server.url,

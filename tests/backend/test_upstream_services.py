@@ -30,7 +30,7 @@ from tests.backend.helpers import (
     wait_for,
 )
 from tests.backend.offline_kit import Venue, register_gate
-from tests.backend.scan_kit import independent_token, iso
+from tests.backend.scan_kit import create_live_event, independent_token, iso
 from tests.backend.upstream.loopback import Answer, loopback
 
 pytestmark = pytest.mark.slow
@@ -124,17 +124,7 @@ def platform(tmp_path: Path) -> Iterator[Platform]:
     try:
         catalog = upstream.client(upstream.token(Role.ADMIN, tenant))
         clients.append(catalog)
-        response = catalog.post(
-            "/api/catalog/events",
-            json={
-                "id": event,
-                "venueId": venue,
-                "name": "Upstream night",
-                "startsAt": iso(timedelta(hours=-1)),
-                "endsAt": iso(timedelta(hours=5)),
-            },
-        )
-        assert response.status_code == 201, response.text
+        create_live_event(catalog, event, venue, "Upstream night")
         scanner = start_server(
             tmp_path / "scanner",
             TICKET_SERVICE_URL=upstream.url,
