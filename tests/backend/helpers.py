@@ -20,6 +20,7 @@ import httpx
 from scanctl.backend.auth.principal import Role
 from scanctl.backend.auth.tokens import issue_person_token
 from scanctl.manifests import ManifestSigner
+from tests.polling import wait_for as wait_for
 
 SCANCTL = str(Path(sys.executable).parent / "scanctl")
 
@@ -47,16 +48,6 @@ def port_is_open(port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(0.5)
         return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-def wait_for(condition: Any, *, timeout: float, interval: float = 0.05, what: str = "") -> None:
-    """Poll ``condition()`` until it is true, or fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what or condition}")
 
 
 def base_env(data_dir: Path, **extra: str) -> dict[str, str]:

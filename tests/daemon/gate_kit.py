@@ -9,7 +9,7 @@ import socket as socket_module
 import sys
 import time
 import tty
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +30,7 @@ from scanctl.manifests import (
     build_manifest,
     seal_event_key,
 )
+from tests.polling import wait_for as wait_for
 
 SCANCTL = Path(sys.executable).parent / "scanctl"
 TENANT = "3f2b8c1e-1111-4a4a-8b8b-000000000001"
@@ -157,17 +158,3 @@ def wait_ready(socket: Path, timeout: float = 20.0) -> None:
         "every scanner of the daemon to connect",
         timeout,
     )
-
-
-def wait_for(condition: Callable[[], Any], what: str, timeout: float = 20.0) -> Any:
-    """Poll ``condition`` until it is truthy (a failing call counts as not yet)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            result = condition()
-        except (httpx.TransportError, OSError):
-            result = None
-        if result:
-            return result
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
