@@ -8,13 +8,13 @@ published on the event bus; acknowledging keeps it listed but quiet.
 from __future__ import annotations
 
 import itertools
-from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
 
 from scanctl.daemon.events import EventBus
+from scanctl.daemon.windows import SlidingWindows
 
 __all__ = ["Alert", "AlertBook", "AlertKind", "BurstDetector", "Severity"]
 
@@ -128,16 +128,12 @@ class BurstDetector:
     def __init__(self, threshold: int, window_ms: int) -> None:
         self.threshold = threshold
         self.window_ms = window_ms
-        self._events: dict[str, deque[int]] = {}
+        self._windows = SlidingWindows(window_ms)
 
     def add(self, key: str, at_ms: int) -> bool:
-        events = self._events.setdefault(key, deque())
-        events.append(at_ms)
-        while events and events[0] <= at_ms - self.window_ms:
-            events.popleft()
-        return len(events) >= self.threshold
+        return self._windows.add(key, at_ms) >= self.threshold
 
     def quiet(self, key: str, now_ms: int) -> bool:
         """No event for this key within the window: the burst is over."""
-        events = self._events.get(key)
-        return not events or events[-1] <= now_ms - self.window_ms
+        latest = self._windows.latest(key)
+        return latest is None or latest <= now_ms - self.window_ms

@@ -9,10 +9,11 @@ way, so one ticket's history is one list whatever its source.
 from __future__ import annotations
 
 import bisect
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Sequence
 
 from scanctl.core import Direction, PastScan
+from scanctl.daemon.windows import SlidingWindows
 
 __all__ = ["GateState", "SlidingWindowLimiter"]
 
@@ -88,16 +89,11 @@ class SlidingWindowLimiter:
 
     def __init__(self, limit: int, window_ms: int = 60_000) -> None:
         self.limit = limit
-        self.window_ms = window_ms
-        self._events: dict[str, deque[int]] = {}
+        self._windows = SlidingWindows(window_ms)
 
     def allow(self, key: str, now_ms: int) -> bool:
-        """Count this event and say whether it is within the limit."""
-        events = self._events.setdefault(key, deque())
-        horizon = now_ms - self.window_ms
-        while events and events[0] <= horizon:
-            events.popleft()
-        if len(events) >= self.limit:
+        """Count this event and say whether it is within the limit (refusals do not count)."""
+        if self._windows.count(key, now_ms) >= self.limit:
             return False
-        events.append(now_ms)
+        self._windows.add(key, now_ms)
         return True

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections import defaultdict, deque
+from collections import defaultdict
+
+from scanctl.daemon.windows import SlidingWindows
 
 __all__ = ["Throughput"]
 
@@ -15,7 +17,7 @@ class Throughput:
     def __init__(self, minutes: int = 15) -> None:
         self.minutes = minutes
         self._buckets: dict[str, dict[int, int]] = defaultdict(dict)
-        self._recent: dict[str, deque[int]] = defaultdict(deque)
+        self._last_minute = SlidingWindows(MINUTE_MS)
 
     def record(self, gate: str, at_ms: int) -> None:
         minute = at_ms // MINUTE_MS
@@ -24,14 +26,7 @@ class Throughput:
         if len(buckets) > self.minutes + 1:
             for old in [m for m in buckets if m <= minute - self.minutes]:
                 del buckets[old]
-        recent = self._recent[gate]
-        recent.append(at_ms)
-        self._prune(recent, at_ms)
-
-    @staticmethod
-    def _prune(recent: deque[int], now_ms: int) -> None:
-        while recent and recent[0] <= now_ms - MINUTE_MS:
-            recent.popleft()
+        self._last_minute.add(gate, at_ms)
 
     def per_minute(self, gate: str, now_ms: int) -> list[int]:
         """Counts for each of the last ``minutes`` minutes, oldest first, this one last."""
@@ -41,8 +36,4 @@ class Throughput:
 
     def last_minute(self, gate: str, now_ms: int) -> int:
         """Scans in the 60 seconds up to now: the rate a supervisor reads as 'per minute'."""
-        recent = self._recent.get(gate)
-        if recent is None:
-            return 0
-        self._prune(recent, now_ms)
-        return len(recent)
+        return self._last_minute.count(gate, now_ms)
