@@ -22,11 +22,24 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from typing import Generic, Protocol, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
 
-__all__ = ["CatalogCache", "SecondLevel", "TtlCache", "invalidate"]
+from scanctl.core import EventFacts, Policy, TicketFacts
+
+__all__ = ["CatalogCache", "DeviceFacts", "SecondLevel", "TtlCache", "invalidate"]
 
 V = TypeVar("V")
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceFacts:
+    """What the scan path needs of a registered device."""
+
+    id: str
+    venue_id: str
+    zone: str | None
+    active: bool
 
 
 class SecondLevel(Protocol):
@@ -71,6 +84,19 @@ class TtlCache(Generic[V]):
                 return True, shared  # type: ignore[return-value]
         return False, None
 
+    def get_or_load(self, key: Hashable, generation: int, load: Callable[[], V]) -> V:
+        """The fresh value of this generation, else ``load()``'s, remembered at it.
+
+        The caller reads ``generation`` before anything is loaded, so a write that
+        lands during the load leaves the entry stale-marked, never wrong.
+        """
+        hit, value = self.get(key, generation)
+        if hit:
+            return value  # type: ignore[return-value]
+        loaded = load()
+        self.put(key, generation, loaded)
+        return loaded
+
     def put(self, key: Hashable, generation: int, value: V) -> None:
         """Remember a value read at ``generation`` (and share it); least recent goes first."""
         self._remember(key, generation, value)
@@ -106,12 +132,12 @@ class CatalogCache:
         max_tickets: int = 200_000,
     ) -> None:
         self.ttl_ms = ttl_ms
-        self.events: TtlCache[object] = TtlCache(10_000, ttl_ms, clock)
-        self.policies: TtlCache[object] = TtlCache(10_000, ttl_ms, clock)
-        self.tickets: TtlCache[object] = TtlCache(max_tickets, ttl_ms, clock)
-        self.static: TtlCache[object] = TtlCache(max_tickets, ttl_ms, clock)
-        self.tenant_events: TtlCache[object] = TtlCache(1_000, ttl_ms, clock)
-        self.devices: TtlCache[object] = TtlCache(10_000, device_ttl_ms, clock)
+        self.events: TtlCache[EventFacts | None] = TtlCache(10_000, ttl_ms, clock)
+        self.policies: TtlCache[Policy] = TtlCache(10_000, ttl_ms, clock)
+        self.tickets: TtlCache[TicketFacts | None] = TtlCache(max_tickets, ttl_ms, clock)
+        self.static: TtlCache[TicketFacts | None] = TtlCache(max_tickets, ttl_ms, clock)
+        self.tenant_events: TtlCache[tuple[str, ...]] = TtlCache(1_000, ttl_ms, clock)
+        self.devices: TtlCache[DeviceFacts | None] = TtlCache(10_000, device_ttl_ms, clock)
         self._event_gen: dict[tuple[str, str], int] = {}
         self._tenant_gen: dict[str, int] = {}
         self._device_gen: dict[tuple[str, str], int] = {}
@@ -119,7 +145,7 @@ class CatalogCache:
         self._epoch = 0
         self._lock = threading.Lock()
 
-    def caches(self) -> dict[str, TtlCache[object]]:
+    def caches(self) -> dict[str, TtlCache[Any]]:
         """Every cache by name (for the hit and miss counts in `/metrics`)."""
         return {
             "events": self.events,

@@ -26,7 +26,7 @@ from scanctl.backend import store
 from scanctl.backend.db.engine import Database
 from scanctl.backend.db.schema import events, tickets
 from scanctl.backend.errors import NotFound
-from scanctl.backend.scanning.cache import CatalogCache
+from scanctl.backend.scanning.cache import CatalogCache, DeviceFacts
 from scanctl.backend.scanning.writer import ScanJob, ScanOutcome, ScanWriter
 from scanctl.backend.settings import Settings
 from scanctl.backend.upstream import UpstreamCatalog
@@ -83,16 +83,6 @@ def default_policy(settings: Settings) -> Policy:
         duplicate_window_seconds=settings.duplicate_scan_window_seconds,
         qr_lifetime_seconds=settings.qr_expiration_seconds,
     )
-
-
-@dataclass(frozen=True, slots=True)
-class DeviceFacts:
-    """What the scan path needs of a registered device."""
-
-    id: str
-    venue_id: str
-    zone: str | None
-    active: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,71 +236,74 @@ class ScanService:
     def device(self, tenant_id: str, device_id: str) -> DeviceFacts | None:
         """The registered device of the tenant (any venue), or None."""
         gen = self.cache.device_generation(tenant_id, device_id)
-        hit, value = self.cache.devices.get((tenant_id, device_id), gen)
-        if hit:
-            return value  # type: ignore[return-value]
+        return self.cache.devices.get_or_load(
+            (tenant_id, device_id), gen, lambda: self._read_device(tenant_id, device_id)
+        )
+
+    def _read_device(self, tenant_id: str, device_id: str) -> DeviceFacts | None:
         scope = store.Scope.tenant_wide(tenant_id)
         try:
             with self.db.read(scope) as conn:
                 record = store.get_device(scope, conn, device_id)
-            facts: DeviceFacts | None = DeviceFacts(
-                record.id, record.venue_id, record.zone, record.status is store.DeviceStatus.ACTIVE
-            )
         except NotFound:
-            facts = None
-        self.cache.devices.put((tenant_id, device_id), gen, facts)
-        return facts
+            return None
+        active = record.status is store.DeviceStatus.ACTIVE
+        return DeviceFacts(record.id, record.venue_id, record.zone, active)
 
     def event(self, tenant_id: str, event_id: str) -> EventFacts | None:
         """The tenant's event (any venue), or None."""
         if self.upstream is not None and self.upstream.serves(tenant_id):
             return self.upstream.cached_event(tenant_id, event_id)
         gen = self.cache.event_generation(tenant_id, event_id)
-        hit, value = self.cache.events.get((tenant_id, event_id), gen)
-        if hit:
-            return value  # type: ignore[return-value]
+        return self.cache.events.get_or_load(
+            (tenant_id, event_id), gen, lambda: self._read_event(tenant_id, event_id)
+        )
+
+    def _read_event(self, tenant_id: str, event_id: str) -> EventFacts | None:
         scope = store.Scope.tenant_wide(tenant_id)
         try:
             with self.db.read(scope) as conn:
                 record = store.get_event(scope, conn, event_id)
-            facts: EventFacts | None = EventFacts(
-                record.id, tenant_id, record.venue_id, record.starts_at_ms, record.ends_at_ms
-            )
         except NotFound:
-            facts = None
-        self.cache.events.put((tenant_id, event_id), gen, facts)
-        return facts
+            return None
+        return EventFacts(
+            record.id, tenant_id, record.venue_id, record.starts_at_ms, record.ends_at_ms
+        )
 
     def policy(self, tenant_id: str, event_id: str) -> Policy:
         """The event's policy, or the service default."""
         gen = self.cache.event_generation(tenant_id, event_id)
-        hit, value = self.cache.policies.get((tenant_id, event_id), gen)
-        if hit:
-            return value  # type: ignore[return-value]
+        return self.cache.policies.get_or_load(
+            (tenant_id, event_id), gen, lambda: self._read_policy(tenant_id, event_id)
+        )
+
+    def _read_policy(self, tenant_id: str, event_id: str) -> Policy:
         scope = store.Scope.tenant_wide(tenant_id)
         with self.db.read(scope) as conn:
-            policy = store.get_policy(scope, conn, event_id, default=self.default_policy).policy
-        self.cache.policies.put((tenant_id, event_id), gen, policy)
-        return policy
+            return store.get_policy(scope, conn, event_id, default=self.default_policy).policy
 
     def ticket(self, tenant_id: str, event_id: str, ticket_id: str) -> TicketFacts | None:
         """One ticket of an event, or None."""
         if self.upstream is not None and self.upstream.serves(tenant_id):
             return self.upstream.cached_ticket(tenant_id, event_id, ticket_id)
         gen = self.cache.event_generation(tenant_id, event_id)
-        key = (tenant_id, event_id, ticket_id)
-        hit, value = self.cache.tickets.get(key, gen)
-        if hit:
-            return value  # type: ignore[return-value]
+        return self.cache.tickets.get_or_load(
+            (tenant_id, event_id, ticket_id),
+            gen,
+            lambda: self._read_ticket(tenant_id, event_id, ticket_id, gen),
+        )
+
+    def _read_ticket(
+        self, tenant_id: str, event_id: str, ticket_id: str, gen: int
+    ) -> TicketFacts | None:
+        # A miss: the rest of the event's tickets are probably wanted soon too.
         self._warm(tenant_id, event_id, gen)
         scope = store.Scope.tenant_wide(tenant_id)
         with self.db.read(scope) as conn:
             row = conn.execute(
                 _TICKET_BY_ID, {"tenant": tenant_id, "event": event_id, "ticket": ticket_id}
             ).first()
-        facts = None if row is None else _ticket_facts(row)
-        self.cache.tickets.put(key, gen, facts)
-        return facts
+        return None if row is None else _ticket_facts(row)
 
     def _warm(self, tenant_id: str, event_id: str, gen: int) -> None:
         """Load an event's whole ticket list into the cache in a thread (once per generation
@@ -370,24 +363,24 @@ class ScanService:
     def tenant_event_ids(self, tenant_id: str) -> tuple[str, ...]:
         """Ids of every event of the tenant (for codes of another event)."""
         gen = self.cache.static_generation(tenant_id)
-        hit, value = self.cache.tenant_events.get(tenant_id, gen)
-        if hit:
-            return value  # type: ignore[return-value]
+        return self.cache.tenant_events.get_or_load(
+            tenant_id, gen, lambda: self._read_tenant_event_ids(tenant_id)
+        )
+
+    def _read_tenant_event_ids(self, tenant_id: str) -> tuple[str, ...]:
         scope = store.Scope.tenant_wide(tenant_id)
         with self.db.read(scope) as conn:
-            ids = tuple(
-                conn.execute(select(events.c.id).where(events.c.tenant_id == tenant_id)).scalars()
-            )
-        self.cache.tenant_events.put(tenant_id, gen, ids)
-        return ids
+            query = select(events.c.id).where(events.c.tenant_id == tenant_id)
+            return tuple(conn.execute(query).scalars())
 
     def static_ticket(self, tenant_id: str, secret_hash: str) -> TicketFacts | None:
         """The ticket whose static secret hashes to ``secret_hash``, in any event."""
         gen = self.cache.static_generation(tenant_id)
-        key = (tenant_id, secret_hash)
-        hit, value = self.cache.static.get(key, gen)
-        if hit:
-            return value  # type: ignore[return-value]
+        return self.cache.static.get_or_load(
+            (tenant_id, secret_hash), gen, lambda: self._read_static(tenant_id, secret_hash)
+        )
+
+    def _read_static(self, tenant_id: str, secret_hash: str) -> TicketFacts | None:
         scope = store.Scope.tenant_wide(tenant_id)
         with self.db.read(scope) as conn:
             row = conn.execute(
@@ -395,9 +388,7 @@ class ScanService:
                 .where(tickets.c.tenant_id == tenant_id, tickets.c.static_hash == secret_hash)
                 .limit(1)
             ).first()
-        facts = None if row is None else _facts(row._mapping)
-        self.cache.static.put(key, gen, facts)
-        return facts
+        return None if row is None else _facts(row._mapping)
 
     def lookup(self, tenant_id: str, event_id: str, code: ParsedCode) -> TicketLookup:
         """The ticket a scanned code names, looked up in the scanning event first.
