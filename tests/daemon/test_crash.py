@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from scanctl.daemon.journal import Journal
+from scanctl.daemon.journal import Journal, JournalSync
 from tests.daemon.gate_kit import (
     SCANCTL,
     gate_toml,
@@ -36,13 +36,17 @@ GOOD = b"\x1b7,"
 BURST = 10_000
 
 
-def start(config: Path) -> subprocess.Popen[bytes]:
+def start(config: Path, sync: JournalSync) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [str(SCANCTL), "daemon", "run", "--config", str(config)], stderr=subprocess.DEVNULL
+        [str(SCANCTL), "daemon", "run", "--config", str(config)],
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "SCANCTL_JOURNAL_SYNC": sync.value},
     )
 
 
-def burst_then(tmp_path: Path, signum: int, after_s: float) -> tuple[list[bool], list[bool], int]:
+def burst_then(
+    tmp_path: Path, signum: int, after_s: float, sync: JournalSync = JournalSync.NORMAL
+) -> tuple[list[bool], list[bool], int]:
     """Write a burst, send ``signum`` after ``after_s``.
 
     Returns the answers the scanner got (True for a good-read ack), the journal's
@@ -59,7 +63,7 @@ def burst_then(tmp_path: Path, signum: int, after_s: float) -> tuple[list[bool],
             f'[[scanner]]\nname = "s"\ndriver = "serial"\npath = "{link}"\ngate = "g"\n'
             'feedback = "honeywell"\n',
         )
-        daemon = start(config)
+        daemon = start(config, sync)
         try:
             wait_ready(tmp_path / "daemon.sock")
             stop = threading.Event()
@@ -109,10 +113,13 @@ def burst_then(tmp_path: Path, signum: int, after_s: float) -> tuple[list[bool],
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("sync", list(JournalSync))
 @pytest.mark.parametrize("round_", range(5))
-def test_kill_9_mid_burst_loses_nothing_that_got_feedback(tmp_path: Path, round_: int) -> None:
+def test_kill_9_mid_burst_loses_nothing_that_got_feedback(
+    tmp_path: Path, round_: int, sync: JournalSync
+) -> None:
     after = random.Random(round_).uniform(0.2, 1.2)
-    answers, decided, code = burst_then(tmp_path, signal.SIGKILL, after)
+    answers, decided, code = burst_then(tmp_path, signal.SIGKILL, after, sync)
     assert code == -signal.SIGKILL
     assert answers, "no scan was answered before the kill"
     # One lane answers in journal order: the i-th answer is the i-th journaled decision.
