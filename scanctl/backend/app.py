@@ -133,7 +133,7 @@ def create_app(
         upstream=build_upstream(settings, db, clock, app.state.metrics.registry),
     )
     app.state.scans = scan_service
-    shared = shared_state_for(settings, scan_service.cache)
+    shared = shared_state_for(settings, scan_service.cache, scan_service.upstream)
     app.state.shared = shared
     app.state.metrics.registry.register(
         RuntimeCollector(scan_service, QueryCounter(db.engine), app.state.rate_limits, shared)

@@ -4,29 +4,35 @@ One SQLite file (WAL) holds the append-only scan journal, the passes that make u
 ticket's history (our own admissions and, later, those learnt from the backend or peer
 gates), the nonces seen, and the outbox state of each scan.
 
-Writes go through one writer thread that group-commits: every append waiting when a
-commit starts rides in that commit, so a burst costs one commit rather than one per
-scan, and no append returns before its commit. What a commit promises is the
-``JournalSync`` mode: ``full`` fsyncs every commit (the scan survives a power cut the
-moment it is acknowledged); ``normal`` hands it to the operating system (it survives any
-crash of the daemon at once, and a power cut once `WalKeeper` fsyncs the log, within
-``flush_interval_s``). Checkpoints run in `WalKeeper`'s thread, never inside a commit.
+The daemon's scans are committed on its event loop, with no thread hand-off on the
+way to the beep: a lane ``enqueue``s its decision and awaits ``wait(mark)``; every
+entry queued during one turn of the loop (a burst of frames from one read, several
+lanes at once) rides in one transaction committed right after that turn. A commit
+without its fsync costs tens of microseconds; handing it to a writer thread cost more
+than that in wake-ups and GIL hand-offs, and was most of the daemon's p99.
 
-Reads use a second connection (WAL readers never wait for the writer), and the counts
-the status page shows are kept in memory, so nothing on the event loop waits for a
-commit or its fsync.
+What ``wait`` promises is the ``JournalSync`` mode. ``normal``: the commit has reached
+the operating system (it survives any crash of the daemon at once, and a power cut once
+`WalKeeper` fsyncs the log, within ``flush_interval_s``). ``full``: the log is fsynced;
+the keeper's thread does that fsync when asked, so the loop keeps deciding while the
+disk works, and commits that land meanwhile share the next fsync. Checkpoints run in
+the keeper's thread, never inside a commit.
+
+Tools and tests append with ``append_sync`` from any thread (committed, and fsynced in
+``full`` mode, before it returns). Reads use a second connection (WAL readers never
+wait for the writer), and the counts the status page shows are kept in memory.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import queue
+import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future
+from collections import deque
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -37,13 +43,14 @@ from scanctl.storage import CHECKPOINT_INTERVAL_S, WalKeeper
 
 __all__ = [
     "MAX_RAW_BYTES",
-    "CommitWatch",
     "Journal",
     "JournalClosed",
     "JournalEntry",
     "JournalSync",
     "OutboxRow",
 ]
+
+log = logging.getLogger(__name__)
 
 MAX_RAW_BYTES = 512
 """Raw payloads are stored up to this length: enough for any real code, bounded for noise."""
@@ -156,13 +163,13 @@ class OutboxRow:
     scanned_at_ms: int
 
 
-_Batch = tuple[Sequence[JournalEntry], Future[None] | None]
-_STOP = None
-CommitListener = Callable[[int, BaseException | None], None]
+_MARK_SENT_CHUNK = 100
+"""Rows per transaction when marking scans sent: the loop's next commit waits for at
+most one chunk, never for a whole outbox batch."""
 
 
 class Journal:
-    """The journal file and its single writer thread."""
+    """The journal file, its group commit on the event loop, and its keeper thread."""
 
     def __init__(
         self,
@@ -176,100 +183,142 @@ class Journal:
         self.path = path
         self.sync = sync
         self._clock_ms = clock_ms or (lambda: time.time_ns() // 1_000_000)
-        self._conn = self._connect(path, sync)
+        # Both modes commit with synchronous=NORMAL: `full` gets its fsync from the keeper.
+        self._conn = self._connect(path)
         self._conn.executescript(_SCHEMA)
         # Checkpoints belong to the WalKeeper thread, not to whichever commit is unlucky.
         self._conn.execute("PRAGMA wal_autocheckpoint=0")
         self._write_lock = threading.Lock()
-        self._reader = self._connect(path, sync)
+        self._reader = self._connect(path)
         self._reader_lock = threading.Lock()
         self._scans = int(self._query("SELECT count(*) FROM scans")[0][0])
         self._unsent = self._count_unsent()
-        self._queue: queue.SimpleQueue[_Batch | None] = queue.SimpleQueue()
-        self._order_lock = threading.Lock()
         self._closed = False
-        self._listeners: list[CommitListener] = []
-        self.enqueued = 0
-        self.committed = 0
         self.failure: BaseException | None = None
         self.commits = 0
-        self._writer = threading.Thread(target=self._write_loop, name="journal-writer", daemon=True)
-        self._writer.start()
+        """Transactions committed, by any path: what the keeper's flushes are counted in."""
+        # The event loop's group commit (see the module doc).
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._queued: list[JournalEntry] = []
+        self._commit_soon: asyncio.Handle | None = None
+        self._advanced = asyncio.Event()
+        self._awaiting_fsync: deque[tuple[int, int]] = deque()
+        self.enqueued = 0
+        self.committed = 0
+        """Entries of the loop's queue committed (not necessarily fsynced)."""
+        self.durable = 0
+        """Entries of the loop's queue as durable as ``sync`` promises: what ``wait`` awaits."""
         self.keeper = WalKeeper(
             path,
-            committed=lambda: self.committed,
+            committed=lambda: self.commits,
             flush_interval_s=flush_interval_s if sync is JournalSync.NORMAL else None,
             checkpoint_interval_s=checkpoint_interval_s,
+            on_flushed=self._on_flushed,
         )
 
     @staticmethod
-    def _connect(path: Path, sync: JournalSync) -> sqlite3.Connection:
+    def _connect(path: Path) -> sqlite3.Connection:
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute(f"PRAGMA synchronous={sync.value.upper()}")
+        conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("PRAGMA busy_timeout=5000")
         return conn
 
-    # -- writing ---------------------------------------------------------------------
-
-    def submit(self, entries: Sequence[JournalEntry]) -> Future[None]:
-        """Queue entries for the next group commit; the future resolves once on disk."""
-        done: Future[None] = Future()
-        self._put(entries, done)
-        return done
+    # -- the event loop's group commit -----------------------------------------------
 
     def enqueue(self, entries: Sequence[JournalEntry]) -> int:
-        """Queue entries without a future (the hot path); returns their commit mark.
+        """Queue entries for this loop turn's commit; returns their mark for ``wait``.
 
-        Entries are numbered in the order they are queued; once ``committed`` reaches
-        the returned mark they are on disk (watch it with ``CommitWatch``).
+        Call from the event loop. Raises JournalClosed once the journal is closed or a
+        commit has failed: no scan may get a green light after that.
         """
-        return self._put(entries, None)
+        self._refuse_if_unusable()
+        if self._commit_soon is None:
+            self._bind(asyncio.get_running_loop())
+            assert self._loop is not None
+            self._commit_soon = self._loop.call_soon(self._commit_queued)
+        self._queued.extend(entries)
+        self.enqueued += len(entries)
+        return self.enqueued
 
-    def _put(self, entries: Sequence[JournalEntry], done: Future[None] | None) -> int:
-        with self._order_lock:
-            if self._closed:
-                raise JournalClosed("the journal is closed")
+    async def wait(self, mark: int) -> None:
+        """Return once every entry up to ``mark`` is durable (see ``sync``).
+
+        Raises JournalClosed if the journal failed first: the scan is not on disk.
+        """
+        while self.durable < mark:
             if self.failure is not None:
                 raise JournalClosed(f"the journal failed: {self.failure}")
-            self.enqueued += len(entries)
-            self._queue.put((entries, done))
-            return self.enqueued
-
-    def add_listener(self, listener: CommitListener) -> None:
-        """Call ``listener(committed, failure)`` from the writer thread after each commit."""
-        self._listeners.append(listener)
-
-    def append_sync(self, *entries: JournalEntry) -> None:
-        """Append and wait until committed (for tools and tests)."""
-        self.submit(entries).result()
+            await self._advanced.wait()
 
     async def append(self, *entries: JournalEntry) -> None:
-        """Append and wait, without blocking the event loop, until committed."""
-        await asyncio.wrap_future(self.submit(entries))
+        """Append on the running loop and wait until durable."""
+        await self.wait(self.enqueue(entries))
 
-    def _write_loop(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is _STOP:
-                return
-            batch = [first]
-            stop_after = False
-            while True:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is _STOP:
-                    stop_after = True
-                    break
-                batch.append(item)
-            self._commit(batch)
-            if stop_after:
-                return
+    def _bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        if loop is not self._loop:  # a new loop (tests run several): wake-ups follow it
+            self._loop = loop
+            self._advanced = asyncio.Event()
 
-    def _commit(self, batch: list[_Batch]) -> None:
-        entries = [entry for group, _ in batch for entry in group]
+    def _refuse_if_unusable(self) -> None:
+        if self._closed:
+            raise JournalClosed("the journal is closed")
+        if self.failure is not None:
+            raise JournalClosed(f"the journal failed: {self.failure}")
+
+    def _commit_queued(self) -> None:
+        entries, self._queued, self._commit_soon = self._queued, [], None
+        if not entries:
+            return
+        try:
+            self._commit(entries)
+        except Exception:  # handed to every waiter by _wake, never swallowed
+            log.exception("journal commit of %d scan(s) failed", len(entries))
+            self._wake()
+            return
+        self.committed += len(entries)
+        if self.sync is JournalSync.FULL:
+            self._awaiting_fsync.append((self.commits, self.committed))
+            self.keeper.request_flush()
+        else:
+            self.durable = self.committed
+            self._wake()
+
+    def _on_flushed(self, commits: int, error: OSError | None) -> None:
+        """From the keeper (any thread): the log is fsynced up to ``commits``, or broken."""
+        if error is not None:
+            # A failed fsync leaves the page cache untrustworthy: stop every green light.
+            self.failure = error
+        loop = self._loop
+        if loop is None:
+            return
+        # A closed loop raises RuntimeError: nobody is waiting any more.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(self._fsynced_up_to, commits if error is None else 0)
+
+    def _fsynced_up_to(self, commits: int) -> None:
+        waiting = self._awaiting_fsync
+        while waiting and waiting[0][0] <= commits:
+            self.durable = waiting.popleft()[1]
+        self._wake()
+
+    def _wake(self) -> None:
+        woken, self._advanced = self._advanced, asyncio.Event()
+        woken.set()
+
+    # -- writing from any thread -----------------------------------------------------
+
+    def append_sync(self, *entries: JournalEntry) -> None:
+        """Append in the caller's thread; returns once durable (for tools and tests)."""
+        self._refuse_if_unusable()
+        self._commit(list(entries))
+        if self.sync is JournalSync.FULL:
+            self.keeper.flush_now()
+            if self.failure is not None:
+                raise JournalClosed(f"the journal failed: {self.failure}")
+
+    def _commit(self, entries: list[JournalEntry]) -> None:
+        """One transaction of all the entries; a failure is kept and refuses what follows."""
         try:
             with self._write_lock:
                 self._conn.execute("BEGIN IMMEDIATE")
@@ -280,24 +329,11 @@ class Journal:
                     self._conn.execute("ROLLBACK")
                     raise
                 self._count_inserted(entries, inserted)
-            self.commits += 1
-            self.committed += len(entries)
-        except Exception as error:  # handed to every waiter, never swallowed
+                self.commits += 1
+        except Exception as error:
             # A journal that cannot write must not let any later scan through either.
             self.failure = error
-            for _, done in batch:
-                if done is not None:
-                    done.set_exception(error)
-            self._tell_listeners()
-            return
-        for _, done in batch:
-            if done is not None:
-                done.set_result(None)
-        self._tell_listeners()
-
-    def _tell_listeners(self) -> None:
-        for listener in self._listeners:
-            listener(self.committed, self.failure)
+            raise
 
     def _count_inserted(self, entries: list[JournalEntry], inserted: int) -> None:
         self._scans += inserted
@@ -369,6 +405,7 @@ class Journal:
             self._conn.execute("BEGIN IMMEDIATE")
             self._conn.executemany(_INSERT_PASSAGE, rows)
             self._conn.execute("COMMIT")
+            self.commits += 1
 
     # -- reading ---------------------------------------------------------------------
 
@@ -399,6 +436,7 @@ class Journal:
         """Drop nonces whose codes can no longer be valid; returns how many."""
         with self._write_lock:
             cursor = self._conn.execute("DELETE FROM nonces WHERE expires_at_ms <= ?", (now_ms,))
+            self.commits += 1
             return cursor.rowcount
 
     def counts_by_scanner(self) -> dict[str, dict[str, int]]:
@@ -464,24 +502,33 @@ class Journal:
 
     def mark_sent(self, results: dict[str, str], sent_at_ms: int) -> None:
         """Mark scans as accepted by the backend, with its per-scan answer."""
+        rows = [(sent_at_ms, result, scan_id) for scan_id, result in results.items()]
+        # In chunks: a scan committed on the loop waits for one chunk at most.
+        for start in range(0, len(rows), _MARK_SENT_CHUNK):
+            with self._write_lock:
+                self._conn.execute("BEGIN IMMEDIATE")
+                self._conn.executemany(
+                    "UPDATE scans SET sent_at_ms = ?, sync_result = ? WHERE scan_id = ?",
+                    rows[start : start + _MARK_SENT_CHUNK],
+                )
+                self._conn.execute("COMMIT")
+                self.commits += 1
         with self._write_lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            self._conn.executemany(
-                "UPDATE scans SET sent_at_ms = ?, sync_result = ? WHERE scan_id = ?",
-                [(sent_at_ms, result, scan_id) for scan_id, result in results.items()],
-            )
-            self._conn.execute("COMMIT")
             self._unsent = self._count_unsent()
 
     # -- lifecycle -------------------------------------------------------------------
 
     def close(self) -> None:
-        """Flush what is queued, stop the writer and close the file."""
+        """Commit what the loop has queued, flush, stop the keeper and close the file.
+
+        Call from the loop's thread (or with nothing queued).
+        """
         if self._closed:
             return
+        if self._commit_soon is not None:
+            self._commit_soon.cancel()
+            self._commit_queued()
         self._closed = True
-        self._queue.put(_STOP)
-        self._writer.join()
         self.keeper.close()
         with self._reader_lock:
             self._reader.close()
@@ -498,36 +545,3 @@ def _outbox_row(row: tuple[Any, ...]) -> OutboxRow:
         seq, scan_id, ticket, raw, scanner, gate, Direction(direction), Reason(reason),
         bool(allowed), by, at,
     )  # fmt: skip
-
-
-class CommitWatch:
-    """The journal's commit mark, seen from an asyncio event loop.
-
-    The writer thread reports each commit once (one ``call_soon_threadsafe`` per commit,
-    not per scan); ``await wait(mark)`` returns once every entry up to ``mark`` is on
-    disk, or raises JournalClosed if the journal failed before that.
-    """
-
-    def __init__(self, journal: Journal, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
-        self.committed = journal.committed
-        self.failure: BaseException | None = journal.failure
-        self._advanced = asyncio.Event()
-        journal.add_listener(self._from_writer)
-
-    def _from_writer(self, committed: int, failure: BaseException | None) -> None:
-        # A closed loop raises RuntimeError: nobody is waiting any more.
-        with contextlib.suppress(RuntimeError):
-            self._loop.call_soon_threadsafe(self._advance, committed, failure)
-
-    def _advance(self, committed: int, failure: BaseException | None) -> None:
-        self.committed = committed
-        self.failure = failure
-        advanced, self._advanced = self._advanced, asyncio.Event()
-        advanced.set()
-
-    async def wait(self, mark: int) -> None:
-        while self.committed < mark:
-            if self.failure is not None:
-                raise JournalClosed(f"the journal failed: {self.failure}")
-            await self._advanced.wait()

@@ -1,9 +1,9 @@
 """One lane per scanner: read, decide, journal, then — only then — give feedback.
 
-Decisions are made in read order the moment a read arrives; each is handed to the
-journal at once and its feedback waits for the commit in a second task. So a burst
-keeps deciding while earlier commits are in flight (sharing one fsync), and no scanner
-beeps green for a scan that is not yet on disk.
+Decisions are made in read order the moment a read arrives; each is queued in the
+journal at once and its feedback waits for the commit in a second task. So the frames
+of a burst share one commit (and in ``full`` mode one fsync), the lane keeps deciding
+while the disk works, and no scanner beeps green for a scan that is not yet on disk.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from scanctl.core import Decision, RawScan, Reason
 from scanctl.daemon.alerts import AlertBook, AlertKind, Severity
 from scanctl.daemon.decider import GateDecider, Lane
 from scanctl.daemon.events import EventBus
-from scanctl.daemon.journal import CommitWatch, Journal, JournalClosed, JournalEntry
+from scanctl.daemon.journal import Journal, JournalClosed, JournalEntry
 from scanctl.drivers import ScannerDriver
 
 __all__ = ["LaneRunner", "LaneStats", "OnlineDecider", "wall_clock_ms"]
@@ -96,7 +96,6 @@ class LaneRunner:
         The driver stays open until the last feedback is out: a drain stops reading
         first, and only then closes the port the feedback goes through.
         """
-        self.watch = CommitWatch(self.journal, asyncio.get_running_loop())
         name = self.lane.scanner
         feedback = asyncio.create_task(self._feedback_loop(), name=f"feedback-{name}")
         self._reading = asyncio.create_task(self._read_loop(), name=f"read-{name}")
@@ -137,7 +136,7 @@ class LaneRunner:
         while (item := await self._pending.get()) is not _DONE:
             mark, decision, entry, received = item
             try:
-                await self.watch.wait(mark)
+                await self.journal.wait(mark)
             except JournalClosed:
                 # Not on disk: the gate must not open. Red light, and say why loudly.
                 log.exception("journal commit failed for scan %s", entry.scan_id)

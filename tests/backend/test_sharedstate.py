@@ -16,6 +16,7 @@ from scanctl.backend.ratelimit import RateLimits
 from scanctl.backend.scanning.cache import CatalogCache
 from scanctl.backend.sharedstate import Invalidation, RedisLink, SharedState
 from scanctl.backend.sharedstate.codec import (
+    MAX_TICKETS,
     decode_admission,
     decode_invalidation,
     encode_admission,
@@ -57,6 +58,24 @@ def test_an_invalidation_survives_the_trip(message: Invalidation) -> None:
     assert decode_invalidation(encode_invalidation(message)) == message
 
 
+ticket_ids = st.from_regex(r"[0-9a-f]{8}", fullmatch=True)
+
+
+@given(
+    st.builds(
+        Invalidation,
+        st.text(min_size=1, max_size=20),
+        st.just("upstream"),
+        st.text(min_size=1, max_size=40),
+        st.text(min_size=1, max_size=40),
+        st.none() | st.lists(ticket_ids, min_size=1, max_size=MAX_TICKETS).map(tuple),
+    )
+)
+def test_an_upstream_change_survives_the_trip(message: Invalidation) -> None:
+    assert decode_invalidation(encode_invalidation(message)) == message
+    assert decode_invalidation(encode_invalidation(message).encode()) == message
+
+
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner),
@@ -74,7 +93,10 @@ def test_garbage_decodes_to_nothing(raw: bytes | str | None) -> None:
 
 
 @given(
-    st.dictionaries(st.sampled_from(["at", "gate", "dir", "dev", "o", "k", "t", "i"]), json_values)
+    st.dictionaries(
+        st.sampled_from(["at", "gate", "dir", "dev", "o", "k", "t", "i", "s"]),
+        json_values | st.sampled_from(["event", "device", "tenant", "upstream"]),
+    )
 )
 def test_near_misses_decode_to_nothing_or_something_valid(data: dict[str, object]) -> None:
     raw = json.dumps(data)
@@ -83,7 +105,26 @@ def test_near_misses_decode_to_nothing_or_something_valid(data: dict[str, object
         assert type(admission.at_ms) is int and admission.direction in Direction
     message = decode_invalidation(raw)
     if message is not None:
-        assert message.kind in ("event", "device", "tenant") and message.tenant_id
+        assert message.kind in ("event", "device", "tenant", "upstream") and message.tenant_id
+        assert (message.tickets is None) or (message.kind == "upstream" and message.tickets)
+
+
+@given(
+    st.fixed_dictionaries(
+        {"o": st.just("x"), "k": st.just("upstream"), "t": st.just("t1"), "i": st.just("e1")},
+        optional={"s": st.none() | st.lists(json_values | ticket_ids, max_size=MAX_TICKETS + 2)},
+    )
+)
+def test_upstream_near_misses_decode_to_nothing_or_something_valid(
+    data: dict[str, object],
+) -> None:
+    message = decode_invalidation(json.dumps(data))
+    if message is not None:
+        assert message.kind == "upstream" and "s" in data
+        assert message.tickets is None or (
+            0 < len(message.tickets) <= MAX_TICKETS
+            and all(len(t) == 8 and set(t) <= set("0123456789abcdef") for t in message.tickets)
+        )
 
 
 def test_the_wrong_shapes_are_refused() -> None:
@@ -94,6 +135,17 @@ def test_the_wrong_shapes_are_refused() -> None:
     assert decode_invalidation('{"o":"x","k":"event","t":"t","i":""}') is None
     assert decode_invalidation('{"o":"x","k":"nuke","t":"t","i":"e"}') is None
     assert decode_invalidation('{"o":"x","k":"tenant","t":"t","i":""}') is not None
+    # Upstream changes carry their tickets ("s"), null for all; no other kind has any.
+    assert decode_invalidation('{"o":"x","k":"upstream","t":"t","i":"e","s":null}') is not None
+    assert decode_invalidation('{"o":"x","k":"upstream","t":"t","i":"e","s":["0000000a"]}')
+    assert decode_invalidation('{"o":"x","k":"upstream","t":"t","i":"e"}') is None
+    assert decode_invalidation('{"o":"x","k":"upstream","t":"t","i":"e","s":[]}') is None
+    assert decode_invalidation('{"o":"x","k":"upstream","t":"t","i":"e","s":["0000000A"]}') is None
+    assert decode_invalidation('{"o":"x","k":"upstream","t":"t","i":"e","s":"0000000a"}') is None
+    assert decode_invalidation('{"o":"x","k":"upstream","t":"t","i":"","s":null}') is None
+    assert decode_invalidation('{"o":"x","k":"event","t":"t","i":"e","s":null}') is None
+    too_many = json.dumps([f"{n:08x}" for n in range(MAX_TICKETS + 1)])
+    assert decode_invalidation(f'{{"o":"x","k":"upstream","t":"t","i":"e","s":{too_many}}}') is None
 
 
 # -- the link: deadline, down, back up ---------------------------------------------------
@@ -224,6 +276,75 @@ def test_an_invalidation_reaches_the_other_instance(
         raw.publish("test-bus:invalidate", '{"o":"x","k":"nuke","t":"t1","i":"e1"}')
     wait_for(lambda: here.bus.ignored >= 2, timeout=5, what="garbage to be ignored")
     assert here.bus.subscribed
+
+
+@pytest.fixture
+def two_listeners(redis_server: PrivateRedis) -> Iterator[tuple[SharedState, list[Invalidation]]]:
+    """A sender and a receiver whose `apply` records what it got; it fails on tenant "boom"."""
+    got: list[Invalidation] = []
+
+    def apply(message: Invalidation) -> None:
+        if message.tenant_id == "boom":
+            raise RuntimeError("an apply that fails")
+        got.append(message)
+
+    states = [
+        SharedState(
+            redis_server.url,
+            prefix="test-listen:",
+            timeout_seconds=0.25,
+            apply=apply if receiving else lambda _message: None,
+            flush=lambda: None,
+        )
+        for receiving in (False, True)
+    ]
+    for state in states:
+        state.start()
+    try:
+        for state in states:
+            wait_for(lambda s=state: s.bus.subscribed, timeout=5, what="subscriptions")
+        yield states[0], got
+    finally:
+        for state in states:
+            state.stop()
+
+
+@pytest.mark.redis
+def test_a_long_upstream_change_arrives_in_pieces(
+    two_listeners: tuple[SharedState, list[Invalidation]],
+) -> None:
+    here, got = two_listeners
+    tickets = [f"{n:08x}" for n in range(2 * MAX_TICKETS + 1)]
+    here.invalidated("upstream", "t1", "e1", tickets)
+    wait_for(lambda: len(got) == 3, timeout=5, what="the three pieces")
+    assert [t for message in got for t in message.tickets or ()] == tickets
+    assert {(m.kind, m.tenant_id, m.target) for m in got} == {("upstream", "t1", "e1")}
+    got.clear()
+    here.invalidated("upstream", "t1", "e1", [])  # nothing changed: nothing sent
+    here.invalidated("upstream", "t1", "e2")  # the whole event
+    wait_for(lambda: len(got) == 1, timeout=5, what="the whole event's change")
+    assert got == [Invalidation(here.bus.origin, "upstream", "t1", "e2", None)]
+
+
+@pytest.mark.redis
+def test_the_listener_outlives_garbage_and_a_failing_apply(
+    two_listeners: tuple[SharedState, list[Invalidation]],
+    redis_server: PrivateRedis,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import redis
+
+    here, got = two_listeners
+    with redis.Redis(port=redis_server.port) as raw:
+        raw.publish("test-listen:invalidate", b"\xff not json")
+        raw.publish("test-listen:invalidate", '{"o":"x","k":"upstream","t":"t1","i":"e1","s":[1]}')
+    here.invalidated("upstream", "boom", "e1", ["0000000a"])  # its apply raises
+    here.invalidated("upstream", "t1", "e1", ["0000000b"])
+    wait_for(lambda: len(got) == 1, timeout=5, what="the message after the failures")
+    assert got[0].tickets == ("0000000b",)
+    # Logged once per listener (both hear the channel) for the burst of two.
+    assert caplog.text.count("not an invalidation") == 2
+    assert "applying" in caplog.text and "RuntimeError" in caplog.text
 
 
 @pytest.mark.redis

@@ -9,7 +9,6 @@ import subprocess
 import sys
 import textwrap
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,7 +18,6 @@ from scanctl.core import Direction, PastScan, Reason
 from scanctl.core.ids import uuid7
 from scanctl.daemon.journal import (
     MAX_RAW_BYTES,
-    CommitWatch,
     Journal,
     JournalClosed,
     JournalEntry,
@@ -128,28 +126,66 @@ def test_a_scan_id_is_journaled_once(journal: Journal) -> None:
     assert journal.count() == 1
 
 
-def test_concurrent_appends_share_commits(journal: Journal) -> None:
-    with ThreadPoolExecutor(max_workers=16) as pool:
-        list(pool.map(lambda i: journal.append_sync(entry(at_ms=NOW + i)), range(400)))
-    assert journal.count() == 400
-    assert journal.commits < 400
+@pytest.mark.parametrize("sync", list(JournalSync))
+def test_appends_of_one_loop_turn_share_one_commit(tmp_path: Path, sync: JournalSync) -> None:
+    journal = Journal(tmp_path / "gate.db", sync=sync)
 
-
-def test_async_appends_resolve_after_commit(journal: Journal) -> None:
     async def burst() -> None:
         await asyncio.gather(*(journal.append(entry(at_ms=NOW + i)) for i in range(100)))
 
-    asyncio.run(burst())
-    assert journal.count() == 100
+    try:
+        asyncio.run(burst())
+        assert journal.count() == 100
+        assert journal.commits == 1
+        assert journal.durable == journal.committed == 100
+    finally:
+        journal.close()
 
 
-def test_close_flushes_what_is_queued_and_refuses_more(tmp_path: Path) -> None:
+def test_full_sync_answers_only_after_the_log_is_fsynced(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "gate.db", sync=JournalSync.FULL)
+
+    async def one() -> tuple[int, int]:
+        mark = journal.enqueue([entry()])
+        await journal.wait(mark)
+        return journal.keeper.flushed, journal.keeper.flushes
+
+    try:
+        flushed, flushes = asyncio.run(one())
+        assert (flushed, flushes) == (journal.commits, 1)
+    finally:
+        journal.close()
+
+
+def test_normal_sync_answers_after_the_commit_without_waiting_for_a_flush(
+    tmp_path: Path,
+) -> None:
+    journal = Journal(tmp_path / "gate.db", sync=JournalSync.NORMAL, flush_interval_s=3600)
+
+    async def one() -> None:
+        await journal.wait(journal.enqueue([entry()]))
+
+    try:
+        asyncio.run(one())
+        assert journal.count() == 1
+        assert journal.keeper.flushes == 0
+    finally:
+        journal.close()
+
+
+def test_close_commits_what_is_queued_and_refuses_more(tmp_path: Path) -> None:
     journal = Journal(tmp_path / "gate.db")
-    pending = [journal.submit([entry(at_ms=NOW + i)]) for i in range(50)]
-    journal.close()
-    assert all(future.done() and future.exception() is None for future in pending)
-    with pytest.raises(JournalClosed):
-        journal.submit([entry()])
+
+    async def queue_then_close() -> None:
+        marks = [journal.enqueue([entry(at_ms=NOW + i)]) for i in range(50)]
+        journal.close()  # before the loop got to the commit
+        await asyncio.wait_for(journal.wait(marks[-1]), 10)
+        with pytest.raises(JournalClosed):
+            journal.enqueue([entry()])
+        with pytest.raises(JournalClosed):
+            journal.append_sync(entry())
+
+    asyncio.run(queue_then_close())
     reopened = Journal(tmp_path / "gate.db")
     assert reopened.count() == 50
     reopened.close()
@@ -200,14 +236,13 @@ def test_kill_9_loses_no_acknowledged_scan(tmp_path: Path, round_: int, sync: Jo
 
 def test_a_failed_commit_stops_every_later_green_light(journal: Journal) -> None:
     async def scenario() -> None:
-        watch = CommitWatch(journal, asyncio.get_running_loop())
         good = journal.enqueue([entry()])
-        await watch.wait(good)
+        await journal.wait(good)
         # A value SQLite cannot bind makes the commit itself fail, as a broken disk would.
         unbindable = replace(entry(), symbology=object())  # type: ignore[arg-type]
         bad = journal.enqueue([unbindable])
         with pytest.raises(JournalClosed, match="failed"):
-            await watch.wait(bad)
+            await journal.wait(bad)
         with pytest.raises(JournalClosed, match="failed"):
             journal.enqueue([entry()])
 
@@ -244,7 +279,7 @@ def test_normal_sync_is_flushed_and_checkpointed_in_the_background(tmp_path: Pat
     )
     try:
         journal.append_sync(*(entry(at_ms=NOW + i) for i in range(300)))
-        wait_for(lambda: journal.keeper.flushed == journal.committed == 300, "a flush", 10)
+        wait_for(lambda: journal.keeper.flushed == journal.commits == 1, "a flush", 10)
         wait_for(lambda: journal.keeper.checkpoints >= 1, "a checkpoint", 10)
     finally:
         journal.close()

@@ -2,7 +2,8 @@
 
 The named tickets (or, without ``ticketIds``, the event and all its tickets) are asked
 for again before their next use, instead of when their TTL runs out. The old values stay
-as the fallback while the services are down.
+as the fallback while the services are down. The webhook reaches one instance behind the
+load balancer; with Redis it tells the others through `sharedstate.InvalidationBus`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pydantic.alias_generators import to_camel
 
 from scanctl.backend.api.deps import CatalogManager, responses
 from scanctl.backend.scanning import ScanService
+from scanctl.backend.sharedstate import SharedState
 
 __all__ = ["ChangesIn", "ChangesOut", "copy_tickets", "ensure_event", "router"]
 
@@ -70,10 +72,20 @@ def copy_tickets(request: Request, tenant_id: str, event_id: str) -> None:
     responses={409: {"description": "This backend does not use upstream services"}},
 )
 def changes(body: ChangesIn, principal: CatalogManager, request: Request) -> ChangesOut:
-    """Expire the cached copies of what the ticket or event service changed."""
+    """Expire the cached copies of what the ticket or event service changed.
+
+    With Redis (REDIS_URL) every instance expires them: this one at once, the others as
+    soon as the message reaches them (a round trip). Without Redis only this instance
+    does; the others ask again when their copies' TTL runs out (tickets 5 min, events
+    15 min). ``expired`` counts this instance's entries.
+    """
     service: ScanService = request.app.state.scans
     upstream = service.upstream
     if upstream is None or not upstream.serves(principal.tenant_id):
         raise HTTPException(status_code=409, detail="this tenant's catalog is not upstream")
-    expired = upstream.invalidate(principal.tenant_id, str(body.event_id), body.ticket_ids)
+    event_id = str(body.event_id)
+    expired = upstream.invalidate(principal.tenant_id, event_id, body.ticket_ids)
+    shared: SharedState | None = request.app.state.shared
+    if shared is not None:
+        shared.invalidated("upstream", principal.tenant_id, event_id, body.ticket_ids)
     return ChangesOut(expired=expired)

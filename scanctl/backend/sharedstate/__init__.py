@@ -10,10 +10,10 @@ REDIS_URL the service has none and works as a single instance.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from scanctl.backend.sharedstate.codec import Invalidation
+from scanctl.backend.sharedstate.codec import Invalidation, Kind
 from scanctl.backend.sharedstate.guard import Precheck, ScanGuard
 from scanctl.backend.sharedstate.invalidation import InvalidationBus
 from scanctl.backend.sharedstate.keys import KeySpace, redis_url_problem
@@ -61,13 +61,17 @@ class SharedState:
         self.bus = InvalidationBus(self.link, self.keys, apply, flush)
         # Invalidations Redis did not take (it was down): sent again when it is back, so
         # the second level and the other instances drop what this instance changed.
-        self._pending: set[tuple[str, str, str]] = set()
+        self._pending: set[tuple[Kind, str, str]] = set()
         self._pending_lock = threading.Lock()
         self.link.on_recovery(self._resend)
 
-    def invalidated(self, kind: str, tenant_id: str, target: str) -> None:
-        """Data of the tenant changed (``kind`` event or device): tell Redis and everybody."""
-        message = self.bus.message(kind, tenant_id, target)
+    def invalidated(
+        self, kind: Kind, tenant_id: str, target: str, tickets: Sequence[str] | None = None
+    ) -> None:
+        """Data of the tenant changed (``kind`` event or device; or ``upstream``: the
+        services changed these ``tickets`` of the event ``target``, all with None): tell
+        Redis and everybody."""
+        messages = self.bus.messages(kind, tenant_id, target, tickets)
 
         def send(client: Any) -> bool:
             pipe = client.pipeline(transaction=False)
@@ -75,11 +79,14 @@ class SharedState:
                 generation = self.keys.catalog_generation(tenant_id, target)
                 pipe.incr(generation)
                 pipe.pexpire(generation, _GENERATION_LIFETIME_MS)
-            pipe.publish(self.keys.channel, message)
+            for message in messages:
+                pipe.publish(self.keys.channel, message)
             pipe.execute()
             return True
 
-        if not self.link.run(send, False):
+        if messages and not self.link.run(send, False):
+            # Kept without the ticket list (bounded memory): sent again later, it makes
+            # the others ask again for the whole event, a superset of what changed.
             with self._pending_lock:
                 if len(self._pending) < _MAX_PENDING:
                     self._pending.add((kind, tenant_id, target))

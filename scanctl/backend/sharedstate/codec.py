@@ -1,5 +1,9 @@
 """What goes through Redis as text: a ticket's last admission and cache invalidations.
 
+Invalidations are pub/sub messages every instance reads; one that does not decode is
+ignored by the listener (`InvalidationBus`), so an old instance that meets a newer
+kind of message keeps working as before, only without that message.
+
 Redis is shared and may hold anything (another version, an operator's typo, a key of
 another program under our prefix): decoding is strict and answers None for anything
 it does not recognise, never an exception.
@@ -8,13 +12,16 @@ it does not recognise, never an exception.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Literal
 
 from scanctl.core import Direction, PastScan
 
 __all__ = [
+    "MAX_TICKETS",
     "Invalidation",
+    "Kind",
     "decode_admission",
     "decode_invalidation",
     "encode_admission",
@@ -22,16 +29,27 @@ __all__ = [
 ]
 
 _MAX_TEXT = 256  # ids, gates and origins are far shorter; anything longer is not ours
+_TICKET_ID = re.compile(r"[0-9a-f]{8}")
+MAX_TICKETS = 500
+"""Ticket ids one message carries; a longer list is sent as several messages."""
+
+Kind = Literal["event", "device", "tenant", "upstream"]
 
 
 @dataclass(frozen=True, slots=True)
 class Invalidation:
-    """One instance tells the others that cached data of a tenant changed."""
+    """One instance tells the others that cached data of a tenant changed.
+
+    ``upstream``: the ticket and event services changed the event ``target`` — the
+    tickets named in ``tickets``, or with None the event and all its tickets. Other
+    kinds carry no tickets.
+    """
 
     origin: str
-    kind: Literal["event", "device", "tenant"]
+    kind: Kind
     tenant_id: str
     target: str = ""
+    tickets: tuple[str, ...] | None = None
 
 
 def encode_admission(past: PastScan) -> str:
@@ -58,17 +76,22 @@ def decode_admission(raw: bytes | str | None) -> PastScan | None:
 
 
 def encode_invalidation(message: Invalidation) -> str:
-    """An invalidation as compact JSON."""
-    return json.dumps(
-        {"o": message.origin, "k": message.kind, "t": message.tenant_id, "i": message.target},
-        separators=(",", ":"),
-    )
+    """An invalidation as compact JSON (``s``, the tickets, only in upstream ones)."""
+    data: dict[str, object] = {
+        "o": message.origin,
+        "k": message.kind,
+        "t": message.tenant_id,
+        "i": message.target,
+    }
+    if message.kind == "upstream":
+        data["s"] = None if message.tickets is None else list(message.tickets)
+    return json.dumps(data, separators=(",", ":"))
 
 
 def decode_invalidation(raw: bytes | str | None) -> Invalidation | None:
     """The Invalidation `encode_invalidation` wrote, or None for anything else."""
-    data = _object(raw)
-    if data is None or set(data) != {"o", "k", "t", "i"}:
+    data = _object(raw, _MAX_INVALIDATION)
+    if data is None or set(data) - {"s"} != {"o", "k", "t", "i"}:
         return None
     origin, kind, tenant, target = data["o"], data["k"], data["t"], data["i"]
     if not (isinstance(origin, str) and isinstance(tenant, str) and isinstance(target, str)):
@@ -77,16 +100,36 @@ def decode_invalidation(raw: bytes | str | None) -> Invalidation | None:
         return None
     if not origin or not tenant or (kind != "tenant" and not target):
         return None
-    if kind == "event" or kind == "device" or kind == "tenant":
+    if kind == "upstream" and "s" in data:
+        tickets = _tickets(data["s"])
+        if tickets is False:
+            return None
+        return Invalidation(origin, kind, tenant, target, tickets)
+    if "s" not in data and (kind == "event" or kind == "device" or kind == "tenant"):
         return Invalidation(origin, kind, tenant, target)
     return None
+
+
+def _tickets(value: object) -> tuple[str, ...] | Literal[False] | None:
+    """The ticket ids of an upstream invalidation (None: all), or False when malformed."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or not 0 < len(value) <= MAX_TICKETS:
+        return False
+    if not all(isinstance(t, str) and _TICKET_ID.fullmatch(t) for t in value):
+        return False
+    return tuple(value)
 
 
 _DIRECTIONS = frozenset(d.value for d in Direction)
 
 
-def _object(raw: bytes | str | None) -> dict[str, object] | None:
-    if raw is None or len(raw) > 4 * _MAX_TEXT:
+# The longest invalidation: four texts and MAX_TICKETS quoted ids with their commas.
+_MAX_INVALIDATION = 4 * _MAX_TEXT + 11 * MAX_TICKETS
+
+
+def _object(raw: bytes | str | None, limit: int = 4 * _MAX_TEXT) -> dict[str, object] | None:
+    if raw is None or len(raw) > limit:
         return None
     try:
         data = json.loads(raw)

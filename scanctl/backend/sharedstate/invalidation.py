@@ -3,7 +3,10 @@
 Every instance keeps its catalog cache in memory (`scanning.cache.CatalogCache`) and
 bumps a generation when it writes. With Redis, the bump is also published on one
 channel; every instance subscribes and bumps the same generation, so a write is seen
-everywhere within a round trip instead of after the cache's TTL.
+everywhere within a round trip instead of after the cache's TTL. The upstream services'
+change webhook (`POST /api/upstream/changes`) reaches only one instance; it goes the
+same way (kind ``upstream``), and every instance expires those entries of its upstream
+cache (`upstream.UpstreamCatalog.invalidate`).
 
 Pub/sub delivers only to listeners connected at that moment. An instance that lost
 its subscription (Redis restarted, network cut) may have missed messages, so on every
@@ -17,10 +20,13 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 
 from scanctl.backend.sharedstate.codec import (
+    MAX_TICKETS,
     Invalidation,
+    Kind,
     decode_invalidation,
     encode_invalidation,
 )
@@ -30,6 +36,8 @@ from scanctl.backend.sharedstate.link import RedisLink
 __all__ = ["InvalidationBus"]
 
 log = logging.getLogger("scanctl.backend.redis")
+
+_IGNORED_LOG_SECONDS = 60.0
 
 
 class InvalidationBus:
@@ -52,11 +60,24 @@ class InvalidationBus:
         self.received = 0
         self.ignored = 0
         """Messages on the channel that were not ours to apply (garbage, other versions)."""
+        self._quiet_until = 0.0
         self.subscribed = False
 
-    def message(self, kind: str, tenant_id: str, target: str = "") -> str:
-        """The text that tells the other instances (`SharedState.invalidated` sends it)."""
-        return encode_invalidation(Invalidation(self.origin, kind, tenant_id, target))  # type: ignore[arg-type]
+    def messages(
+        self, kind: Kind, tenant_id: str, target: str = "", tickets: Sequence[str] | None = None
+    ) -> list[str]:
+        """The texts that tell the other instances (`SharedState.invalidated` sends them):
+        one, or for a long list of upstream tickets one per `MAX_TICKETS` of them."""
+        if tickets is None:
+            return [encode_invalidation(Invalidation(self.origin, kind, tenant_id, target))]
+        return [
+            encode_invalidation(
+                Invalidation(
+                    self.origin, kind, tenant_id, target, tuple(tickets[i : i + MAX_TICKETS])
+                )
+            )
+            for i in range(0, len(tickets), MAX_TICKETS)
+        ]
 
     def start(self) -> None:
         """Listen in a daemon thread."""
@@ -105,7 +126,20 @@ class InvalidationBus:
         message = decode_invalidation(data if isinstance(data, bytes | str) else None)
         if message is None:
             self.ignored += 1
+            # Logged, but not once per message: a flood of garbage must not flood the log.
+            now = time.monotonic()
+            if now >= self._quiet_until:
+                self._quiet_until = now + _IGNORED_LOG_SECONDS
+                log.warning(
+                    "ignored a message on %s that is not an invalidation (%d so far): %.80r",
+                    self.keys.channel,
+                    self.ignored,
+                    data,
+                )
             return
         self.received += 1
         if message.origin != self.origin:
-            self._apply(message)
+            try:
+                self._apply(message)
+            except Exception:  # the listener serves every later message: it must not die
+                log.exception("applying %s failed", message)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -56,9 +56,17 @@ class StaleCache(Generic[V]):
     def expire(self, matches: Callable[[Hashable], bool]) -> int:
         """Make the matching entries stale now (kept as fallback); returns how many."""
         with self._lock:
-            keys = [key for key in self._data if matches(key)]
-            for key in keys:
-                self._data[key] = Entry(self._data[key].value, 0)
+            return self._stale([key for key in self._data if matches(key)])
+
+    def expire_keys(self, keys: Iterable[Hashable]) -> int:
+        """Make these entries stale now, without a pass over the whole cache (a change
+        naming a few tickets reaches every instance); returns how many were stored."""
+        with self._lock:
+            return self._stale([key for key in dict.fromkeys(keys) if key in self._data])
+
+    def _stale(self, keys: list[Hashable]) -> int:
+        for key in keys:
+            self._data[key] = Entry(self._data[key].value, 0)
         return len(keys)
 
     def __len__(self) -> int:

@@ -210,8 +210,14 @@ class UpstreamCatalog:
             return count + self.tickets.expire(
                 lambda key: isinstance(key, tuple) and key[:2] == (tenant_id, event_id)
             )
-        wanted = {(tenant_id, event_id, t) for t in ticket_ids}
-        return self.tickets.expire(lambda key: key in wanted)
+        return self.tickets.expire_keys((tenant_id, event_id, t) for t in ticket_ids)
+
+    def expire_all(self) -> None:
+        """Ask again for everything before its next use (changes may have been missed:
+        `sharedstate.InvalidationBus` lost its subscription); old values stay as fallback."""
+        self._synced_at.clear()
+        self.events.expire(lambda _key: True)
+        self.tickets.expire(lambda _key: True)
 
     def _looked_up(self, kind: str, result: str) -> None:
         self._metrics.cache.labels(kind, result).inc()

@@ -56,3 +56,16 @@ def test_expire_keeps_the_value_as_fallback() -> None:
     a, c = cache.get(("t", "e", "a")), cache.get(("t", "other", "a"))
     assert a is not None and a.value == "A" and not a.fresh(clock())
     assert c is not None and c.fresh(clock())
+
+
+def test_expire_keys_touches_only_the_named_stored_entries() -> None:
+    clock = Clock()
+    cache: StaleCache[str] = StaleCache(10, 60_000, clock)
+    cache.put(("t", "e", "a"), "A")
+    cache.put(("t", "e", "b"), "B")
+    # Named twice, and a key never stored: counted once, and not stored.
+    assert cache.expire_keys([("t", "e", "a"), ("t", "e", "a"), ("t", "e", "z")]) == 1
+    a, b = cache.get(("t", "e", "a")), cache.get(("t", "e", "b"))
+    assert a is not None and a.value == "A" and not a.fresh(clock())
+    assert b is not None and b.fresh(clock())
+    assert cache.get(("t", "e", "z")) is None and len(cache) == 2

@@ -195,6 +195,18 @@ def test_invalidated_tickets_are_asked_for_again(harness: Harness) -> None:
     assert harness.server.paths.count(ticket_path("00000006")) == 1
 
 
+def test_after_expire_all_everything_is_asked_for_again(harness: Harness) -> None:
+    # What an instance does when its Redis subscription was lost (changes may be missed).
+    for ticket in ("00000007", "00000008"):
+        harness.server.routes[ticket_path(ticket)] = ticket_answer(ticket)
+        harness.ticket(ticket)
+    harness.catalog.expire_all()
+    assert not harness.catalog.ticket_fresh(TENANT, EVENT, "00000007")
+    assert harness.catalog.cached_ticket(TENANT, EVENT, "00000007") is not None  # fallback
+    harness.ticket("00000007")
+    assert harness.server.paths.count(ticket_path("00000007")) == 2
+
+
 def test_events_are_copied_locally_and_outlive_a_restart(
     harness: Harness, database: Database
 ) -> None:
