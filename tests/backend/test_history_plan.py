@@ -81,18 +81,7 @@ def _seed(owner_url: str, event: str, statistics: str) -> None:
         owner.close()
 
 
-# Not fixed yet: the probe still takes the recorded_at index without statistics.
-_NOT_YET = pytest.mark.xfail(strict=True, reason="planner picks ix_scans_tenant_event_recorded")
-
-
-@pytest.mark.parametrize(
-    "statistics",
-    [
-        pytest.param("never analyzed", marks=_NOT_YET),
-        pytest.param("analyzed while empty", marks=_NOT_YET),
-        "analyzed",
-    ],
-)
+@pytest.mark.parametrize("statistics", ["never analyzed", "analyzed while empty", "analyzed"])
 @pytest.mark.parametrize("wanted", [1, 50])
 def test_the_history_probe_uses_the_ticket_index(
     postgres_url: str, app_role_url: str, statistics: str, wanted: int
