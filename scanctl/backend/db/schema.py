@@ -198,13 +198,26 @@ scans = Table(
     ),
     PrimaryKeyConstraint("tenant_id", "id", name="pk_scans"),
 )
-# A ticket's history (duplicate window, re-entries) in scan order.
+# A ticket's history (duplicate window, re-entries) in scan order (id: ties too).
+#
+# On PostgreSQL its key columns compare bytewise (COLLATE "C", migration 0005) and so
+# do the ticket queries (`store.scans.ticket_key`): same results (equality only), but
+# their tenant and event conditions can use no other index. Without statistics every
+# `=` looks like 1 row in 200, so the recorded_at index, which matches tenant and event
+# too, looked as cheap as this one and took over whenever its B-tree was a level
+# shallower, reading every scan of the event. SQLAlchemy writes the `postgresql_ops`
+# text after the column name, where PostgreSQL takes a collation as well as an
+# operator class; other databases ignore it. Alembic's compare does not see collations:
+# tests/backend/test_ticket_index_migration.py checks the index definition.
+_BYTEWISE = 'COLLATE "C"'
 Index(
     "ix_scans_tenant_event_ticket_at",
     scans.c.tenant_id,
     scans.c.event_id,
     scans.c.ticket_id,
     scans.c.scanned_at_ms,
+    scans.c.id,
+    postgresql_ops={"tenant_id": _BYTEWISE, "event_id": _BYTEWISE, "ticket_id": _BYTEWISE},
 )
 # Listing an event's scans in the order they reached the backend.
 Index(

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, Connection, and_, func, select, true
 
 from scanctl.backend.db.schema import events, scans, tickets
-from scanctl.backend.store.scans import ScanRecord, record_of
+from scanctl.backend.store.scans import ScanRecord, record_of, ticket_key
 from scanctl.backend.store.scope import Scope
 
 __all__ = [
@@ -39,11 +39,12 @@ def admissions_by_ticket(
     scope: Scope, conn: Connection, event_id: str, ticket_ids: Iterable[str] | None
 ) -> dict[str, int]:
     """Admitted entries per ticket of the event (of ``ticket_ids``, or of every ticket)."""
+    tenant, event, ticket = ticket_key(conn)
     base = (
         select(scans.c.ticket_id, func.count())
         .where(
-            scope.tenant_filter(scans.c.tenant_id),
-            scans.c.event_id == event_id,
+            tenant == scope.tenant_id,
+            event == event_id,
             scans.c.ticket_id.is_not(None),
             _admitted(),
         )
@@ -53,7 +54,7 @@ def admissions_by_ticket(
         return {row[0]: int(row[1]) for row in conn.execute(base)}
     counts: dict[str, int] = {}
     for chunk in _chunks(sorted(set(ticket_ids))):
-        for row in conn.execute(base.where(scans.c.ticket_id.in_(chunk))):
+        for row in conn.execute(base.where(ticket.in_(chunk))):
             counts[row[0]] = int(row[1])
     return counts
 
@@ -109,13 +110,14 @@ def admissions_for_tickets(
     scope: Scope, conn: Connection, event_id: str, ticket_ids: Sequence[str]
 ) -> list[ScanRecord]:
     """Every stored admission of these tickets of the event, in scan order."""
+    tenant, event, ticket = ticket_key(conn)
     found: list[ScanRecord] = []
     for chunk in _chunks(sorted(set(ticket_ids))):
         rows = conn.execute(
             select(scans).where(
-                scope.tenant_filter(scans.c.tenant_id),
-                scans.c.event_id == event_id,
-                scans.c.ticket_id.in_(chunk),
+                tenant == scope.tenant_id,
+                event == event_id,
+                ticket.in_(chunk),
                 _admitted(),
             )
         )
