@@ -21,15 +21,46 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
 from scanctl.core import EventFacts, Policy, TicketFacts
 
-__all__ = ["CatalogCache", "DeviceFacts", "SecondLevel", "TtlCache", "invalidate"]
+__all__ = [
+    "CacheMiss",
+    "CatalogCache",
+    "DeviceFacts",
+    "SecondLevel",
+    "TtlCache",
+    "invalidate",
+    "memory_only",
+]
 
 V = TypeVar("V")
+
+_memory_only: ContextVar[bool] = ContextVar("scanctl_cache_memory_only", default=False)
+
+
+class CacheMiss(LookupError):
+    """A read under `memory_only()` that this process's memory cannot answer."""
+
+
+@contextmanager
+def memory_only() -> Iterator[None]:
+    """Cached reads within answer from this process's memory or raise CacheMiss.
+
+    For the event loop, which must not wait on Redis or the database: it tries the
+    scan's reads here and hops to a thread only on a miss. Hits are counted as usual;
+    the reads the thread then repeats are counted again (a skew only on misses).
+    """
+    token = _memory_only.set(True)
+    try:
+        yield
+    finally:
+        _memory_only.reset(token)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +105,8 @@ class TtlCache(Generic[V]):
             if gen == generation and expires >= self._clock():
                 self.hits += 1
                 return True, value
+        if _memory_only.get():
+            raise CacheMiss(key)
         self.misses += 1
         if self.second is not None:
             found, shared = self.second.get(key)
@@ -88,7 +121,8 @@ class TtlCache(Generic[V]):
         """The fresh value of this generation, else ``load()``'s, remembered at it.
 
         The caller reads ``generation`` before anything is loaded, so a write that
-        lands during the load leaves the entry stale-marked, never wrong.
+        lands during the load leaves the entry stale-marked, never wrong. Under
+        `memory_only()` a miss raises CacheMiss instead of asking anyone.
         """
         hit, value = self.get(key, generation)
         if hit:
