@@ -289,6 +289,8 @@ class Journal:
         if error is not None:
             # A failed fsync leaves the page cache untrustworthy: stop every green light.
             self.failure = error
+        elif self.sync is not JournalSync.FULL:
+            return  # `normal` answered at the commit: nobody waits for this flush
         loop = self._loop
         if loop is None:
             return
