@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 from scanctl.backend.auth.principal import Role
+from scanctl.core import static_code_hash
 from scanctl.manifests import ManifestVerifier
 from tests.backend.helpers import (
     SCANCTL,
@@ -29,7 +30,7 @@ from tests.backend.helpers import (
     start_server,
     wait_for,
 )
-from tests.backend.offline_kit import Venue, register_gate
+from tests.backend.offline_kit import Gate, Venue, register_gate
 from tests.backend.scan_kit import create_live_event, independent_token, iso
 from tests.backend.upstream.loopback import Answer, loopback
 
@@ -112,6 +113,14 @@ class Platform:
 
     def breaker(self, service: str) -> float:
         return metric_value(self.scanner, "scanctl_upstream_breaker_state", service=service)
+
+    def pull_manifest(self) -> tuple[Gate, httpx.Response]:
+        """A new offline gate and its manifest of the event (B copies A's tickets for it)."""
+        gate = register_gate(self.scanner, Venue(self.tenant, self.venue, self.event))
+        with gate.client(self.scanner) as http:
+            response = http.get(f"/api/offline/manifest/{self.event}")
+        assert response.status_code == 200, response.text
+        return gate, response
 
 
 @pytest.fixture
@@ -275,10 +284,7 @@ def test_scans_decide_from_the_upstream_catalog_and_through_its_outage(
     assert p.decision(p.code("00000004")) == "ADMITTED"
     assert p.decision(p.code("00000003")) == "ADMITTED"
     # Offline manifests of B carry A's tickets (copied into B's catalog when pulled).
-    gate = register_gate(p.scanner, Venue(p.tenant, p.venue, p.event))
-    with gate.client(p.scanner) as http:
-        response = http.get(f"/api/offline/manifest/{p.event}")
-    assert response.status_code == 200, response.text
+    gate, response = p.pull_manifest()
     manifest = (
         ManifestVerifier([gate.manifest_key])
         .verify(
@@ -312,6 +318,32 @@ def test_scans_decide_from_the_upstream_catalog_and_through_its_outage(
             assert page.json()["scans"] == []
     assert admitted == ["00000001", "00000002", "00000003", "00000004"]
     assert recorded == 13  # the 503s are not decisions: nothing was recorded for them
+
+
+def test_printed_tickets_refunded_or_cancelled_upstream_are_refused(platform: Platform) -> None:
+    p = platform
+    secrets_of = {t: secrets.token_urlsafe(24) for t in ("000000b1", "000000b2")}
+    for ticket, secret in secrets_of.items():
+        p.add_tickets(ticket, staticHash=static_code_hash(secret))
+    # B finds a printed code's ticket by its hash in its copy of A's tickets (made when a
+    # gate pulls its manifest).
+    p.pull_manifest()
+    assert p.decision(secrets_of["000000b1"]) == "ADMITTED"
+
+    # A refunds one and cancels the other, and says so: the copy in B still has them
+    # active, but their facts are A's.
+    p.add_tickets(
+        "000000b1", status="REFUNDED", staticHash=static_code_hash(secrets_of["000000b1"])
+    )
+    p.add_tickets(
+        "000000b2", status="CANCELLED", staticHash=static_code_hash(secrets_of["000000b2"])
+    )
+    response = p.system.post(
+        "/api/upstream/changes", json={"eventId": p.event, "ticketIds": ["000000b1", "000000b2"]}
+    )
+    assert response.status_code == 200, response.text
+    assert p.decision(secrets_of["000000b1"]) == "TICKET_REFUNDED"
+    assert p.decision(secrets_of["000000b2"]) == "TICKET_CANCELLED"
 
 
 def test_an_upstream_answering_junk_is_a_clear_503_and_no_crash(tmp_path: Path) -> None:

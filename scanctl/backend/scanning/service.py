@@ -179,8 +179,9 @@ class ScanService:
         a tenant on the local catalog). Raises UpstreamUnavailable (503).
 
         Only a code whose MAC verifies with the key of this event (or of another event of
-        the tenant this backend knows: WRONG_EVENT) costs a ticket request: forged or
-        garbage codes never reach the ticket service.
+        the tenant this backend knows: WRONG_EVENT), or a static code whose hash is in the
+        local copy of the tickets, costs a ticket request: forged or garbage codes never
+        reach the ticket service.
         """
         upstream = self.upstream
         if upstream is None or not upstream.serves(tenant_id):
@@ -218,10 +219,14 @@ class ScanService:
     ) -> tuple[str, str] | None:
         """(event, ticket) whose ticket `lookup` will read for this code, or None."""
         assert self.upstream is not None
-        if not isinstance(code, RotatingCode):
+        if isinstance(code, InvalidCode):
             return None
         if self.upstream.cached_event(tenant_id, event_id) is None:
             return None  # no such event: the scan is refused before any ticket is read
+        if isinstance(code, StaticCode):
+            # As `lookup` does: the local copy names the ticket, the service tells its facts.
+            named = self.static_ticket(tenant_id, code.secret_hash)
+            return None if named is None else (named.event_id, named.ticket_id)
         if verify_mac(code, self.event_keys(tenant_id, event_id)):
             return event_id, code.ticket_id
         # As `lookup` does: a code of another event known here (copied locally) verifies
@@ -401,6 +406,11 @@ class ScanService:
             return TicketLookup(None, f"bad format ({code.detail})")
         if isinstance(code, StaticCode):
             found = self.static_ticket(tenant_id, code.secret_hash)
+            if found is not None and self.upstream is not None and self.upstream.serves(tenant_id):
+                # The hash -> ticket index is the local copy of the upstream tickets (a
+                # printed secret never changes), but the copy's status lags: the facts
+                # are the ticket service's, as `prepare` fetched them.
+                found = self.ticket(tenant_id, found.event_id, found.ticket_id)
             return TicketLookup(found, None if found else "unknown static code")
         assert isinstance(code, RotatingCode)
         found = self.ticket(tenant_id, event_id, code.ticket_id)
