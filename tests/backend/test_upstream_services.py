@@ -326,7 +326,8 @@ def test_printed_tickets_refunded_or_cancelled_upstream_are_refused(platform: Pl
     for ticket, secret in secrets_of.items():
         p.add_tickets(ticket, staticHash=static_code_hash(secret))
     # B finds a printed code's ticket by its hash in its copy of A's tickets (made when a
-    # gate pulls its manifest).
+    # gate pulls its manifest); one scanned before that is unknown until then.
+    assert p.decision(secrets_of["000000b1"]) == "INVALID"
     p.pull_manifest()
     assert p.decision(secrets_of["000000b1"]) == "ADMITTED"
 

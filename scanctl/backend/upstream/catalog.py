@@ -69,7 +69,8 @@ class UpstreamCatalog:
         self._synced_at: dict[tuple[str, str], int] = {}
         self._inflight: dict[Hashable, asyncio.Future[object]] = {}
         self.on_event_copied: Callable[[str, str], None] = lambda tenant, event: None
-        """Called after an event was (re)written locally (the service drops cached views)."""
+        """Called after an event or some of its tickets were (re)written locally (the
+        service drops cached views)."""
 
     def serves(self, tenant_id: str) -> bool:
         """Whether the tenant's catalog comes from the services."""
@@ -198,6 +199,8 @@ class UpstreamCatalog:
     async def _copy_page(self, tenant_id: str, event_id: str, page: TicketPage) -> None:
         if page.tickets:
             await run_in_threadpool(self._mirror.write_tickets, tenant_id, event_id, page)
+            # Static codes are found by their hash in the copy: drop "unknown" remembered.
+            self.on_event_copied(tenant_id, event_id)
         for facts, _hash in page.tickets:
             self.tickets.put((tenant_id, event_id, facts.ticket_id), facts)
 
