@@ -25,7 +25,7 @@ from sqlalchemy import Connection
 from scanctl.backend import store
 from scanctl.backend.errors import StoreError
 from scanctl.backend.store.offline import manifest_ticket_rows
-from scanctl.core import EventFacts, Policy, TicketStatus, derive_event_key
+from scanctl.core import Policy, TicketStatus, derive_event_key
 from scanctl.manifests import (
     ManifestEntry,
     ManifestSigner,
@@ -159,13 +159,7 @@ class ManifestIssuer:
         _check_eligible(device, event)
         assert device.sealing_public_key is not None  # _check_eligible
         sequence = compose_sequence(event.ticket_seq, now_ms)
-        facts = EventFacts(
-            event_id=event.id,
-            tenant_id=event.tenant_id,
-            venue_id=event.venue_id,
-            starts_at_ms=event.starts_at_ms,
-            ends_at_ms=event.ends_at_ms,
-        )
+        facts = event.facts()
         sealed = [
             seal_event_key(
                 derive_event_key(secret, event.tenant_id, event.id),

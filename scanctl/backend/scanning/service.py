@@ -271,9 +271,7 @@ class ScanService:
                 record = store.get_event(scope, conn, event_id)
         except NotFound:
             return None
-        return EventFacts(
-            record.id, tenant_id, record.venue_id, record.starts_at_ms, record.ends_at_ms
-        )
+        return record.facts()
 
     def policy(self, tenant_id: str, event_id: str) -> Policy:
         """The event's policy, or the service default."""

@@ -9,6 +9,7 @@ from sqlalchemy import Connection, Row, select, update
 from scanctl.backend.db.schema import events
 from scanctl.backend.errors import Conflict, NotFound
 from scanctl.backend.store.scope import Scope
+from scanctl.core import EventFacts
 
 __all__ = ["EventRecord", "get_event", "list_events", "upsert_event"]
 
@@ -26,6 +27,12 @@ class EventRecord:
     ticket_seq: int
     created_at_ms: int
     updated_at_ms: int
+
+    def facts(self) -> EventFacts:
+        """What decide() needs to know about this event."""
+        return EventFacts(
+            self.id, self.tenant_id, self.venue_id, self.starts_at_ms, self.ends_at_ms
+        )
 
 
 def _record(row: Row[tuple[object, ...]]) -> EventRecord:

@@ -89,6 +89,4 @@ class EventMirror:
                 record = store.get_event(scope, conn, event_id)
         except NotFound:
             return None
-        return EventFacts(
-            record.id, tenant_id, record.venue_id, record.starts_at_ms, record.ends_at_ms
-        )
+        return record.facts()
