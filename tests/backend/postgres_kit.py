@@ -20,7 +20,14 @@ from sqlalchemy.exc import OperationalError
 from scanctl.backend.db import create_database, upgrade
 from tests.services import service_unavailable
 
-__all__ = ["ADMIN_URL", "app_role_url", "fresh_database", "postgres_url", "service_role"]
+__all__ = [
+    "ADMIN_URL",
+    "app_role_url",
+    "fresh_database",
+    "migrate_as_owner",
+    "postgres_url",
+    "service_role",
+]
 
 ADMIN_URL = os.environ.get(
     "SCANCTL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -44,6 +51,15 @@ def fresh_database() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def migrate_as_owner(owner_url: str) -> None:
+    """Migrate to the newest revision as the tables' owner (instances never migrate)."""
+    owner = create_database(owner_url)
+    try:
+        upgrade(owner.engine)
+    finally:
+        owner.close()
 
 
 @contextmanager
@@ -87,10 +103,6 @@ def postgres_url() -> Iterator[str]:
 @pytest.fixture
 def app_role_url(postgres_url: str) -> Iterator[str]:
     """The database migrated by its owner, and a URL for the ordinary role the app runs as."""
-    owner = create_database(postgres_url)
-    try:
-        upgrade(owner.engine)
-    finally:
-        owner.close()
+    migrate_as_owner(postgres_url)
     with service_role(postgres_url) as url:
         yield url

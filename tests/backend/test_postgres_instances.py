@@ -25,7 +25,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import create_engine, text
 
-from scanctl.backend.db import create_database, upgrade
 from scanctl.client import DeviceAuth, ScanctlClient
 from tests.backend.helpers import (
     ServerProcess,
@@ -34,7 +33,7 @@ from tests.backend.helpers import (
     start_server,
 )
 from tests.backend.offline_kit import Venue, offline_scan, register_gate
-from tests.backend.postgres_kit import fresh_database, service_role
+from tests.backend.postgres_kit import fresh_database, migrate_as_owner, service_role
 from tests.backend.scan_kit import Door, RawHttp, open_door
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -85,11 +84,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     with fresh_database() as owner_url:
         # Migrated once, by the owner, before any instance starts: instances never race
         # each other's migrations (PostgreSQL instances do not migrate at start).
-        owner = create_database(owner_url)
-        try:
-            upgrade(owner.engine)
-        finally:
-            owner.close()
+        migrate_as_owner(owner_url)
         with service_role(owner_url) as service_url:
             shared = {
                 "DATABASE_URL": service_url,
