@@ -1,10 +1,24 @@
 """The pure domain of scanctl: codes, keys, policies, reasons and decide(). No I/O."""
 
 from scanctl.core.decide import Decision, decide, deny
+from scanctl.core.decision_wire import (
+    WireDecision,
+    decision_from_wire,
+    decision_to_wire,
+    iso_ms,
+    ms_of_iso,
+)
 from scanctl.core.keys import compute_mac, derive_event_key, mint_token, new_nonce, verify_mac
-from scanctl.core.policy import POLICY_TEMPLATES, Policy, ScanMode, StaleManifestAction
+from scanctl.core.lanes import gate_zone, lane_zone_conflict, rate_limit_unit, zone_admits
+from scanctl.core.policy import (
+    POLICY_TEMPLATES,
+    Policy,
+    ScanMode,
+    StaleManifestAction,
+    UnzonedTickets,
+)
 from scanctl.core.raw_scan import RawScan
-from scanctl.core.reasons import ALLOWED_REASONS, Reason, message_for
+from scanctl.core.reasons import ALLOWED_REASONS, UNVERIFIED_REASONS, Reason, message_for
 from scanctl.core.tickets import (
     Direction,
     EventFacts,
@@ -28,6 +42,7 @@ __all__ = [
     "ALLOWED_REASONS",
     "MAX_CODE_LENGTH",
     "POLICY_TEMPLATES",
+    "UNVERIFIED_REASONS",
     "Decision",
     "Direction",
     "EventFacts",
@@ -44,15 +59,25 @@ __all__ = [
     "StaticCode",
     "TicketFacts",
     "TicketStatus",
+    "UnzonedTickets",
+    "WireDecision",
     "compute_mac",
     "decide",
+    "decision_from_wire",
+    "decision_to_wire",
     "deny",
     "derive_event_key",
     "format_token",
+    "gate_zone",
+    "iso_ms",
+    "lane_zone_conflict",
     "message_for",
     "mint_token",
+    "ms_of_iso",
     "new_nonce",
     "parse_code",
+    "rate_limit_unit",
     "static_code_hash",
     "verify_mac",
+    "zone_admits",
 ]

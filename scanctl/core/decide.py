@@ -26,9 +26,12 @@ The order of the checks, and why:
 9. EVENT_NOT_STARTED / EVENT_ENDED — doors open ``doors_open_minutes_before_start``
    before the start and close at the end.
 10. TICKET_NOT_YET_VALID / TICKET_EXPIRED — the ticket's own validity window.
-11. WRONG_ZONE — the gate's zone is not one the ticket grants (unzoned tickets pass).
+11. WRONG_ZONE — the gate's zone is not one the ticket grants (`core.lanes` has the one
+    rule: which zone a lane guards, and what unzoned tickets may do).
 12. History: ALREADY_SCANNED inside the duplicate window or when re-entry is off,
-    MAX_REENTRIES, COOLDOWN, then RE_ENTRY_ADMITTED; a first pass is ADMITTED.
+    MAX_REENTRIES (past the policy's admission allowance), COOLDOWN, then
+    RE_ENTRY_ADMITTED; a first entry is ADMITTED. Only entries use up admissions: a
+    ticket with exits but no entry (a mistaken exit scan) enters as ADMITTED.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from scanctl.core.keys import verify_mac
+from scanctl.core.lanes import gate_zone, zone_admits
 from scanctl.core.policy import Policy, StaleManifestAction
 from scanctl.core.reasons import ALLOWED_REASONS, Reason, message_for
 from scanctl.core.tickets import (
@@ -118,9 +122,8 @@ def decide(
     if isinstance(code, RotatingCode):
         if code.ticket_id != ticket.ticket_id or not verify_mac(code, event_keys):
             return _INVALID
-        skew_ms = policy.clock_skew_seconds * 1000
-        age_ms = now_ms - code.timestamp_ms
-        if age_ms > policy.qr_lifetime_seconds * 1000 + skew_ms or -age_ms > skew_ms:
+        too_new = code.timestamp_ms - now_ms > policy.clock_skew_seconds * 1000
+        if too_new or now_ms > policy.code_valid_until_ms(code.timestamp_ms):
             return _verified(Reason.QR_EXPIRED, ticket)
         if nonce_seen:
             return _verified(Reason.QR_ALREADY_USED, ticket)
@@ -169,20 +172,24 @@ def _decide_verified(
         return _verified(Reason.TICKET_NOT_YET_VALID, ticket)
     if ticket.valid_until_ms is not None and now_ms > ticket.valid_until_ms:
         return _verified(Reason.TICKET_EXPIRED, ticket)
-    zone = scanner.zone or policy.gate_zones.get(scanner.gate)
-    if zone is not None and ticket.zones and zone not in ticket.zones:
+    if not zone_admits(gate_zone(scanner, policy), ticket.zones, policy):
         return _verified(Reason.WRONG_ZONE, ticket)
-    if not history:
+    last_entry = _last_entry(history)
+    if last_entry is None:
+        # Exits alone use up nothing: a mistaken exit scan must not lock the holder out.
         return _verified(Reason.ADMITTED, ticket)
-    return _decide_reentry(ticket, policy, history, now_ms)
+    return _decide_reentry(ticket, policy, history, last_entry, now_ms)
 
 
 def _decide_reentry(
-    ticket: TicketFacts, policy: Policy, history: Sequence[PastScan], now_ms: int
+    ticket: TicketFacts,
+    policy: Policy,
+    history: Sequence[PastScan],
+    last_entry: PastScan,
+    now_ms: int,
 ) -> Decision:
-    """Step 12 for a ticket that has passed before."""
+    """Step 12 for a ticket that has entered before."""
     last = history[-1]
-    last_entry = _last_entry(history)
     since_last_ms = now_ms - last.at_ms
     inside = last.direction is Direction.ENTRY
     if (inside and since_last_ms < policy.duplicate_window_seconds * 1000) or (
@@ -194,14 +201,12 @@ def _decide_reentry(
             message_for(Reason.ALREADY_SCANNED),
             ticket.ticket_id,
             True,
-            admitted_at_ms=last_entry.at_ms if last_entry else None,
-            admitted_gate=last_entry.gate if last_entry else None,
+            admitted_at_ms=last_entry.at_ms,
+            admitted_gate=last_entry.gate,
         )
+    allowance = policy.admission_allowance
     entries = sum(1 for past in history if past.direction is Direction.ENTRY)
-    # An exit with no recorded entry still proves one admission (made at a gate whose
-    # scans have not reached us yet), so it counts as the first.
-    reentries_so_far = max(entries, 1) - 1
-    if policy.max_reentries is not None and reentries_so_far >= policy.max_reentries:
+    if allowance is not None and entries >= allowance:
         return _verified(Reason.MAX_REENTRIES, ticket)
     cooldown_ms = policy.cooldown_seconds * 1000
     if since_last_ms < cooldown_ms:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["ALLOWED_REASONS", "Reason", "message_for"]
+__all__ = ["ALLOWED_REASONS", "UNVERIFIED_REASONS", "Reason", "message_for"]
 
 
 class Reason(StrEnum):
@@ -41,8 +41,18 @@ class Reason(StrEnum):
         """Whether a decision with this reason lets the holder through."""
         return self in ALLOWED_REASONS
 
+    @property
+    def verified(self) -> bool:
+        """Whether a decision with this reason was made about a code that checked out
+        (its MAC or static hash): only then may the ticket and the specifics be shown,
+        and only then is a rotating code's nonce spent."""
+        return self not in UNVERIFIED_REASONS
+
 
 ALLOWED_REASONS = frozenset({Reason.ADMITTED, Reason.RE_ENTRY_ADMITTED, Reason.EXITED})
+
+UNVERIFIED_REASONS = frozenset({Reason.INVALID, Reason.UNAUTHORIZED_VENUE, Reason.RATE_LIMITED})
+"""Reasons decided before (or without) checking the code: nothing about it is known."""
 
 # One message per reason. INVALID covers bad format, bad MAC and unknown tickets alike
 # so that the message cannot be used to probe which ticket ids exist.

@@ -61,13 +61,20 @@ class EventFacts:
 
 @dataclass(frozen=True, slots=True)
 class ScannerContext:
-    """Who is scanning, and where: the device, its venue, its gate, zone and direction."""
+    """Who is scanning, and where: the device, its venue, its gate, zone and direction.
+
+    ``zone`` is the zone the lane names itself, ``device_zone`` the one the device was
+    registered to, ``lane`` the scanner's name on its device (see `core.lanes` for how
+    the zone of a scan and the unit of the rate limit follow from them).
+    """
 
     device_id: str
     venue_id: str
     gate: str
     zone: str | None = None
     direction: Direction = Direction.ENTRY
+    device_zone: str | None = None
+    lane: str = ""
 
 
 @dataclass(frozen=True, slots=True)

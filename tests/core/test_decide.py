@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from scanctl.core.decide import Decision, decide, deny
 from scanctl.core.keys import derive_event_key, mint_token
-from scanctl.core.policy import Policy, StaleManifestAction
+from scanctl.core.policy import Policy, StaleManifestAction, UnzonedTickets
 from scanctl.core.reasons import Reason
 from scanctl.core.tickets import (
     Direction,
@@ -174,7 +174,29 @@ CASES: dict[str, Case] = {
         ticket=replace(TICKET, zones=frozenset({"GA"})),
         policy=Policy(gate_zones={"north": "VIP"}),
     ),
-    "unzoned ticket anywhere": Case(Reason.ADMITTED, scanner=replace(SCANNER, zone="VIP")),
+    "unzoned ticket at a zoned lane": Case(Reason.WRONG_ZONE, scanner=replace(SCANNER, zone="VIP")),
+    "unzoned ticket at a zoned lane, all-zones policy": Case(
+        Reason.ADMITTED,
+        scanner=replace(SCANNER, zone="VIP"),
+        policy=Policy(unzoned_tickets=UnzonedTickets.ALL_ZONES),
+    ),
+    "unzoned ticket at an unzoned gate": Case(Reason.ADMITTED),
+    "device zone when the lane names none": Case(
+        Reason.WRONG_ZONE,
+        ticket=replace(TICKET, zones=frozenset({"VIP"})),
+        scanner=replace(SCANNER, device_zone="GA"),
+    ),
+    "the lane's zone before the device's": Case(
+        Reason.ADMITTED,
+        ticket=replace(TICKET, zones=frozenset({"VIP"})),
+        scanner=replace(SCANNER, zone="VIP", device_zone="GA"),
+    ),
+    "the device's zone before the policy's gate zone": Case(
+        Reason.ADMITTED,
+        ticket=replace(TICKET, zones=frozenset({"GA"})),
+        scanner=replace(SCANNER, device_zone="GA"),
+        policy=Policy(gate_zones={"north": "VIP"}),
+    ),
     "second entry inside the window": Case(
         Reason.ALREADY_SCANNED,
         history=(entry(NOW - 10 * MINUTE + 1, gate="west"),),
@@ -208,7 +230,7 @@ CASES: dict[str, Case] = {
     "cooldown rounds its retry-after up": Case(
         Reason.COOLDOWN,
         policy=REENTRY.model_copy(update={"cooldown_seconds": 1800}),
-        history=(exit_(NOW - 1),),
+        history=(entry(NOW - 20 * MINUTE), exit_(NOW - 1)),
         facts={"retry_after_s": 1800},
     ),
     "cooldown over exactly at its end": Case(
@@ -231,10 +253,18 @@ CASES: dict[str, Case] = {
         policy=REENTRY.model_copy(update={"max_reentries": 1}),
         history=(entry(NOW - 90 * MINUTE), exit_(NOW - 80 * MINUTE)),
     ),
-    "an exit alone proves one admission": Case(
-        Reason.MAX_REENTRIES,
+    "an exit alone uses up no admission": Case(
+        Reason.ADMITTED,
         policy=REENTRY.model_copy(update={"max_reentries": 0}),
         history=(exit_(NOW - MINUTE),),
+    ),
+    "a mistaken exit does not lock out a single-entry ticket": Case(
+        Reason.ADMITTED, history=(exit_(NOW - MINUTE),)
+    ),
+    "exit then entry: the entry counts": Case(
+        Reason.ALREADY_SCANNED,
+        history=(exit_(NOW - 30 * MINUTE), entry(NOW - 20 * MINUTE)),
+        facts={"admitted_at_ms": NOW - 20 * MINUTE},
     ),
 }
 
@@ -252,6 +282,7 @@ def test_decide(case: Case) -> None:
 def test_specific_reasons_come_only_with_a_verified_code() -> None:
     for case in CASES.values():
         decision = case.run()
+        assert decision.verified is decision.reason.verified  # what the wire codec relies on
         if decision.reason in (Reason.INVALID, Reason.UNAUTHORIZED_VENUE):
             assert not decision.verified
             assert decision.ticket_id is None

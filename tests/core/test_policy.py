@@ -45,3 +45,14 @@ def test_round_trip_through_plain_data() -> None:
 def test_templates_cover_the_common_venues() -> None:
     assert set(POLICY_TEMPLATES) == {"standard", "no-reentry", "festival-reentry", "vip-zones"}
     assert POLICY_TEMPLATES["festival-reentry"].reentry_allowed
+
+
+def test_admission_allowance_is_one_rule() -> None:
+    assert Policy().admission_allowance == 1
+    assert Policy(reentry_allowed=True).admission_allowance is None
+    assert Policy(reentry_allowed=True, max_reentries=2).admission_allowance == 3
+
+
+def test_a_code_is_valid_for_its_lifetime_plus_the_skew() -> None:
+    policy = Policy(qr_lifetime_seconds=30, clock_skew_seconds=5)
+    assert policy.code_valid_until_ms(1_000) == 36_000

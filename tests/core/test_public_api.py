@@ -10,7 +10,9 @@ EXPECTED = {
     "RotatingCode", "ScanMode", "ScannerContext", "StaleManifestAction", "StaticCode",
     "TicketFacts", "TicketStatus", "compute_mac", "decide", "deny", "derive_event_key",
     "format_token", "message_for", "mint_token", "new_nonce", "parse_code",
-    "static_code_hash", "verify_mac",
+    "static_code_hash", "verify_mac", "UNVERIFIED_REASONS", "UnzonedTickets", "WireDecision",
+    "decision_from_wire", "decision_to_wire", "gate_zone", "iso_ms", "lane_zone_conflict",
+    "ms_of_iso", "rate_limit_unit", "zone_admits",
 }  # fmt: skip
 
 
