@@ -25,7 +25,11 @@ from scanctl.backend.api import (
     testing,
     upstream,
 )
-from scanctl.backend.api.errors import install_error_handlers, record_denial
+from scanctl.backend.api.errors import (
+    install_error_handlers,
+    record_denial,
+    scan_denial_recorder,
+)
 from scanctl.backend.api.scan_fast import ScanFastPath
 from scanctl.backend.auth.device_tokens import DeviceTokens
 from scanctl.backend.auth.tokens import Authenticator, DeviceTokenVerifier, PersonTokenVerifier
@@ -40,7 +44,8 @@ from scanctl.backend.middleware import BodySizeLimitMiddleware, TimeoutMiddlewar
 from scanctl.backend.ratelimit import RateLimits
 from scanctl.backend.runtime_metrics import QueryCounter, RuntimeCollector
 from scanctl.backend.scanning import ScanService, default_policy
-from scanctl.backend.scanning.auth import PersonTokenCache
+from scanctl.backend.scanning.auth import TokenCache
+from scanctl.backend.scanning.pipeline import ScanPipeline
 from scanctl.backend.settings import Settings
 from scanctl.backend.sharedstate import KeySpace
 from scanctl.backend.sharedstate.wiring import shared_state_for
@@ -138,7 +143,11 @@ def create_app(
     app.state.metrics.registry.register(
         RuntimeCollector(scan_service, QueryCounter(db.engine), app.state.rate_limits, shared)
     )
-    app.state.person_tokens = PersonTokenCache()
+    # Device tokens only where a revocation reaches this process at once (see TokenCache).
+    app.state.tokens = TokenCache(remember_devices=db.is_sqlite or shared is not None)
+    app.state.pipeline = ScanPipeline(
+        scan_service, app.state.rate_limits, shared, scan_denial_recorder(db, clock)
+    )
 
     install_error_handlers(app)
     # Routes match in order: the hot path first, before the catalog's dozens of routes.
@@ -167,7 +176,9 @@ def create_app(
     # deadline and body limit as above; every other request passes through them.
     app.add_middleware(
         ScanFastPath,
-        state=app.state,
+        pipeline=app.state.pipeline,
+        tokens=app.state.tokens,
+        clock=clock,
         metrics=app.state.metrics,
         max_body_bytes=settings.max_body_bytes,
         timeout_seconds=settings.request_timeout_seconds,

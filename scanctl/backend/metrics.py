@@ -43,6 +43,13 @@ class HttpMetrics:
             "HTTP requests being handled right now (this scrape included).",
             registry=self.registry,
         )
+        self.fast_scans = Counter(
+            "scanctl_scan_fast_path",
+            "POST /api/scan requests answered by the fast path, by caller kind (person or"
+            " device); the others took the full application.",
+            ["caller"],
+            registry=self.registry,
+        )
 
     def observe(self, method: str, route: str, status: int, elapsed: float) -> None:
         """Record one answered request."""

@@ -141,9 +141,10 @@ class RateLimits:
 
         return self._use(hit)
 
-    def hit_scan(self, tenant_id: str, device_id: str, per_minute: int) -> int | None:
-        """Count a scan from a device; None when allowed, else seconds until one is."""
-        return self._hit_counter(_per_minute(per_minute), "scan", tenant_id, device_id)
+    def hit_scan(self, tenant_id: str, unit: str, per_minute: int) -> int | None:
+        """Count a read of a lane (`core.rate_limit_unit`); None when allowed, else seconds
+        until one is."""
+        return self._hit_counter(_per_minute(per_minute), "scan", tenant_id, unit)
 
     def hit_qr(self, tenant_id: str, subject: str, ticket_id: str) -> int | None:
         """Count a QR code fetched by a user for a ticket; None or seconds to wait."""

@@ -7,9 +7,8 @@ from hypothesis import given
 
 import scanctl.backend.offline
 from scanctl.backend.offline import SEQUENCE_TIME_BITS, base_ticket_seq, compose_sequence
-from scanctl.backend.offline.reconcile import admission_allowance, pick_event
+from scanctl.backend.offline.reconcile import pick_event
 from scanctl.backend.store.offline import VenueEvent
-from scanctl.core import Policy
 
 TICKET_SEQ = st.integers(min_value=0, max_value=2**20)
 TIME_MS = st.integers(min_value=1, max_value=2**SEQUENCE_TIME_BITS - 1)
@@ -37,12 +36,6 @@ def test_sequences_grow_with_the_catalog_then_with_time(
 ) -> None:
     a, b = compose_sequence(seq_a, at_a), compose_sequence(seq_b, at_b)
     assert (a < b) == ((seq_a, at_a) < (seq_b, at_b))
-
-
-def test_admission_allowance() -> None:
-    assert admission_allowance(Policy()) == 1
-    assert admission_allowance(Policy(reentry_allowed=True, max_reentries=2)) == 3
-    assert admission_allowance(Policy(reentry_allowed=True)) is None
 
 
 def test_scans_are_filed_under_the_event_they_happened_at() -> None:

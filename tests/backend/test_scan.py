@@ -115,13 +115,35 @@ def test_wrong_event_and_wrong_zone(door: Door) -> None:
     assert door.scan(door.mint(vip), device=vip_gate)["reason"] == "ADMITTED"
 
 
-def test_a_lane_names_its_zone_only_on_a_device_registered_without_one(door: Door) -> None:
+def test_a_lane_names_its_zone_and_may_not_contradict_its_devices(door: Door) -> None:
     gate_computer = door.new_device()  # no zone: its lanes guard several
-    vip_gate = door.new_device(zone="VIP")
-    ga = door.ticket(zones=["GA"])
+    ga_box = door.new_device(zone="GA")
+    ga, vip = door.ticket(zones=["GA"]), door.ticket(zones=["VIP"])
     assert door.scan(door.mint(ga), device=gate_computer, zone="VIP")["reason"] == "WRONG_ZONE"
-    assert door.scan(door.mint(ga), device=vip_gate, zone="GA")["reason"] == "WRONG_ZONE"
-    assert door.scan(door.mint(ga), device=gate_computer, zone="GA")["reason"] == "ADMITTED"
+    assert door.scan(door.mint(vip), device=gate_computer, zone="VIP")["reason"] == "ADMITTED"
+    # A GA box: GA lanes admit GA guests (its lane saying so or not), never VIP guests.
+    assert door.scan(door.mint(ga), device=ga_box, zone="GA")["reason"] == "ADMITTED"
+    assert door.scan(door.mint(vip), device=ga_box)["reason"] == "WRONG_ZONE"
+    # A VIP lane on a GA box is a set-up error, refused with the reason, nothing recorded.
+    response = door.staff.post(
+        "/api/scan",
+        json={"qrData": door.mint(vip), "eventId": door.event, "deviceId": ga_box, "zone": "VIP"},
+    )
+    assert response.status_code == 422
+    assert "contradicts the device's registered zone 'GA'" in response.json()["detail"]
+
+
+def test_unzoned_tickets_are_not_all_access(door: Door) -> None:
+    event = door.new_event(starts=timedelta(hours=-1), ends=timedelta(hours=5))
+    unzoned = door.ticket(event)
+    vip_box = door.new_device(zone="VIP")
+    assert door.scan(door.mint(unzoned, event), event=event, device=vip_box)["reason"] == (
+        "WRONG_ZONE"
+    )
+    door.policy(event, unzoned_tickets="all-zones")
+    assert door.scan(door.mint(unzoned, event), event=event, device=vip_box)["reason"] == (
+        "ADMITTED"
+    )
 
 
 def test_expired_and_tampered_codes(door: Door) -> None:
@@ -212,10 +234,21 @@ def test_qr_generation_is_rate_limited(door: Door) -> None:
     assert door.staff.get(f"/api/qr/generate/{ticket}").status_code == 403
 
 
-def test_scans_of_a_device_are_rate_limited(door: Door) -> None:
+def test_scans_are_rate_limited_per_lane(door: Door) -> None:
     event = door.new_event(starts=timedelta(hours=-1), ends=timedelta(hours=5))
     door.policy(event, scanner_rate_limit_per_minute=3)
     device = door.new_device()
+    # Two lanes of one box each read three times a minute: nobody is refused.
+    reasons = [
+        door.scan("z" * 30, event=event, device=device, lane=lane)["reason"]
+        for _ in range(3)
+        for lane in ("lane-1", "lane-2")
+    ]
+    assert reasons == ["INVALID"] * 6
+    assert door.scan("z" * 30, event=event, device=device, lane="lane-1")["reason"] == (
+        "RATE_LIMITED"
+    )
+    # A client that names no lane is one lane of its own.
     reasons = [door.scan("z" * 30, event=event, device=device)["reason"] for _ in range(4)]
     assert reasons == ["INVALID", "INVALID", "INVALID", "RATE_LIMITED"]
     response = door.staff.post(

@@ -11,6 +11,7 @@ import pytest
 from scanctl.backend.api.scan import ScanOut
 from scanctl.backend.auth.principal import Role
 from tests.backend.helpers import ServerProcess
+from tests.backend.offline_kit import Venue, register_gate
 from tests.backend.scan_kit import Door, open_door
 
 
@@ -66,3 +67,31 @@ def test_a_device_of_another_venue_is_still_audited_on_a_cached_token(door: Door
     audit = door.admin.get("/api/audit").json()
     entries = audit["entries"] if isinstance(audit, dict) else audit
     assert any(foreign in str(entry) for entry in entries)
+
+
+def fast_scans(server: ServerProcess, caller: str) -> int:
+    text = httpx.get(f"{server.url}/metrics", timeout=10).text
+    found = re.search(
+        rf'^scanctl_scan_fast_path_total\{{caller="{caller}"\}} ([0-9.e+]+)$', text, re.M
+    )
+    return 0 if found is None else int(float(found.group(1)))
+
+
+def test_gates_with_device_tokens_take_the_fast_path_until_revoked(door: Door) -> None:
+    gate = register_gate(door.server, Venue(door.tenant, door.venue, door.event))
+    before = fast_scans(door.server, "device")
+    with gate.client(door.server) as http:
+
+        def scan() -> httpx.Response:
+            body = {"qrData": door.mint(door.ticket()), "eventId": door.event}
+            return http.post("/api/scan", json={**body, "deviceId": gate.device_id})
+
+        first, second, third = scan(), scan(), scan()
+        assert [r.json()["reason"] for r in (first, second, third)] == ["ADMITTED"] * 3
+        # The first verified the token (the route); the next ones skipped the framework.
+        assert fast_scans(door.server, "device") - before == 2
+        revoked = door.admin.delete(f"/api/devices/{gate.device_id}")
+        assert revoked.status_code in (200, 204), revoked.text
+        # Revocation stops the device at once, with the route's answer.
+        assert scan().status_code == 401
+    assert fast_scans(door.server, "device") - before == 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import uuid
+from collections.abc import Callable
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -13,10 +14,11 @@ from starlette.concurrency import run_in_threadpool
 from scanctl.backend.auth.principal import Principal, PrincipalKind
 from scanctl.backend.db.engine import Database
 from scanctl.backend.errors import Conflict, NotFound, OutOfVenue
+from scanctl.backend.scanning.pipeline import AuditDenial, ScanRequest
 from scanctl.backend.store import AuditEntry, record_audit
 from scanctl.backend.upstream.errors import UpstreamUnavailable
 
-__all__ = ["install_error_handlers", "record_denial"]
+__all__ = ["install_error_handlers", "record_denial", "scan_denial_recorder"]
 
 log = logging.getLogger("scanctl.backend")
 
@@ -24,14 +26,14 @@ DEVICE_HEADER = "X-Device-Id"
 """A person's client may name the device it runs on; the audit log records it."""
 
 
-def _device_of(request: Request, principal: Principal) -> str | None:
+def _device_of(principal: Principal, named: str | None) -> str | None:
+    """The device of an attempt: a device's own id, or the one a person's client names."""
     if principal.kind is PrincipalKind.DEVICE:
         return principal.device_id
-    raw = request.headers.get(DEVICE_HEADER)
-    if raw is None:
+    if named is None:
         return None
     try:
-        return str(uuid.UUID(raw))
+        return str(uuid.UUID(named))
     except ValueError:
         return None
 
@@ -50,14 +52,56 @@ def record_denial(
     venue_id: str | None,
 ) -> None:
     """Write an audit row for a refused attempt (runs in a worker thread)."""
-    database: Database = request.app.state.db
+    state = request.app.state
+    _write_denial(
+        state.db,
+        state.clock(),
+        principal,
+        action=_action(request),
+        device_id=_device_of(principal, request.headers.get(DEVICE_HEADER)),
+        target=(target_kind, target_id, venue_id),
+    )
+
+
+def scan_denial_recorder(database: Database, clock: Callable[[], int]) -> AuditDenial:
+    """The scan pipeline's audit of refused scans (`POST /api/scan`), as `record_denial`."""
+
+    def record(
+        principal: Principal,
+        request: ScanRequest,
+        target_kind: str,
+        target_id: str,
+        venue_id: str | None,
+    ) -> None:
+        _write_denial(
+            database,
+            clock(),
+            principal,
+            action="POST /api/scan",
+            device_id=_device_of(principal, request.client_device),
+            target=(target_kind, target_id, venue_id),
+        )
+
+    return record
+
+
+def _write_denial(
+    database: Database,
+    at_ms: int,
+    principal: Principal,
+    *,
+    action: str,
+    device_id: str | None,
+    target: tuple[str, str | None, str | None],
+) -> None:
+    target_kind, target_id, venue_id = target
     entry = AuditEntry(
-        at_ms=request.app.state.clock(),
+        at_ms=at_ms,
         actor=principal.subject,
         actor_kind=principal.kind.value,
         actor_role=principal.role.value,
-        device_id=_device_of(request, principal),
-        action=_action(request),
+        device_id=device_id,
+        action=action,
         outcome="denied",
         target_kind=target_kind[:32],
         target_id=None if target_id is None else target_id[:64],

@@ -3,17 +3,17 @@
 A scan through the whole stack passes five middleware wrappers, FastAPI's router, its
 dependency resolution and its body handling: together about three times the cost of
 deciding and recording the scan. This outermost ASGI layer answers the *ordinary* scan
-itself — a people token already verified (the `PersonTokenCache` of the scan route), a
-JSON body that validates as `ScanIn`, a known active device and event of a venue the
-caller covers — and does for it what the middleware would have done: the same metrics
-(route ``/api/scan``), the slow-request log line, the deadline (504), the body limit.
+itself — a token already verified (`TokenCache`: people's tokens, and device tokens of
+a device this process knows to be active), a JSON body that validates as `ScanIn` —
+through the same `ScanPipeline` the route calls, and does for it what the middleware
+would have done: the same metrics (route ``/api/scan``), the slow-request log line, the
+deadline (504), the body limit. A `ScanRefused` is answered here as the route would
+(``{"detail": …}`` with its status).
 
 Everything else goes through the full application unchanged, before anything was
-recorded or counted: a token seen for the first time or a device token (the device's
-status is read on every request), a malformed body (FastAPI's 422 with field details),
-a missing device or event (404/403), a device of another venue (the audited
-UNAUTHORIZED_VENUE path), any other method or path. The body read here is replayed
-to the application then, so it sees the very request the client sent.
+recorded or counted: a token seen for the first time, a malformed body (FastAPI's 422
+with field details), any other method or path. The body read here is replayed to the
+application then, so it sees the very request the client sent.
 """
 
 from __future__ import annotations
@@ -22,25 +22,25 @@ import asyncio
 import gzip
 import json
 import time
-from typing import Any
+from collections.abc import Callable
 
 from pydantic import ValidationError
-from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from scanctl.backend.api.scan import ScanIn, decide_and_record
+from scanctl.backend.api.errors import DEVICE_HEADER
+from scanctl.backend.api.scan import ScanIn, scan_request
 from scanctl.backend.auth.permissions import Permission, allowed
 from scanctl.backend.auth.principal import Principal, PrincipalKind
 from scanctl.backend.metrics import HttpMetrics
-from scanctl.backend.scanning import ScanService
+from scanctl.backend.scanning.auth import TokenCache
 from scanctl.backend.scanning.cache import CacheMiss, memory_only
-from scanctl.backend.scanning.service import DeviceFacts, TicketLookup
-from scanctl.core import EventFacts, ParsedCode, Policy, parse_code
+from scanctl.backend.scanning.pipeline import ScanAnswer, ScanPipeline, ScanRefused
 
 __all__ = ["ScanFastPath"]
 
 _PATH = "/api/scan"
 _GZIP_MINIMUM = 1024  # the GZipMiddleware's minimum_size in create_app
+_DEVICE_HEADER = DEVICE_HEADER.lower().encode("latin-1")
 
 
 class ScanFastPath:
@@ -50,13 +50,17 @@ class ScanFastPath:
         self,
         app: ASGIApp,
         *,
-        state: Any,
+        pipeline: ScanPipeline,
+        tokens: TokenCache,
+        clock: Callable[[], int],
         metrics: HttpMetrics,
         max_body_bytes: int,
         timeout_seconds: float,
     ) -> None:
         self.app = app
-        self.state = state
+        self.pipeline = pipeline
+        self.tokens = tokens
+        self.clock = clock
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
         self.timeout_seconds = timeout_seconds
@@ -83,12 +87,20 @@ class ScanFastPath:
             try:
                 async with deadline:
                     messages, body = await self._read_body(receive)
-                    answer = None if body is None else await self._scan(principal, body)
-                    if answer is not None:
+                    try:
+                        answer = None if body is None else await self._scan(principal, body, scope)
+                        if answer is not None:
+                            self.metrics.fast_scans.labels(principal.kind.value).inc()
+                    except ScanRefused as refused:
                         handled = True
-                        payload, extra = answer
-                        status = 200
-                        await _respond(send, payload, extra, accept_gzip)
+                        status = refused.status
+                        payload = json.dumps({"detail": refused.detail}).encode()
+                        await _respond(send, payload, {}, accept_gzip, status=status)
+                    else:
+                        if answer is not None:
+                            handled = True
+                            status = 200
+                            await _respond(send, answer.body, answer.headers, accept_gzip)
             except TimeoutError:
                 if not deadline.expired():
                     raise
@@ -137,13 +149,22 @@ class ScanFastPath:
         scheme, _, token = authorization.decode("latin-1").partition(" ")
         if scheme.lower() != "bearer" or not token:
             return None, False
-        state = self.state
-        principal = state.person_tokens.get(token, state.clock())
-        if principal is None or principal.kind is not PrincipalKind.PERSON:
+        principal = self.tokens.get(token, self.clock())
+        if principal is None or not allowed(principal, Permission.SCAN):
             return None, False
-        if not allowed(principal, Permission.SCAN):
-            return None, False
+        if principal.kind is PrincipalKind.DEVICE and not self._active(principal):
+            return None, False  # the route reads its status and answers (401)
         return principal, accept_gzip
+
+    def _active(self, device: Principal) -> bool:
+        """Whether the scan path's device cache holds the device as active (no I/O)."""
+        assert device.device_id is not None
+        try:
+            with memory_only():
+                facts = self.pipeline.service.device(device.tenant_id, device.device_id)
+        except CacheMiss:
+            return False
+        return facts is not None and facts.active
 
     async def _read_body(self, receive: Receive) -> tuple[list[Message], bytes | None]:
         """The messages read and the whole body, or None when the application must see it."""
@@ -163,9 +184,8 @@ class ScanFastPath:
             if not message.get("more_body", False):
                 return messages, b"".join(chunks)
 
-    async def _scan(self, principal: Principal, raw: bytes) -> tuple[bytes, dict[str, str]] | None:
+    async def _scan(self, principal: Principal, raw: bytes, scope: Scope) -> ScanAnswer | None:
         """Decide and record an ordinary scan; None (nothing done) for any other request."""
-        service: ScanService = self.state.scans
         try:
             data = json.loads(raw)
         except ValueError:
@@ -176,42 +196,8 @@ class ScanFastPath:
             body = ScanIn.model_validate(data)
         except ValidationError:
             return None
-        tenant = principal.tenant_id
-        if service.db.is_sqlite:
-            looked = await self._look_up_local(service, principal, body)
-        else:
-            upstream = service.upstream
-            if upstream is not None and upstream.serves(tenant):
-                return None  # the route awaits the ticket and event services
-            try:
-                # From this process's memory the reads cost microseconds: no thread hop.
-                with memory_only():
-                    looked = _look_up(service, principal, body)
-            except CacheMiss:
-                # One thread hop for all of the scan's reads (the full route takes four):
-                # a miss asks Redis or the database.
-                looked = await run_in_threadpool(_look_up, service, principal, body)
-        if looked is None:
-            return None
-        device, event, policy, code, found = looked
-        return await decide_and_record(
-            self.state, tenant, body, device, event, policy, code, found, venue_ok=True
-        )
-
-    async def _look_up_local(
-        self, service: ScanService, principal: Principal, body: ScanIn
-    ) -> tuple[DeviceFacts, EventFacts, Policy, ParsedCode, TicketLookup] | None:
-        """`_look_up` on SQLite, inline, with the upstream services' data made ready."""
-        tenant = principal.tenant_id
-        device_id, event_id = str(body.device_id), str(body.event_id)
-        device = service.device(tenant, device_id)
-        if device is None or not device.active:
-            return None
-        code = parse_code(body.qr_data)
-        if not service.upstream_fresh(tenant, event_id, code):
-            return None  # the route awaits the ticket and event services
-        await service.prepare(tenant, event_id, code)  # all fresh: counts the hits, no I/O
-        return _look_up(service, principal, body, device, code)
+        request = scan_request(body, principal, _header(scope, _DEVICE_HEADER))
+        return await self.pipeline.scan(request)
 
     def _observe(self, scope: Scope, status: int, elapsed: float) -> None:
         if status == 200:  # the common case, through labels bound once
@@ -222,36 +208,11 @@ class ScanFastPath:
             self.metrics.observe(scope["method"], _PATH, status, elapsed)
 
 
-def _look_up(
-    service: ScanService,
-    principal: Principal,
-    body: ScanIn,
-    device: DeviceFacts | None = None,
-    code: ParsedCode | None = None,
-) -> tuple[DeviceFacts, EventFacts, Policy, ParsedCode, TicketLookup] | None:
-    """Device, event, policy and ticket of an ordinary scan; None for any other.
-
-    ``device`` and ``code``, when given, were already looked up and parsed."""
-    tenant = principal.tenant_id
-    device_id, event_id = str(body.device_id), str(body.event_id)
-    if device is None:
-        device = service.device(tenant, device_id)
-    if device is None or not device.active:
-        return None
-    event = service.event(tenant, event_id)
-    if event is None:
-        return None
-    if device.venue_id != event.venue_id or not principal.scope().covers(device.venue_id):
-        return None  # recorded and audited by the route
-    if code is None:
-        code = parse_code(body.qr_data)
-    return (
-        device,
-        event,
-        service.policy(tenant, event_id),
-        code,
-        service.lookup(tenant, event_id, code),
-    )
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
 
 
 async def _respond(

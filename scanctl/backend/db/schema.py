@@ -196,7 +196,7 @@ scans = Table(
         name="fk_scans_event",
         ondelete="CASCADE",
     ),
-    PrimaryKeyConstraint("tenant_id", "id", name="pk_scans"),
+    PrimaryKeyConstraint("tenant_id", "device_id", "id", name="pk_scans"),
 )
 # A ticket's history (duplicate window, re-entries) in scan order (id: ties too).
 #

@@ -1,9 +1,13 @@
 """Reconciliation: storing a device's offline scans exactly once and finding over-admissions.
 
-Every scan is stored once, keyed by the id the device chose (UUIDv7): a re-push finds
-the stored row and changes nothing. Answers per scan:
+Every scan is stored once, keyed by the device and the id it chose (UUIDv7, made when
+the code was read): a re-push finds the stored row and changes nothing, and another
+device's ids are never in the way. Answers per scan:
 
-- ``accepted``: stored now;
+- ``accepted``: stored now — or stored before as a *late online decision*: the gate
+  asked the backend, gave up at its deadline and decided offline, and the backend
+  decided the queued request after all. That decision was never seen at the door, so
+  the stored scan becomes the gate's: one scan, as the person was let in (or not);
 - ``duplicate``: already stored (a re-push), or decided online (the backend stored it
   when it decided, so the upload is not stored a second time);
 - ``conflict``: the scan is an admission of a ticket that, counting every stored
@@ -38,7 +42,6 @@ __all__ = [
     "ConflictRef",
     "OfflineScan",
     "ScanResult",
-    "admission_allowance",
     "pick_event",
     "reconcile_scans",
 ]
@@ -92,15 +95,6 @@ class ScanResult:
     error: str | None = None
 
 
-def admission_allowance(policy: Policy) -> int | None:
-    """How many admissions a ticket may have (None: unlimited re-entry)."""
-    if not policy.reentry_allowed:
-        return 1
-    if policy.max_reentries is None:
-        return None
-    return 1 + policy.max_reentries
-
-
 def pick_event(candidates: Sequence[VenueEvent], at_ms: int) -> str | None:
     """The event a scan at ``at_ms`` belongs to: one whose window (with a margin) holds
     it, else the one starting nearest to it; None without candidates."""
@@ -148,12 +142,21 @@ def reconcile_scans(
     late_after_ms: int,
 ) -> list[ScanResult]:
     """Store the new scans of ``uploads`` and answer each (in the caller's transaction)."""
-    stored = scans_store.scans_by_id(scope, conn, [s.id for s in uploads])
+    by_key = store.scans_by_device_id(scope, conn, [(device.id, s.id) for s in uploads])
+    stored = {scan_id: row for (_device, scan_id), row in by_key.items()}
     seen: set[str] = set()
     fresh: list[OfflineScan] = []
+    superseded: set[str] = set()
     for scan in uploads:
-        if scan.id not in stored and scan.id not in seen and scan.decided_by == "offline":
-            fresh.append(scan)
+        if scan.decided_by == "offline" and scan.id not in seen:
+            earlier = stored.get(scan.id)
+            if earlier is None:
+                fresh.append(scan)
+            elif earlier.decided_by == "online":
+                # The backend's late answer to a read the gate decided itself.
+                fresh.append(scan)
+                superseded.add(scan.id)
+                del stored[scan.id]
         seen.add(scan.id)
     events_of = _file_under_events(scope, conn, device.venue_id, fresh)
     new_rows: dict[str, store.ScanRecord] = {}
@@ -178,7 +181,9 @@ def reconcile_scans(
         )
     rows = {**stored, **new_rows}
     _lock_admitted_tickets(scope, conn, rows.values())
-    store.insert_scans(scope, conn, list(new_rows.values()))
+    store.insert_scans(scope, conn, [r for r in new_rows.values() if r.id not in superseded])
+    for scan_id in superseded & new_rows.keys():
+        store.replace_decision(scope, conn, new_rows[scan_id])
 
     over = _over_admitted(scope, conn, rows.values(), policy_of)
     results: list[ScanResult] = []
@@ -235,7 +240,7 @@ def _over_admitted(
             wanted[row.event_id].add(row.ticket_id)
     over: dict[tuple[str, str | None], list[store.ScanRecord]] = {}
     for event_id, ticket_ids in wanted.items():
-        allowance = admission_allowance(policy_of(event_id))
+        allowance = policy_of(event_id).admission_allowance
         if allowance is None:
             continue
         by_ticket: dict[str, list[store.ScanRecord]] = defaultdict(list)

@@ -1,10 +1,15 @@
-"""Authentication for the scan hot path: the usual checks, with verified people tokens cached.
+"""Authentication for the scan hot path: the usual checks, with verified tokens cached.
 
 `current_principal` is a sync dependency (device tokens read the devices table), so
 FastAPI runs it in the thread pool: a hop that costs more than the scan itself. Here a
-people token (HS256, pure CPU) that verified once is remembered until it expires, at
-most `_TTL_MS`; device tokens still go through the `Authenticator` in the thread pool
-every time, since their device's status must be read on every request.
+token that verified once is remembered until it expires, at most `_TTL_MS`:
+
+- people tokens (HS256, pure CPU), used by the route and the fast path alike;
+- device tokens, when `remember_devices` (a process that hears of every revocation at
+  once: one SQLite instance, or instances that share Redis). Only the fast path uses
+  those, and only while the scan path's device cache says the device is active — a
+  revoked device's next request goes through the route, which reads its status from
+  the database and answers 401, as before.
 """
 
 from __future__ import annotations
@@ -19,10 +24,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from scanctl.backend.auth.permissions import Permission, allowed
-from scanctl.backend.auth.principal import Principal
+from scanctl.backend.auth.principal import Principal, PrincipalKind
 from scanctl.backend.auth.tokens import AuthenticationError, Authenticator
 
-__all__ = ["PersonTokenCache", "require_fast"]
+__all__ = ["TokenCache", "require_fast"]
 
 _TTL_MS = 30_000
 # Same description as auth.dependencies: one security scheme in the OpenAPI document.
@@ -30,10 +35,11 @@ _bearer = HTTPBearer(auto_error=False, description="A people JWT (HS256) or a de
 _MAX_ENTRIES = 10_000
 
 
-class PersonTokenCache:
-    """Verified people tokens → (principal, valid-until ms). Bounded, least recent out."""
+class TokenCache:
+    """Verified tokens → (principal, valid-until ms). Bounded, least recent out."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, remember_devices: bool = False) -> None:
+        self.remember_devices = remember_devices
         self._data: OrderedDict[str, tuple[Principal, int]] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -74,8 +80,10 @@ def require_fast(permission: Permission) -> object:
         token = credentials.credentials
         state = request.app.state
         now_ms: int = state.clock()
-        cache: PersonTokenCache = state.person_tokens
+        cache: TokenCache = state.tokens
         principal = cache.get(token, now_ms)
+        if principal is not None and principal.kind is PrincipalKind.DEVICE:
+            principal = None  # the route reads the device's status on every request
         if principal is None:
             authenticator: Authenticator = state.authenticator
             try:
@@ -84,6 +92,8 @@ def require_fast(permission: Permission) -> object:
                     cache.put(token, principal, now_ms)
                 else:
                     principal = await run_in_threadpool(authenticator.authenticate, token)
+                    if cache.remember_devices:  # for the fast path (see the docstring)
+                        cache.put(token, principal, now_ms)
             except AuthenticationError as exc:
                 raise _unauthorized(str(exc)) from None
         request.state.principal = principal

@@ -41,7 +41,12 @@ from sqlalchemy.exc import IntegrityError
 
 from scanctl.backend.db.engine import Database
 from scanctl.backend.store.nonces import forget_expired_nonces, remember_nonces, used_nonces
-from scanctl.backend.store.scans import ScanRecord, admitted_histories, insert_scans
+from scanctl.backend.store.scans import (
+    ScanRecord,
+    admitted_histories,
+    insert_scans,
+    scans_by_device_id,
+)
 from scanctl.backend.store.scope import Scope
 from scanctl.backend.store.tickets import lock_tickets
 from scanctl.core import (
@@ -50,10 +55,12 @@ from scanctl.core import (
     ParsedCode,
     PastScan,
     Policy,
+    Reason,
     RotatingCode,
     ScannerContext,
     TicketFacts,
     decide,
+    message_for,
 )
 from scanctl.core.ids import uuid7
 
@@ -74,6 +81,8 @@ class ScanJob:
 
     ``forced`` is a decision made before the writer (a device of another venue, a
     rate-limited scanner): it is recorded as is, without calling decide().
+    ``scan_id`` is the id the gate gave the read (an idempotency key of its device) and
+    ``read_at_ms`` when it read the code; both None for clients that send neither.
     """
 
     tenant_id: str
@@ -85,17 +94,44 @@ class ScanJob:
     event_keys: tuple[bytes, ...]
     raw: str
     forced: Decision | None = None
+    scan_id: str | None = None
+    read_at_ms: int | None = None
     loop: asyncio.AbstractEventLoop | None = None
     future: asyncio.Future[ScanOutcome] | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
 class ScanOutcome:
-    """The decision and the recorded scan's id and time."""
+    """The decision and the recorded scan's id and time. ``replayed``: the gate had sent
+    this scan id before, and this is the decision stored then (nothing was recorded)."""
 
     decision: Decision
     scan_id: str
     decided_at_ms: int
+    replayed: bool = False
+
+
+READ_TIME_TRUSTED_MS = 5 * 60_000
+"""A read time the gate sends is stored as the scan's time when it is at most this old
+(and not in the future): a request that sat in a queue keeps the moment of the read. Any
+other is a clock gone wrong, and the backend's time is stored instead."""
+
+
+def _scanned_at(job: ScanJob, now_ms: int) -> int:
+    read = job.read_at_ms
+    if read is None or not now_ms - READ_TIME_TRUSTED_MS <= read <= now_ms:
+        return now_ms
+    return read
+
+
+def _replayed(record: ScanRecord) -> ScanOutcome:
+    """The stored decision of a scan id sent again (its facts beyond the reason are not
+    stored: the answer says what was decided, not again why in detail)."""
+    reason = Reason(record.reason)
+    decision = Decision(
+        reason.allowed, reason, message_for(reason), record.ticket_id, reason.verified
+    )
+    return ScanOutcome(decision, record.id, record.recorded_at_ms, replayed=True)
 
 
 class ScanWriter:
@@ -205,7 +241,14 @@ class ScanWriter:
             records: list[ScanRecord] = []
             new_nonces: list[tuple[str, int]] = []
             outcomes: list[ScanOutcome] = []
+            # Scan ids the gates sent: a read sent twice (a retry, or the answer came
+            # too late and the gate asked again) is one scan, decided once.
+            known = _known_scans(scope, conn, jobs)
             for job in jobs:
+                key = (job.scanner.device_id, job.scan_id or "")
+                if key in known:
+                    outcomes.append(_replayed(known[key]))
+                    continue
                 decision = job.forced
                 history: list[PastScan] | None = None
                 if decision is None:
@@ -228,9 +271,9 @@ class ScanWriter:
                     code = job.code
                     if decision.verified and isinstance(code, RotatingCode) and not nonce_seen:
                         spent.add(code.nonce)
-                        lifetime_s = job.policy.qr_lifetime_seconds + job.policy.clock_skew_seconds
-                        new_nonces.append((code.nonce, code.timestamp_ms + lifetime_s * 1000))
-                scan_id = uuid7(now_ms)
+                        valid_until = job.policy.code_valid_until_ms(code.timestamp_ms)
+                        new_nonces.append((code.nonce, valid_until))
+                scan_id = job.scan_id or uuid7(now_ms)
                 if decision.allowed and history is not None:
                     history.append(
                         PastScan(
@@ -252,11 +295,13 @@ class ScanWriter:
                         reason=decision.reason.value,
                         allowed=decision.allowed,
                         decided_by="online",
-                        scanned_at_ms=now_ms,
+                        scanned_at_ms=_scanned_at(job, now_ms),
                         recorded_at_ms=now_ms,
                     )
                 )
                 outcomes.append(ScanOutcome(decision, scan_id, now_ms))
+                if job.scan_id is not None:
+                    known[key] = records[-1]
             insert_scans(scope, conn, records)
             remember_nonces(scope, conn, new_nonces)
         return outcomes
@@ -293,6 +338,14 @@ def _ticket_of(job: ScanJob) -> str | None:
     if isinstance(job.code, RotatingCode):
         return job.code.ticket_id
     return None
+
+
+def _known_scans(
+    scope: Scope, conn: Connection, jobs: list[ScanJob]
+) -> dict[tuple[str, str], ScanRecord]:
+    """The stored scans of the batch's gate-made ids, by (device, id)."""
+    keys = [(job.scanner.device_id, job.scan_id) for job in jobs if job.scan_id is not None]
+    return scans_by_device_id(scope, conn, keys) if keys else {}
 
 
 def _histories(

@@ -11,7 +11,7 @@ writer's transaction:
   leaves the ticket's last entry in Redis for the duplicate window; a later scan finds
   it and is refused with its time and gate.
 
-The same round trip counts the scan against its device's rate limit (when the rate
+The same round trip counts the scan against its lane's rate limit (when the rate
 limits live in this Redis), with the sliding window counter of the `limits` library.
 
 The answer is computed by the same `core.decide()` the writer calls, with the nonce
@@ -42,6 +42,7 @@ from scanctl.core import (
     TicketFacts,
     decide,
     deny,
+    rate_limit_unit,
     verify_mac,
 )
 
@@ -161,7 +162,7 @@ class ScanGuard:
             return _NOTHING
         keys: list[str] = []
         if rate_per_minute is not None:
-            keys.extend(self.keys.scan_rate(tenant_id, scanner.device_id, rate_per_minute))
+            keys.extend(self.keys.scan_rate(tenant_id, rate_limit_unit(scanner), rate_per_minute))
         if nonce_key is not None:
             keys.append(nonce_key)
         if admitted_key is not None:

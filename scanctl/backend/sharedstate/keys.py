@@ -46,7 +46,7 @@ class KeySpace:
         """Start of the keys of an event's cached values; the generation and field follow."""
         return f"{self.prefix}cat:{len(tenant_id)}:{tenant_id}:{event_id}:"
 
-    def scan_rate(self, tenant_id: str, device_id: str, per_minute: int) -> tuple[str, str]:
-        """The previous and current window of a device's scan rate limit."""
-        current = f"{self.prefix}rate:{len(tenant_id)}:{tenant_id}:{device_id}:{per_minute}"
+    def scan_rate(self, tenant_id: str, unit: str, per_minute: int) -> tuple[str, str]:
+        """The previous and current window of a lane's scan rate limit (`rate_limit_unit`)."""
+        current = f"{self.prefix}rate:{len(tenant_id)}:{tenant_id}:{unit}:{per_minute}"
         return f"{current}/-1", current

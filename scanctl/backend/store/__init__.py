@@ -40,6 +40,8 @@ from scanctl.backend.store.scans import (
     admitted_history,
     insert_scans,
     list_scans,
+    replace_decision,
+    scans_by_device_id,
 )
 from scanctl.backend.store.scope import Scope
 from scanctl.backend.store.tickets import (
@@ -92,7 +94,9 @@ __all__ = [
     "record_audit",
     "register_device",
     "remember_nonces",
+    "replace_decision",
     "revoke_device",
+    "scans_by_device_id",
     "tickets_changed_since",
     "upsert_event",
     "upsert_tickets",

@@ -18,7 +18,6 @@ __all__ = [
     "admissions_for_tickets",
     "admissions_stamp",
     "manifest_ticket_rows",
-    "scans_by_id",
     "ticket_events",
     "venue_events",
 ]
@@ -91,19 +90,6 @@ def admissions_stamp(scope: Scope, conn: Connection, event_id: str) -> tuple[int
         )
     ).one()
     return int(row[0]), int(row[1])
-
-
-def scans_by_id(scope: Scope, conn: Connection, ids: Sequence[str]) -> dict[str, ScanRecord]:
-    """The stored scans among ``ids``."""
-    found: dict[str, ScanRecord] = {}
-    for chunk in _chunks(sorted(set(ids))):
-        rows = conn.execute(
-            select(scans).where(scope.tenant_filter(scans.c.tenant_id), scans.c.id.in_(chunk))
-        )
-        for row in rows:
-            scan = record_of(row)
-            found[scan.id] = scan
-    return found
 
 
 def admissions_for_tickets(

@@ -5,7 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Connection, Row, and_, collate, or_, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Row,
+    and_,
+    collate,
+    or_,
+    select,
+    text,
+    tuple_,
+    update,
+)
 
 from scanctl.backend.db.schema import scans
 from scanctl.backend.store.events import get_event
@@ -20,6 +31,8 @@ __all__ = [
     "insert_scans",
     "list_scans",
     "record_of",
+    "replace_decision",
+    "scans_by_device_id",
     "ticket_key",
 ]
 
@@ -107,6 +120,50 @@ _SQLITE_INSERT = (
     " reason, allowed, decided_by, scanned_at_ms, recorded_at_ms, late)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+
+
+def scans_by_device_id(
+    scope: Scope, conn: Connection, keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], ScanRecord]:
+    """The stored scans among ``keys`` — (device id, scan id): a scan id names a scan of
+    the device that made it, never another device's."""
+    wanted = sorted(set(keys))
+    found: dict[tuple[str, str], ScanRecord] = {}
+    for start in range(0, len(wanted), _IN_CHUNK):
+        rows = conn.execute(
+            select(scans).where(
+                scans.c.tenant_id == scope.tenant_id,
+                tuple_(scans.c.device_id, scans.c.id).in_(wanted[start : start + _IN_CHUNK]),
+            )
+        )
+        for row in rows:
+            record = record_of(row)
+            found[(record.device_id, record.id)] = record
+    return found
+
+
+def replace_decision(scope: Scope, conn: Connection, record: ScanRecord) -> None:
+    """Store another decision for a recorded scan (same device and id): what the gate did
+    at the door when it never heard the backend's answer."""
+    conn.execute(
+        update(scans)
+        .where(
+            scans.c.tenant_id == scope.tenant_id,
+            scans.c.device_id == record.device_id,
+            scans.c.id == record.id,
+        )
+        .values(
+            ticket_id=record.ticket_id,
+            gate=record.gate,
+            direction=record.direction.value,
+            reason=record.reason,
+            allowed=record.allowed,
+            decided_by=record.decided_by,
+            scanned_at_ms=record.scanned_at_ms,
+            recorded_at_ms=record.recorded_at_ms,
+            late=record.late,
+        )
+    )
 
 
 def ticket_key(
