@@ -49,6 +49,7 @@ from scanctl.backend.scanning.pipeline import ScanPipeline
 from scanctl.backend.settings import Settings
 from scanctl.backend.sharedstate import KeySpace
 from scanctl.backend.sharedstate.wiring import shared_state_for
+from scanctl.backend.state import BackendState
 from scanctl.backend.upstream import build_upstream
 
 __all__ = ["create_app"]
@@ -110,12 +111,8 @@ def create_app(
         summary="Door operations for ticketed events: devices, catalog, policies, scans.",
         lifespan=lifespan,
     )
-    app.state.settings = settings
-    app.state.db = db
-    app.state.clock = clock
-    app.state.lifecycle = lifecycle
-    app.state.metrics = HttpMetrics(slow_seconds=SLOW_REQUEST_SECONDS)
-    app.state.rate_limits = RateLimits(
+    metrics = HttpMetrics(slow_seconds=SLOW_REQUEST_SECONDS)
+    rate_limits = RateLimits(
         settings.effective_rate_limit_storage_url,
         settings.device_registration_limit,
         key_prefix=KeySpace(settings.redis_key_prefix).limits,
@@ -123,10 +120,6 @@ def create_app(
     )
     if device_tokens is None:
         device_tokens = DeviceTokens(db, clock_s=lambda: clock() / 1000)
-    app.state.authenticator = Authenticator(
-        PersonTokenVerifier(settings.jwt_secret.get_secret_value()), device_tokens
-    )
-    app.state.audit_denial = record_denial
     secrets = [settings.hmac_secret.get_secret_value()]
     if settings.hmac_secret_previous is not None:
         secrets.append(settings.hmac_secret_previous.get_secret_value())
@@ -135,19 +128,30 @@ def create_app(
         clock,
         hmac_secrets=tuple(secrets),
         default_policy=default_policy(settings),
-        upstream=build_upstream(settings, db, clock, app.state.metrics.registry),
+        upstream=build_upstream(settings, db, clock, metrics.registry),
     )
-    app.state.scans = scan_service
     shared = shared_state_for(settings, scan_service.cache, scan_service.upstream)
-    app.state.shared = shared
-    app.state.metrics.registry.register(
-        RuntimeCollector(scan_service, QueryCounter(db.engine), app.state.rate_limits, shared)
+    metrics.registry.register(
+        RuntimeCollector(scan_service, QueryCounter(db.engine), rate_limits, shared)
     )
-    # Device tokens only where a revocation reaches this process at once (see TokenCache).
-    app.state.tokens = TokenCache(remember_devices=db.is_sqlite or shared is not None)
-    app.state.pipeline = ScanPipeline(
-        scan_service, app.state.rate_limits, shared, scan_denial_recorder(db, clock)
+    state = BackendState(
+        settings=settings,
+        db=db,
+        clock=clock,
+        lifecycle=lifecycle,
+        metrics=metrics,
+        rate_limits=rate_limits,
+        authenticator=Authenticator(
+            PersonTokenVerifier(settings.jwt_secret.get_secret_value()), device_tokens
+        ),
+        audit_denial=record_denial,
+        scans=scan_service,
+        shared=shared,
+        # Device tokens only where a revocation reaches this process at once (TokenCache).
+        tokens=TokenCache(remember_devices=db.is_sqlite or shared is not None),
+        pipeline=ScanPipeline(scan_service, rate_limits, shared, scan_denial_recorder(db, clock)),
     )
+    app.state.backend = state
 
     install_error_handlers(app)
     # Routes match in order: the hot path first, before the catalog's dozens of routes.
@@ -171,15 +175,15 @@ def create_app(
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(TimeoutMiddleware, seconds=settings.request_timeout_seconds)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
-    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
     # Outermost: ordinary scans are answered here, with the same metrics, slow log,
     # deadline and body limit as above; every other request passes through them.
     app.add_middleware(
         ScanFastPath,
-        pipeline=app.state.pipeline,
-        tokens=app.state.tokens,
+        pipeline=state.pipeline,
+        tokens=state.tokens,
         clock=clock,
-        metrics=app.state.metrics,
+        metrics=metrics,
         max_body_bytes=settings.max_body_bytes,
         timeout_seconds=settings.request_timeout_seconds,
     )

@@ -21,6 +21,7 @@ from fastapi import FastAPI
 from scanctl.backend.app import create_app
 from scanctl.backend.lifecycle import Lifecycle
 from scanctl.backend.settings import Settings
+from scanctl.backend.state import backend_state
 
 __all__ = ["BackendServer", "build_server", "serve"]
 
@@ -79,7 +80,7 @@ def build_server(settings: Settings, app: FastAPI | None = None) -> BackendServe
         server_header=False,
         lifespan="on",
     )
-    return BackendServer(config, app.state.lifecycle, settings.shutdown_drain_seconds)
+    return BackendServer(config, backend_state(app).lifecycle, settings.shutdown_drain_seconds)
 
 
 def serve(settings: Settings) -> bool:

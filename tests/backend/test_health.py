@@ -11,6 +11,7 @@ from scanctl.backend.app import create_app
 from scanctl.backend.auth import Role
 from scanctl.backend.lifecycle import Phase
 from scanctl.backend.settings import load_settings
+from scanctl.backend.state import backend_state
 from tests.backend.conftest import mint
 from tests.backend.helpers import AppClient, base_env
 
@@ -24,7 +25,7 @@ def test_health_ready_metrics_need_no_token(app_client: AppClient) -> None:
 
 
 def test_ready_is_503_while_draining(app_client: AppClient) -> None:
-    lifecycle = app_client.app.state.lifecycle
+    lifecycle = backend_state(app_client.app).lifecycle
     lifecycle.start_draining()
     response = app_client.get("/ready")
     assert response.status_code == 503
@@ -60,7 +61,7 @@ def test_metrics_label_routes_by_template_and_status(app_client: AppClient) -> N
 def test_two_apps_have_separate_registries(tmp_path: Path) -> None:
     first = create_app(load_settings(environ=base_env(tmp_path / "a")))
     second = create_app(load_settings(environ=base_env(tmp_path / "b")))
-    assert first.state.metrics.registry is not second.state.metrics.registry
+    assert backend_state(first).metrics.registry is not backend_state(second).metrics.registry
 
 
 def test_body_size_limit(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from scanctl.backend.app import create_app
 from scanctl.backend.auth import Role
 from scanctl.backend.settings import load_settings
+from scanctl.backend.state import backend_state
 from tests.backend.conftest import mint
 from tests.backend.helpers import AppClient, base_env, new_id
 from tests.backend.redis_kit import metric, private_redis
@@ -120,7 +121,7 @@ def test_redis_never_changes_a_decision(
     ops: list[tuple[str, int, str]],
 ) -> None:
     plain, shared, venue, device = twins
-    secret = plain.client.app.state.settings.hmac_secret.get_secret_value()
+    secret = backend_state(plain.client.app).settings.hmac_secret.get_secret_value()
     event = new_id()
     tickets = [f"{i:08x}" for i in range(3)]
     for twin in (plain, shared):

@@ -14,6 +14,7 @@ from scanctl.backend.app import create_app
 from scanctl.backend.lifecycle import Phase
 from scanctl.backend.server import build_server
 from scanctl.backend.settings import load_settings
+from scanctl.backend.state import backend_state
 from tests.backend.helpers import base_env, start_server, wait_for
 
 
@@ -58,9 +59,9 @@ def test_the_signal_handler_turns_ready_to_503_first(tmp_path: Path) -> None:
     settings = load_settings(environ=base_env(tmp_path))
     app = create_app(settings)
     server = build_server(settings, app)
-    app.state.lifecycle.mark_ready()
+    backend_state(app).lifecycle.mark_ready()
     server.handle_exit(signal.SIGTERM, None)
-    assert app.state.lifecycle.phase is Phase.DRAINING
+    assert backend_state(app).lifecycle.phase is Phase.DRAINING
     assert server.should_exit
     assert not server.force_exit
 
@@ -87,7 +88,7 @@ def test_a_second_signal_skips_the_drain_delay(tmp_path: Path) -> None:
     app = create_app(settings)
     server = build_server(settings, app)
     server.handle_exit(signal.SIGTERM, None)
-    assert app.state.lifecycle.phase is Phase.DRAINING
+    assert backend_state(app).lifecycle.phase is Phase.DRAINING
     assert not server.should_exit
     server.handle_exit(signal.SIGTERM, None)
     assert server.should_exit

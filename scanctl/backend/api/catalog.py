@@ -19,6 +19,7 @@ from scanctl.backend.api.models import (
 )
 from scanctl.backend.clock import datetime_to_ms, ms_to_datetime
 from scanctl.backend.scanning.cache import invalidate
+from scanctl.backend.state import backend_state
 
 __all__ = ["router"]
 
@@ -83,7 +84,7 @@ def put_event(
             ends_at_ms=datetime_to_ms(body.ends_at),
             now_ms=now,
         )
-    invalidate(request.app.state, scope.tenant_id, event_id=record.id)
+    invalidate(backend_state(request.app), scope.tenant_id, event_id=record.id)
     if not created:
         response.status_code = 200
     return event_out(record)
@@ -138,7 +139,7 @@ def upsert_tickets(
     scope = principal.scope()
     with db.write(scope) as conn:
         result = store.upsert_tickets(scope, conn, str(event_id), batch, now_ms=now)
-    invalidate(request.app.state, scope.tenant_id, event_id=str(event_id))
+    invalidate(backend_state(request.app), scope.tenant_id, event_id=str(event_id))
     return UpsertOut(
         created=result.created,
         updated=result.updated,

@@ -10,6 +10,7 @@ from scanctl.backend.auth.dependencies import require
 from scanctl.backend.auth.permissions import Permission
 from scanctl.backend.auth.principal import Principal
 from scanctl.backend.db.engine import Database
+from scanctl.backend.state import backend_state
 
 __all__ = [
     "AuditReader",
@@ -25,12 +26,12 @@ __all__ = [
 
 
 def _db(request: Request) -> Database:
-    database: Database = request.app.state.db
+    database: Database = backend_state(request.app).db
     return database
 
 
 def _now_ms(request: Request) -> int:
-    now: int = request.app.state.clock()
+    now: int = backend_state(request.app).clock()
     return now
 
 

@@ -14,6 +14,7 @@ from scanctl.backend.clock import ms_to_datetime
 from scanctl.backend.ratelimit import RateLimits
 from scanctl.backend.scanning.cache import invalidate
 from scanctl.backend.settings import Settings
+from scanctl.backend.state import backend_state
 from scanctl.manifests import load_signing_key
 
 __all__ = ["router"]
@@ -34,7 +35,7 @@ class RegisteredDeviceOut(DeviceOut):
 
 
 def _manifest_key(request: Request) -> tuple[str | None, str | None]:
-    settings: Settings = request.app.state.settings
+    settings: Settings = backend_state(request.app).settings
     if settings.manifest_signing_key is None:
         return None, None
     signer = load_signing_key(settings.manifest_signing_key.get_secret_value())
@@ -73,7 +74,7 @@ def register(
     venue_id = str(body.venue_id)
     # Venue first, so that the limit of a venue is not spent by callers outside it.
     scope.require_venue("venue", venue_id, venue_id)
-    limits: RateLimits = request.app.state.rate_limits
+    limits: RateLimits = backend_state(request.app).rate_limits
     retry_after = limits.hit_device_registration(scope.tenant_id, venue_id)
     if retry_after is not None:
         raise HTTPException(
@@ -95,7 +96,7 @@ def register(
         record = store.register_device(
             scope, conn, device, registered_by=principal.subject, now_ms=now
         )
-    invalidate(request.app.state, scope.tenant_id, device_id=record.id)
+    invalidate(backend_state(request.app), scope.tenant_id, device_id=record.id)
     public_key, key_id = _manifest_key(request)
     return RegisteredDeviceOut(
         **device_out(record).model_dump(),
@@ -139,5 +140,5 @@ def revoke_device(
     scope = principal.scope()
     with db.write(scope) as conn:
         record = store.revoke_device(scope, conn, str(device_id), now_ms=now)
-    invalidate(request.app.state, scope.tenant_id, device_id=record.id)
+    invalidate(backend_state(request.app), scope.tenant_id, device_id=record.id)
     return device_out(record)

@@ -15,6 +15,7 @@ from scanctl.backend.auth.principal import Principal, PrincipalKind
 from scanctl.backend.db.engine import Database
 from scanctl.backend.errors import Conflict, NotFound, OutOfVenue
 from scanctl.backend.scanning.pipeline import AuditDenial, ScanRequest
+from scanctl.backend.state import backend_state
 from scanctl.backend.store import AuditEntry, record_audit
 from scanctl.backend.upstream.errors import UpstreamUnavailable
 
@@ -52,7 +53,7 @@ def record_denial(
     venue_id: str | None,
 ) -> None:
     """Write an audit row for a refused attempt (runs in a worker thread)."""
-    state = request.app.state
+    state = backend_state(request.app)
     _write_denial(
         state.db,
         state.clock(),
@@ -139,7 +140,7 @@ def install_error_handlers(app: FastAPI) -> None:
         # Not a decision: the gate decides offline and reconciles later, rather than
         # being told INVALID for a ticket nobody could look up. Retry once a probe may go.
         log.info("%s", exc)
-        retry = math.ceil(request.app.state.settings.upstream_reset_seconds)
+        retry = math.ceil(backend_state(request.app).settings.upstream_reset_seconds)
         return JSONResponse(
             {"detail": str(exc), "service": exc.service},
             status_code=503,

@@ -9,6 +9,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from scanctl.backend.lifecycle import Lifecycle
 from scanctl.backend.metrics import HttpMetrics
 from scanctl.backend.sharedstate import SharedState
+from scanctl.backend.state import backend_state
 from scanctl.backend.upstream import UpstreamCatalog
 
 __all__ = ["router"]
@@ -37,13 +38,13 @@ async def ready(request: Request) -> JSONResponse:
     An open breaker of an upstream ticket or event service is reported the same way:
     the instance still decides every ticket it has cached.
     """
-    state = request.app.state
+    state = backend_state(request.app)
     lifecycle: Lifecycle = state.lifecycle
     status = 200 if lifecycle.ready else 503
     body: dict[str, object] = {"status": lifecycle.phase.value}
     details: dict[str, object] = {}
     degraded = False
-    shared: SharedState | None = getattr(state, "shared", None)
+    shared: SharedState | None = state.shared
     if shared is not None:
         details.update(shared.details())
         details["rateLimits"] = state.rate_limits.storage
@@ -62,5 +63,5 @@ async def ready(request: Request) -> JSONResponse:
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
 async def metrics(request: Request) -> Response:
     """Request counts and latency histograms by route template and status."""
-    collected: HttpMetrics = request.app.state.metrics
+    collected: HttpMetrics = backend_state(request.app).metrics
     return Response(collected.render(), media_type=CONTENT_TYPE_LATEST)

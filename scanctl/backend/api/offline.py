@@ -33,6 +33,7 @@ from scanctl.backend.clock import datetime_to_ms, ms_to_datetime
 from scanctl.backend.offline import DeviceNotEligible, ManifestIssuer
 from scanctl.backend.offline.reconcile import OfflineScan, ScanResult, reconcile_scans
 from scanctl.backend.settings import Settings
+from scanctl.backend.state import backend_state
 from scanctl.backend.store.offline import admissions_by_ticket, admissions_stamp
 from scanctl.core import Direction, Policy, Reason
 from scanctl.manifests import load_signing_key
@@ -55,10 +56,10 @@ def default_policy(settings: Settings) -> Policy:
 
 def issuer(request: Request) -> ManifestIssuer:
     """The app's manifest issuer, made on first use from the settings."""
-    existing: ManifestIssuer | None = getattr(request.app.state, "manifest_issuer", None)
+    existing = backend_state(request.app).manifest_issuer
     if existing is not None:
         return existing
-    settings: Settings = request.app.state.settings
+    settings: Settings = backend_state(request.app).settings
     if settings.manifest_signing_key is None:
         raise HTTPException(status_code=503, detail="no MANIFEST_SIGNING_KEY configured")
     secrets = [settings.hmac_secret.get_secret_value()]
@@ -71,7 +72,7 @@ def issuer(request: Request) -> ManifestIssuer:
         admissions=admissions_by_ticket,
         admissions_stamp=admissions_stamp,
     )
-    request.app.state.manifest_issuer = made
+    backend_state(request.app).manifest_issuer = made
     return made
 
 
@@ -114,7 +115,7 @@ def pull_manifest(
     scope = principal.scope()
     copy_tickets(request, scope.tenant_id, str(event_id))  # upstream tickets, when used
     made = issuer(request)
-    settings: Settings = request.app.state.settings
+    settings: Settings = backend_state(request.app).settings
     with db.read(scope) as conn:
         device = store.get_device(scope, conn, who)
         policy = store.get_policy(scope, conn, str(event_id), default=default_policy(settings))
@@ -270,7 +271,7 @@ def reconcile(
     again). A conflict is an admission of a ticket admitted more often, across all
     devices, than the event's policy allows; the answer lists the other admissions."""
     who = acting_device(principal, body.device_id)
-    settings: Settings = request.app.state.settings
+    settings: Settings = backend_state(request.app).settings
     scope = principal.scope()
     uploads = [_upload(scan, body.event_id) for scan in body.scans]
     default = default_policy(settings)

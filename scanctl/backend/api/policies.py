@@ -14,6 +14,7 @@ from scanctl.backend.api.upstream import ensure_event
 from scanctl.backend.clock import ms_to_datetime
 from scanctl.backend.scanning.cache import invalidate
 from scanctl.backend.settings import Settings
+from scanctl.backend.state import backend_state
 from scanctl.core import Policy
 
 __all__ = ["router"]
@@ -25,7 +26,7 @@ TemplateName = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[a-z0
 
 
 def _default_policy(request: Request) -> Policy:
-    settings: Settings = request.app.state.settings
+    settings: Settings = backend_state(request.app).settings
     return Policy(
         duplicate_window_seconds=settings.duplicate_scan_window_seconds,
         qr_lifetime_seconds=settings.qr_expiration_seconds,
@@ -77,7 +78,7 @@ def put_policy(
         record = store.put_policy(
             scope, conn, str(event_id), body, updated_by=principal.subject, now_ms=now
         )
-    invalidate(request.app.state, scope.tenant_id, event_id=str(event_id))
+    invalidate(backend_state(request.app), scope.tenant_id, event_id=str(event_id))
     return _policy_out(record)
 
 

@@ -21,6 +21,7 @@ from scanctl.backend.auth.principal import Principal
 from scanctl.backend.clock import ms_to_datetime
 from scanctl.backend.scanning import ScanService
 from scanctl.backend.scanning.auth import require_fast
+from scanctl.backend.state import backend_state
 
 __all__ = ["QrOut", "router"]
 
@@ -49,14 +50,16 @@ async def generate(
     event_id: Annotated[UUID | None, Query(alias="eventId")] = None,
 ) -> QrOut:
     """A fresh code for the ticket (name the event when the id exists in several)."""
-    wait = request.app.state.rate_limits.hit_qr(principal.tenant_id, principal.subject, ticket_id)
+    wait = backend_state(request.app).rate_limits.hit_qr(
+        principal.tenant_id, principal.subject, ticket_id
+    )
     if wait is not None:
         raise HTTPException(
             status_code=429,
             detail="too many codes for this ticket; retry later",
             headers={"Retry-After": str(wait)},
         )
-    service: ScanService = request.app.state.scans
+    service: ScanService = backend_state(request.app).scans
     tenant = principal.tenant_id
     if event_id is not None:  # an upstream ticket is found by its event only
         await service.prepare_ticket(tenant, str(event_id), ticket_id)
@@ -66,7 +69,7 @@ async def generate(
     event = await run_in_threadpool(service.event, tenant, ticket.event_id)
     if event is None or not principal.scope().covers(event.venue_id):
         await run_in_threadpool(
-            request.app.state.audit_denial,
+            backend_state(request.app).audit_denial,
             request,
             principal,
             "ticket",

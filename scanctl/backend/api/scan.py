@@ -40,6 +40,7 @@ from scanctl.backend.auth.permissions import Permission
 from scanctl.backend.auth.principal import Principal
 from scanctl.backend.scanning.auth import require_fast
 from scanctl.backend.scanning.pipeline import ScanPipeline, ScanRefused, ScanRequest
+from scanctl.backend.state import backend_state
 from scanctl.core import Direction, Reason
 
 __all__ = ["ScanIn", "ScanOut", "router", "scan_request"]
@@ -143,7 +144,7 @@ def _ms(moment: datetime) -> int | None:
 @router.post("/api/scan", response_model=ScanOut, responses=responses(403, 404))
 async def scan(body: ScanIn, principal: Scanner, request: Request) -> Response:
     """Decide one scan and record it (durably) before answering."""
-    pipeline: ScanPipeline = request.app.state.pipeline
+    pipeline: ScanPipeline = backend_state(request.app).pipeline
     try:
         answer = await pipeline.scan(
             scan_request(body, principal, request.headers.get(DEVICE_HEADER))

@@ -19,6 +19,7 @@ from pydantic.alias_generators import to_camel
 from scanctl.backend.api.deps import CatalogManager, responses
 from scanctl.backend.scanning import ScanService
 from scanctl.backend.sharedstate import SharedState
+from scanctl.backend.state import backend_state
 
 __all__ = ["ChangesIn", "ChangesOut", "copy_tickets", "ensure_event", "router"]
 
@@ -51,7 +52,7 @@ class ChangesOut(BaseModel):
 def ensure_event(request: Request, tenant_id: str, event_id: str) -> None:
     """Before a sync route (in a worker thread) writes local data that refers to an event:
     fetch it from the event service, which copies it locally. UpstreamUnavailable: 503."""
-    service: ScanService = request.app.state.scans
+    service: ScanService = backend_state(request.app).scans
     upstream = service.upstream
     if upstream is not None and upstream.serves(tenant_id):
         run_in_loop(upstream.ensure_event, tenant_id, event_id)
@@ -60,7 +61,7 @@ def ensure_event(request: Request, tenant_id: str, event_id: str) -> None:
 def copy_tickets(request: Request, tenant_id: str, event_id: str) -> None:
     """Before a manifest is built (in a worker thread): copy the event's upstream ticket
     list into the local catalog. A failing service leaves the last copy in place."""
-    service: ScanService = request.app.state.scans
+    service: ScanService = backend_state(request.app).scans
     upstream = service.upstream
     if upstream is not None and upstream.serves(tenant_id):
         run_in_loop(upstream.ensure_event, tenant_id, event_id)
@@ -79,13 +80,13 @@ def changes(body: ChangesIn, principal: CatalogManager, request: Request) -> Cha
     does; the others ask again when their copies' TTL runs out (tickets 5 min, events
     15 min). ``expired`` counts this instance's entries.
     """
-    service: ScanService = request.app.state.scans
+    service: ScanService = backend_state(request.app).scans
     upstream = service.upstream
     if upstream is None or not upstream.serves(principal.tenant_id):
         raise HTTPException(status_code=409, detail="this tenant's catalog is not upstream")
     event_id = str(body.event_id)
     expired = upstream.invalidate(principal.tenant_id, event_id, body.ticket_ids)
-    shared: SharedState | None = request.app.state.shared
+    shared: SharedState | None = backend_state(request.app).shared
     if shared is not None:
         shared.invalidated("upstream", principal.tenant_id, event_id, body.ticket_ids)
     return ChangesOut(expired=expired)

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from scanctl.backend.auth.permissions import Permission, allowed
 from scanctl.backend.auth.principal import Principal
 from scanctl.backend.auth.tokens import AuthenticationError, Authenticator
+from scanctl.backend.state import backend_state
 
 __all__ = ["CurrentPrincipal", "current_principal", "require"]
 
@@ -37,7 +38,7 @@ def current_principal(
             detail="missing bearer token",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    authenticator: Authenticator = request.app.state.authenticator
+    authenticator: Authenticator = backend_state(request.app).authenticator
     try:
         principal = authenticator.authenticate(credentials.credentials)
     except AuthenticationError as exc:
@@ -55,7 +56,7 @@ def require(permission: Permission) -> Callable[..., object]:
 
     async def dependency(request: Request, principal: CurrentPrincipal) -> Principal:
         if not allowed(principal, permission):
-            audit = request.app.state.audit_denial
+            audit = backend_state(request.app).audit_denial
             await run_in_threadpool(
                 audit, request, principal, "role", permission.value, principal.venue_id
             )

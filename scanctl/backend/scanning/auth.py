@@ -26,6 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from scanctl.backend.auth.permissions import Permission, allowed
 from scanctl.backend.auth.principal import Principal, PrincipalKind
 from scanctl.backend.auth.tokens import AuthenticationError, Authenticator
+from scanctl.backend.state import backend_state
 
 __all__ = ["TokenCache", "require_fast"]
 
@@ -78,7 +79,7 @@ def require_fast(permission: Permission) -> object:
         if credentials is None or credentials.scheme.lower() != "bearer":
             raise _unauthorized("missing bearer token", error=False)
         token = credentials.credentials
-        state = request.app.state
+        state = backend_state(request.app)
         now_ms: int = state.clock()
         cache: TokenCache = state.tokens
         principal = cache.get(token, now_ms)

@@ -25,9 +25,12 @@ from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from scanctl.core import EventFacts, Policy, TicketFacts
+
+if TYPE_CHECKING:
+    from scanctl.backend.state import BackendState
 
 __all__ = [
     "CacheMiss",
@@ -239,17 +242,18 @@ class CatalogCache:
 
 
 def invalidate(
-    state: object, tenant_id: str, *, event_id: str | None = None, device_id: str | None = None
+    state: BackendState,
+    tenant_id: str,
+    *,
+    event_id: str | None = None,
+    device_id: str | None = None,
 ) -> None:
-    """Called by the routes that write catalog, policy or device data (``app.state``).
+    """Called by the routes that write catalog, policy or device data.
 
     Here at once; at the other instances through Redis when it is configured.
     """
-    service = getattr(state, "scans", None)
-    if service is None:
-        return
-    cache: CatalogCache = service.cache
-    shared = getattr(state, "shared", None)
+    cache = state.scans.cache
+    shared = state.shared
     if event_id is not None:
         cache.invalidate_event(tenant_id, event_id)
         if shared is not None:
