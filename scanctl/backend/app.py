@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -149,7 +150,13 @@ def create_app(
         shared=shared,
         # Device tokens only where a revocation reaches this process at once (TokenCache).
         tokens=TokenCache(remember_devices=db.is_sqlite or shared is not None),
-        pipeline=ScanPipeline(scan_service, rate_limits, shared, scan_denial_recorder(db, clock)),
+        pipeline=ScanPipeline(
+            scan_service,
+            rate_limits,
+            shared,
+            scan_denial_recorder(db, clock),
+            upstream_retry_s=math.ceil(settings.upstream_reset_seconds),
+        ),
     )
     app.state.backend = state
 

@@ -30,7 +30,7 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
@@ -150,5 +150,10 @@ async def scan(body: ScanIn, principal: Scanner, request: Request) -> Response:
             scan_request(body, principal, request.headers.get(DEVICE_HEADER))
         )
     except ScanRefused as refused:
-        raise HTTPException(status_code=refused.status, detail=refused.detail) from None
+        return Response(
+            refused.body(),
+            status_code=refused.status,
+            media_type="application/json",
+            headers=refused.headers,
+        )
     return Response(answer.body, media_type="application/json", headers=answer.headers)

@@ -94,8 +94,9 @@ class ScanFastPath:
                     except ScanRefused as refused:
                         handled = True
                         status = refused.status
-                        payload = json.dumps({"detail": refused.detail}).encode()
-                        await _respond(send, payload, {}, accept_gzip, status=status)
+                        await _respond(
+                            send, refused.body(), refused.headers, accept_gzip, status=status
+                        )
                     else:
                         if answer is not None:
                             handled = True

@@ -8,7 +8,8 @@ the two can never answer one scan two ways. The steps, in order:
 1. The caller: a device scans only as itself (403, audited).
 2. The device: registered (404) and active (403); a lane zone that contradicts the
    device's registered zone is refused (422: a set-up error, not a scan; `core.lanes`).
-3. The upstream ticket and event services, when the tenant has them (`prepare`).
+3. The upstream ticket and event services, when the tenant has them (`prepare`); when
+   they cannot answer, 503 with ``service`` and ``Retry-After`` (not a decision).
 4. Event (404), policy and ticket, from the caches.
 5. Venue: a device of another venue than the event, or than the person scanning with
    it, is decided UNAUTHORIZED_VENUE (recorded and audited).
@@ -40,6 +41,7 @@ from scanctl.backend.scanning.cache import CacheMiss, memory_only
 from scanctl.backend.scanning.service import ScanService, TicketLookup
 from scanctl.backend.scanning.writer import ScanJob, ScanOutcome
 from scanctl.backend.sharedstate import SharedState
+from scanctl.backend.upstream.errors import UpstreamUnavailable
 from scanctl.core import (
     Decision,
     Direction,
@@ -92,12 +94,26 @@ class ScanRequest:
 
 
 class ScanRefused(Exception):
-    """A request that is not a scan this backend can decide: an HTTP error to answer."""
+    """A request that is not a scan this backend can decide: an HTTP error to answer,
+    ``{"detail": …}`` plus ``extra`` fields, with ``headers``."""
 
-    def __init__(self, status: int, detail: str) -> None:
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        extra: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.status = status
         self.detail = detail
+        self.extra = extra or {}
+        self.headers = headers or {}
+
+    def body(self) -> bytes:
+        """The JSON body of the answer."""
+        return json.dumps({"detail": self.detail, **self.extra}).encode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,11 +134,14 @@ class ScanPipeline:
         rate_limits: RateLimits,
         shared: SharedState | None,
         audit: AuditDenial,
+        *,
+        upstream_retry_s: int = 30,
     ) -> None:
         self.service = service
         self.rate_limits = rate_limits
         self.shared = shared
         self.audit = audit
+        self.upstream_retry_s = upstream_retry_s
 
     async def scan(self, request: ScanRequest) -> ScanAnswer:
         """Decide one scan and record it (durably) before answering; ScanRefused when the
@@ -143,7 +162,18 @@ class ScanPipeline:
             raise ScanRefused(422, problem)
         code = parse_code(request.qr_data)
         # Upstream events and tickets are fetched here, awaited; the reads below are memory.
-        await service.prepare(tenant, request.event_id, code)
+        try:
+            await service.prepare(tenant, request.event_id, code)
+        except UpstreamUnavailable as error:
+            # Not a decision: the gate decides offline and reconciles later, rather than
+            # being told INVALID for a ticket nobody could look up.
+            log.info("%s", error)
+            raise ScanRefused(
+                503,
+                str(error),
+                extra={"service": error.service},
+                headers={"Retry-After": str(self.upstream_retry_s)},
+            ) from None
         looked = await self._read(self._look_up, tenant, request.event_id, code)
         if looked is None:
             raise ScanRefused(404, "event not found")
