@@ -12,6 +12,7 @@ import json
 import socket
 import threading
 import time
+import uuid
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
@@ -142,6 +143,11 @@ def _default(seen: Seen) -> Answer:
     match m, parts:
         case "POST", ["api", "scan"]:
             request = seen.json()
+            # The scan is stored under the gate's id when it names one, else a new one.
+            stored = {
+                "scanId": request.get("scanId") or str(uuid.uuid4()),
+                "decidedAt": "2026-11-28T19:05:00.123Z",
+            }
             if request.get("qrData") == "already-used":
                 return Answer(
                     body={
@@ -150,6 +156,7 @@ def _default(seen: Seen) -> Answer:
                         "message": "This ticket was already admitted.",
                         "firstScannedAt": "2026-11-28T19:02:11Z",
                         "gate": "north-1",
+                        **stored,
                     }
                 )
             return Answer(
@@ -158,6 +165,7 @@ def _default(seen: Seen) -> Answer:
                     "reason": "ADMITTED",
                     "message": "Welcome: ticket admitted.",
                     "ticketId": "0badcafe",
+                    **stored,
                 }
             )
         case "GET", ["api", "qr", "generate", ticket_id]:
