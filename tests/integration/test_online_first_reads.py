@@ -1,6 +1,6 @@
 """An online-first gate against a stand-in backend (a real HTTP server, scripted): each read
 gets one scan id at the gate, however it is decided; the backend's answer is taken whole or
-not at all; a lane's rate limit counts every read."""
+not at all; a lane's rate limit counts every read; a refreshed manifest can re-zone the box."""
 
 from __future__ import annotations
 
@@ -197,3 +197,23 @@ def test_a_lanes_rate_limit_counts_its_online_reads_too(
         assert scan(masters["north-2"], gate.token(gate.tickets[4], now_ms())) == GOOD
         journaled = last_journaled(socket)
         assert (journaled["reason"], journaled["scanner"]) == ("ADMITTED", "north-2")
+
+
+def test_a_refreshed_manifest_that_rezones_the_box_stops_the_daemon_with_exit_2(
+    tmp_path: Path, fake: FakeBackend, url: str
+) -> None:
+    at = now_ms()
+    gate = provision(tmp_path, at, zones=("GA",), device_zone="GA")
+    fake.script(MANIFEST, Answer(body=gate.delta(at, 2, device_zone="VIP")))
+    with pty_pair(tmp_path / "north-1"):
+        daemon = start(gate, url, lane("north-1", tmp_path / "north-1", "GA"))
+        try:
+            assert daemon.wait(timeout=30) == 2
+        finally:
+            if daemon.poll() is None:
+                daemon.kill()
+    last_line = (tmp_path / "daemon.log").read_text().strip().splitlines()[-1]
+    assert "scanner 'north-1': the lane's zone 'GA' contradicts the device's registered" in (
+        last_line
+    )
+    assert "'VIP'" in last_line
