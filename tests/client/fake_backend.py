@@ -14,10 +14,11 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import pytest
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -262,3 +263,29 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+# -- fixtures (imported by the conftest of each suite that drives a gate or client at it) --
+
+
+@pytest.fixture(scope="session")
+def _fake_server() -> Iterator[tuple[FakeBackend, str]]:
+    fake = FakeBackend()
+    server = ServerThread(fake.app)
+    server.start()
+    yield fake, server.url
+    server.stop()
+
+
+@pytest.fixture
+def fake(_fake_server: tuple[FakeBackend, str]) -> FakeBackend:
+    """The stand-in backend, its request log and scripts reset for this test."""
+    backend, _ = _fake_server
+    backend.reset()
+    return backend
+
+
+@pytest.fixture
+def url(_fake_server: tuple[FakeBackend, str]) -> str:
+    """Where the stand-in backend listens."""
+    return _fake_server[1]

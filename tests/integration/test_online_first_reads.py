@@ -16,7 +16,7 @@ import pytest
 
 from scanctl.core import Decision, Reason, decision_to_wire, message_for, ms_of_iso
 from scanctl.core.ids import uuid7
-from tests.client.fake_backend import Answer, FakeBackend, ServerThread, slow
+from tests.client.fake_backend import Answer, FakeBackend, slow
 from tests.daemon.gate_kit import (
     EVENT,
     SCANCTL,
@@ -38,27 +38,6 @@ RECONCILE = "POST /api/offline/reconcile"
 MANIFEST = f"GET /api/offline/manifest/{EVENT}"
 LATE = 1.0
 """Seconds a scripted answer waits: well past the gate's 300 ms deadline."""
-
-
-@pytest.fixture(scope="module")
-def _server() -> Iterator[tuple[FakeBackend, str]]:
-    fake = FakeBackend()
-    server = ServerThread(fake.app)
-    server.start()
-    yield fake, server.url
-    server.stop()
-
-
-@pytest.fixture
-def fake(_server: tuple[FakeBackend, str]) -> FakeBackend:
-    backend, _ = _server
-    backend.reset()
-    return backend
-
-
-@pytest.fixture
-def url(_server: tuple[FakeBackend, str]) -> str:
-    return _server[1]
 
 
 def lane(name: str, link: Path, zone: str) -> str:
