@@ -53,6 +53,8 @@ def run(
     except (IdentityError, DaemonError, UnsupportedDriver) as error:
         raise CliError(str(error), ExitCode.USAGE) from None
     asyncio.run(daemon.run())
+    if daemon.failure is not None:
+        raise CliError(daemon.failure, ExitCode.USAGE)
 
 
 def _socket_for(config: Path | None, socket: Path | None) -> Path:

@@ -235,6 +235,7 @@ def register(
         venue_id=str(registered.get("venueId", venue_id)),
         keys=keys,
         trusted_manifest_keys=(trusted,) if isinstance(trusted, str) else (),
+        zone=zone or None,
     )
     try:
         path = identity.save(side.data_dir, key_store=key_store.value)

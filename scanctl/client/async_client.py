@@ -120,16 +120,21 @@ class AsyncScanctlClient(ClientBase):
         event_id: str,
         device_id: str,
         *,
-        timestamp: datetime | str | None = None,
+        timestamp: datetime | str | int | None = None,
         gate: str | None = None,
         direction: str | None = None,
         zone: str | None = None,
+        scan_id: str | None = None,
+        lane: str | None = None,
         deadline: float = SCAN_DEADLINE,
     ) -> ScanResult:
         """The backend's decision on one code (``POST /api/scan``), within ``deadline`` s.
 
-        ``gate``, ``direction`` (``entry``/``exit``) and ``zone`` say which lane read the
-        code (the zone counts only for a device registered without one).
+        ``gate``, ``direction`` (``entry``/``exit``), ``zone`` and ``lane`` (the scanner's
+        name on the device) say which lane read the code; ``scan_id`` (the id the gate gave
+        the read: one stored scan however often it is sent) and ``timestamp`` (the read
+        time, ms or ISO 8601) say which read it was. ``ScanResult.wire_decision()`` is the
+        backend's Decision itself.
         """
         return await self.call(
             endpoints.scan(
@@ -140,6 +145,8 @@ class AsyncScanctlClient(ClientBase):
                 gate=gate,
                 direction=direction,
                 zone=zone,
+                scan_id=scan_id,
+                lane=lane,
                 deadline=deadline,
             )
         )

@@ -86,16 +86,27 @@ def scan(
     event_id: str,
     device_id: str,
     *,
-    timestamp: datetime | str | None = None,
+    timestamp: datetime | str | int | None = None,
     gate: str | None = None,
     direction: str | None = None,
     zone: str | None = None,
+    scan_id: str | None = None,
+    lane: str | None = None,
     deadline: float = SCAN_DEADLINE,
 ) -> Call[ScanResult]:
-    """``POST /api/scan``: the backend's authoritative decision. Never retried."""
+    """``POST /api/scan``: the backend's authoritative decision. Never retried.
+
+    ``scan_id`` is the id the gate gave the read (the backend stores the scan under it
+    once, however often it arrives), ``timestamp`` the read time (ms or ISO 8601 with a
+    zone), ``lane`` the scanner's name on its device.
+    """
     body: dict[str, Any] = {"qrData": qr_data, "eventId": event_id, "deviceId": device_id}
+    if scan_id is not None:
+        body["scanId"] = scan_id
     if timestamp is not None:
         body["timestamp"] = timestamp.isoformat() if isinstance(timestamp, datetime) else timestamp
+    if lane is not None:
+        body["lane"] = lane
     if gate is not None:
         body["gate"] = gate
     if direction is not None:

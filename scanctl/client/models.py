@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from scanctl.core import Reason
+from scanctl.core import Reason, WireDecision, decision_from_wire
 
 __all__ = ["ScanResult"]
 
@@ -18,13 +18,20 @@ class ScanResult:
     ``reason`` is a `Reason` when the backend sent a code we know, else the raw string
     (a newer backend may add reasons; we pass them on rather than fail). ``extra``
     holds every other field the backend sent (first admission time and gate,
-    the new ticket id of a transfer, …), keys as sent.
+    the new ticket id of a transfer, …), keys as sent; ``body`` the whole answer.
     """
 
     allowed: bool
     reason: Reason | str
     message: str
     extra: Mapping[str, Any] = field(default_factory=dict)
+    body: Mapping[str, Any] = field(default_factory=dict)
+
+    def wire_decision(self) -> WireDecision:
+        """The backend's Decision itself, facts included, with its scan id and time
+        (`core.decision_from_wire`); ValueError when the answer is not one this client
+        can apply (an unknown reason, a missing ``scanId``, …)."""
+        return decision_from_wire(self.body)
 
     @property
     def known_reason(self) -> Reason | None:

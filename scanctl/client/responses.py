@@ -106,7 +106,8 @@ def raw_bytes(reply: Reply) -> bytes:
 
 
 def scan_result(reply: Reply) -> ScanResult:
-    """The decision of ``POST /api/scan``: allowed (bool), reason (str), message (str)."""
+    """The decision of ``POST /api/scan``: allowed (bool), reason (str), message (str);
+    the body stays whole in ``ScanResult.body`` for ``wire_decision()``."""
     body = json_object(reply)
     allowed = body.get("allowed")
     reason_code = body.get("reason")
@@ -123,7 +124,7 @@ def scan_result(reply: Reply) -> ScanResult:
     if not isinstance(message, str):
         message = message_for(reason) if isinstance(reason, Reason) else ""
     extra = {k: v for k, v in body.items() if k not in ("allowed", "reason", "message")}
-    return ScanResult(allowed=allowed, reason=reason, message=message, extra=extra)
+    return ScanResult(allowed=allowed, reason=reason, message=message, extra=extra, body=body)
 
 
 # -- error answers --------------------------------------------------------------------

@@ -88,7 +88,9 @@ class ScannerSettings(BaseModel):
     direction: Direction = Direction.ENTRY
     """Entry lanes admit; exit lanes record people leaving."""
     zone: str | None = None
-    """The zone behind this lane; unset means the policy's gate zone, if any."""
+    """The zone behind this lane; unset means the device's registered zone, else the
+    policy's gate zone. On a device registered to a zone it may only repeat that zone
+    (the daemon refuses to start otherwise)."""
     path: str | None = None
     """Device path (serial: /dev/ttyUSB0 or a udev name; hid: /dev/input/by-id/…)."""
     url: str | None = None

@@ -1,8 +1,13 @@
-"""The gate's offline decision: a raw read in, a Decision and its journal entry out.
+"""The gate's offline decision: a read in, a Decision and its journal entry out.
 
 Thin on purpose: parsing and every rule live in ``scanctl.core``; this module only
 looks things up in the manifest and the gate's state, calls ``decide()``, and updates
 the state at once so the very next read already sees this one.
+
+A read is named and timed the moment it arrives (`GateDecider.take`): its scan id and
+read time are the same in the online request, the journal and the reconciliation push,
+so however the read is decided it is one scan. The rate limit counts every read of a
+lane there, online or not; only an offline decision is refused by it.
 """
 
 from __future__ import annotations
@@ -26,12 +31,13 @@ from scanctl.core import (
     decide,
     deny,
     parse_code,
+    rate_limit_unit,
 )
 from scanctl.core.ids import uuid7
 from scanctl.daemon.journal import JournalEntry
 from scanctl.daemon.state import GateState, SlidingWindowLimiter
 
-__all__ = ["GateContext", "GateDecider", "Lane", "TicketSource"]
+__all__ = ["GateContext", "GateDecider", "Lane", "Read", "TicketSource"]
 
 BACKEND_GATE = "(backend)"
 """Gate name for admissions the manifest reports without saying where they happened."""
@@ -58,6 +64,8 @@ class GateContext:
     event_keys: tuple[bytes, ...]
     device_id: str
     issued_at_ms: int = 0
+    device_zone: str | None = None
+    """The zone the device was registered to (the manifest's, else device.json's)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +78,23 @@ class Lane:
     zone: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Read:
+    """One read at a lane, named and timed where it happened.
+
+    ``scan_id`` is the id the scan is stored under everywhere (the online request, the
+    journal, reconciliation); ``read_ms`` is when the code was read: the time the offline
+    decision is made at and the journal keeps. ``within_rate`` says whether the read fitted
+    its lane's rate limit.
+    """
+
+    raw: RawScan
+    lane: Lane
+    scan_id: str
+    read_ms: int
+    within_rate: bool = True
+
+
 class GateDecider:
     """Decides reads for every lane of one gate computer."""
 
@@ -78,21 +103,48 @@ class GateDecider:
         self.tickets = tickets
         self.state = state
         self.limiter = SlidingWindowLimiter(context.policy.scanner_rate_limit_per_minute)
+        self._scanners: dict[Lane, tuple[ScannerContext, str]] = {}
 
     def replace_context(self, context: GateContext) -> None:
-        """Decide with a refreshed manifest's event, policy and keys from now on."""
+        """Decide with a refreshed manifest's event, policy, keys and zone from now on."""
         self.context = context
         self.limiter.limit = context.policy.scanner_rate_limit_per_minute
+        self._scanners.clear()
 
-    def decide(
-        self, raw: RawScan, lane: Lane, now_ms: int, *, decided_by: str = "offline"
-    ) -> tuple[Decision, JournalEntry]:
-        """Decide one read and update the gate state; the caller journals the entry."""
+    def scanner(self, lane: Lane) -> ScannerContext:
+        """Who scans at ``lane``, as ``decide()`` and the rate limit see it."""
+        return self._scanner_and_unit(lane)[0]
+
+    def _scanner_and_unit(self, lane: Lane) -> tuple[ScannerContext, str]:
+        known = self._scanners.get(lane)
+        if known is None:
+            context = self.context
+            scanner = ScannerContext(
+                context.device_id,
+                context.event.venue_id,
+                lane.gate,
+                lane.zone,
+                lane.direction,
+                device_zone=context.device_zone,
+                lane=lane.scanner,
+            )
+            known = self._scanners[lane] = (scanner, rate_limit_unit(scanner))
+        return known
+
+    def take(self, raw: RawScan, lane: Lane, read_ms: int) -> Read:
+        """Name and time a read as it arrives, and count it against its lane's rate limit
+        (every read counts, however it is then decided)."""
+        within_rate = self.limiter.allow(self._scanner_and_unit(lane)[1], read_ms)
+        return Read(raw, lane, uuid7(read_ms), read_ms, within_rate)
+
+    def decide(self, read: Read) -> tuple[Decision, JournalEntry]:
+        """Decide one read offline and update the gate state; the caller journals the entry."""
         context = self.context
-        code = parse_code(raw.payload)
+        now_ms = read.read_ms
+        code = parse_code(read.raw.payload)
         ticket = self._lookup(code)
         nonce = code.nonce if isinstance(code, RotatingCode) else None
-        if not self.limiter.allow(lane.scanner, now_ms):
+        if not read.within_rate:
             decision = deny(Reason.RATE_LIMITED, ticket.ticket_id if ticket else None)
         else:
             decision = decide(
@@ -101,22 +153,17 @@ class GateDecider:
                 event=context.event,
                 policy=context.policy,
                 history=self._history(ticket),
-                scanner=ScannerContext(
-                    context.device_id, context.event.venue_id, lane.gate, lane.zone, lane.direction
-                ),
+                scanner=self.scanner(read.lane),
                 now_ms=now_ms,
                 event_keys=context.event_keys,
                 nonce_seen=nonce is not None and self.state.nonce_seen(nonce, now_ms),
                 manifest_stale=self.tickets.is_stale(now_ms),
             )
-        entry = self._remember(raw, lane, now_ms, code, decision, decided_by)
-        return decision, entry
+        return decision, self._remember(read, code, decision, "offline")
 
-    def record_online(
-        self, raw: RawScan, lane: Lane, now_ms: int, decision: Decision
-    ) -> JournalEntry:
+    def record_online(self, read: Read, decision: Decision) -> JournalEntry:
         """Take the backend's decision into the gate state and make its journal entry."""
-        return self._remember(raw, lane, now_ms, parse_code(raw.payload), decision, "online")
+        return self._remember(read, parse_code(read.raw.payload), decision, "online")
 
     def _lookup(self, code: object) -> TicketFacts | None:
         if isinstance(code, RotatingCode):
@@ -139,28 +186,21 @@ class GateDecider:
         return sorted([*([unseen] * (known - local_entries)), *local], key=lambda p: p.at_ms)
 
     def _remember(
-        self,
-        raw: RawScan,
-        lane: Lane,
-        now_ms: int,
-        code: object,
-        decision: Decision,
-        decided_by: str,
+        self, read: Read, code: object, decision: Decision, decided_by: str
     ) -> JournalEntry:
+        raw, lane = read.raw, read.lane
         nonce = nonce_expiry = None
         if decision.verified and isinstance(code, RotatingCode):
-            policy = self.context.policy
-            lifetime_ms = (policy.qr_lifetime_seconds + policy.clock_skew_seconds) * 1000
-            nonce, nonce_expiry = code.nonce, code.timestamp_ms + lifetime_ms
+            nonce = code.nonce
+            nonce_expiry = self.context.policy.code_valid_until_ms(code.timestamp_ms)
             self.state.remember_nonce(nonce, nonce_expiry)
-        scan_id = uuid7(now_ms)
         if decision.allowed and decision.ticket_id is not None:
             self.state.add_pass(
                 decision.ticket_id,
-                PastScan(now_ms, lane.gate, lane.direction, self.context.device_id),
+                PastScan(read.read_ms, lane.gate, lane.direction, self.context.device_id),
             )
         return JournalEntry(
-            scan_id=scan_id,
+            scan_id=read.scan_id,
             device_id=self.context.device_id,
             ticket_id=decision.ticket_id,
             raw=raw.payload,
@@ -171,7 +211,7 @@ class GateDecider:
             reason=decision.reason,
             allowed=decision.allowed,
             decided_by=decided_by,
-            scanned_at_ms=now_ms,
+            scanned_at_ms=read.read_ms,
             nonce=nonce,
             nonce_expires_at_ms=nonce_expiry,
         )

@@ -80,13 +80,15 @@ class IdentityError(Exception):
 
 @dataclass(frozen=True)
 class DeviceIdentity:
-    """A registered device: ids, key pairs, and the manifest keys it trusts."""
+    """A registered device: ids, key pairs, the manifest keys it trusts, and the zone it
+    was registered to (``--zone``; None for a device whose lanes name their own)."""
 
     device_id: str
     tenant_id: str
     venue_id: str
     keys: DeviceKeys
     trusted_manifest_keys: tuple[str, ...] = field(default_factory=tuple)
+    zone: str | None = None
 
     def save(self, data_dir: Path, *, key_store: KeyStore = "file") -> Path:
         """Write device.json with mode 0600 (created so, never briefly wider).
@@ -110,6 +112,8 @@ class DeviceIdentity:
             "keys": keys,
             "trusted_manifest_keys": list(self.trusted_manifest_keys),
         }
+        if self.zone is not None:
+            document["zone"] = self.zone
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
             json.dump(document, handle, indent=2)
@@ -152,6 +156,14 @@ class DeviceIdentity:
                 venue_id=str(document["venue_id"]),
                 keys=keys,
                 trusted_manifest_keys=tuple(document.get("trusted_manifest_keys", ())),
+                zone=_optional_text(document.get("zone")),
             )
         except (ValueError, KeyError, TypeError, KeyMaterialError) as error:
             raise IdentityError(f"{path}: not a device identity ({error})") from None
+
+
+def _optional_text(value: object) -> str | None:
+    """An optional text field of device.json (absent in files older than the field)."""
+    if value is None or isinstance(value, str):
+        return value
+    raise ValueError(f"expected text, not {value!r}")

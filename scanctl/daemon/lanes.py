@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from scanctl.core import Decision, RawScan, Reason
 from scanctl.daemon.alerts import AlertBook, AlertKind, Severity
-from scanctl.daemon.decider import GateDecider, Lane
+from scanctl.daemon.decider import GateDecider, Lane, Read
 from scanctl.daemon.events import EventBus
 from scanctl.daemon.journal import Journal, JournalClosed, JournalEntry
 from scanctl.drivers import ScannerDriver
@@ -35,7 +35,7 @@ def wall_clock_ms() -> int:
 class OnlineDecider(Protocol):
     """Asks the backend; returns None when it cannot answer in time (decide offline)."""
 
-    async def decide(self, raw: RawScan, lane: Lane) -> Decision | None: ...
+    async def decide(self, read: Read) -> Decision | None: ...
 
 
 @dataclass
@@ -121,14 +121,15 @@ class LaneRunner:
             self.stats.paused_reads += 1
             await self.driver.feedback(False)
             return
+        # Named and timed before anyone is asked: one scan id and read time, however decided.
+        read = self.decider.take(raw, self.lane, self.clock_ms())
         decision: Decision | None = None
         if self.online is not None:
-            decision = await self.online.decide(raw, self.lane)
-        now_ms = self.clock_ms()
+            decision = await self.online.decide(read)
         if decision is None:
-            decision, entry = self.decider.decide(raw, self.lane, now_ms)
+            decision, entry = self.decider.decide(read)
         else:
-            entry = self.decider.record_online(raw, self.lane, now_ms, decision)
+            entry = self.decider.record_online(read, decision)
         mark = self.journal.enqueue((entry,))
         self._pending.put_nowait((mark, decision, entry, raw.received_at_monotonic))
 

@@ -19,7 +19,7 @@ import signal
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from scanctl.core import Reason, ScanMode, TicketStatus
+from scanctl.core import Reason, ScanMode, TicketStatus, lane_zone_conflict
 from scanctl.daemon.alerts import AlertBook, AlertKind, BurstDetector, Severity
 from scanctl.daemon.config import DaemonSettings, DriverKind, ScannerSettings
 from scanctl.daemon.decider import GateContext, GateDecider, Lane
@@ -79,6 +79,9 @@ class Daemon:
         self._forgeries = BurstDetector(FORGERY_BURST, BURST_WINDOW_MS)
         self.started_at_ms = clock_ms()
         self.draining = False
+        self.failure: str | None = None
+        """Why the daemon stopped on its own (a set-up error found while running): the
+        command exits 2 with it, as it would at start."""
         self._given_drivers = dict(drivers or {})
         self._stop = asyncio.Event()
         self._paused: set[str] = set()
@@ -105,6 +108,9 @@ class Daemon:
             raise DaemonError(
                 f"the held manifest is for event {header.event_id}, not {settings.event_id}"
             )
+        conflict = self._zone_conflict(header)
+        if conflict is not None:
+            raise DaemonError(conflict)
         self.journal = Journal(
             settings.database_path,
             sync=settings.journal_sync,
@@ -160,8 +166,28 @@ class Daemon:
         except SealError as error:
             raise DaemonError(f"cannot open the manifest's event key: {error}") from None
         return GateContext(
-            header.event, header.policy, keys, self.identity.device_id, header.issued_at_ms
+            header.event,
+            header.policy,
+            keys,
+            self.identity.device_id,
+            header.issued_at_ms,
+            self._device_zone(header),
         )
+
+    def _device_zone(self, header: ManifestHeader) -> str | None:
+        """The zone the device is registered to: the signed manifest's word, else the one
+        device.json kept at registration (manifests from older backends do not say)."""
+        return header.device_zone or self.identity.zone
+
+    def _zone_conflict(self, header: ManifestHeader) -> str | None:
+        """Why some lanes cannot scan on this device (one line), or None when all can."""
+        device_zone = self._device_zone(header)
+        problems = [
+            f"scanner {scanner.name!r}: {why}"
+            for scanner in self.settings.scanner
+            if (why := lane_zone_conflict(device_zone, scanner.zone)) is not None
+        ]
+        return "; ".join(problems) or None
 
     # -- what simulated scanners need (driver_factory.DriverHost) --------------------
 
@@ -178,11 +204,19 @@ class Daemon:
         return simulated.index(scanner.name), len(simulated)
 
     def _manifest_changed(self) -> None:
-        """A refreshed manifest may bring a new policy or keys: decide with them at once."""
+        """A refreshed manifest may bring a new policy, keys or device zone: decide with
+        them at once, or stop (exit 2, as at start) when the lanes contradict the zone."""
         assert self.manifest is not None and self.decider is not None
         header = self.manifest.header
-        if header is not None:
-            self.decider.replace_context(self._context(header))
+        if header is None:
+            return
+        conflict = self._zone_conflict(header)
+        if conflict is not None:
+            log.error("the refreshed manifest refuses this gate.toml: %s", conflict)
+            self.failure = conflict
+            self.request_stop()
+            return
+        self.decider.replace_context(self._context(header))
 
     def request_stop(self) -> None:
         """Begin the graceful drain (idempotent)."""

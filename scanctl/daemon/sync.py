@@ -13,7 +13,6 @@ import asyncio
 import logging
 import random
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from scanctl.client import (
@@ -27,10 +26,10 @@ from scanctl.client import (
     DeviceAuth,
     Unreachable,
 )
-from scanctl.core import Decision, RawScan, Reason
+from scanctl.core import Decision, iso_ms
 from scanctl.daemon.alerts import AlertBook, AlertKind, Severity
 from scanctl.daemon.config import DaemonSettings
-from scanctl.daemon.decider import Lane
+from scanctl.daemon.decider import Read
 from scanctl.daemon.identity import DeviceIdentity
 from scanctl.daemon.journal import Journal, OutboxRow
 from scanctl.manifests import ManifestRefused, ManifestStore, ManifestVerifier, TrustedKeys
@@ -41,7 +40,6 @@ log = logging.getLogger(__name__)
 
 UNREACHABLE_ALERT_S = 60
 MAX_BACKOFF_S = 10.0
-_UNVERIFIED = {Reason.INVALID, Reason.UNAUTHORIZED_VENUE, Reason.RATE_LIMITED}
 
 
 def outbox_payload(row: OutboxRow) -> dict[str, Any]:
@@ -55,7 +53,7 @@ def outbox_payload(row: OutboxRow) -> dict[str, Any]:
         "gate": row.gate,
         "scanner": row.scanner,
         "direction": row.direction.value,
-        "scannedAt": datetime.fromtimestamp(row.scanned_at_ms / 1000, UTC).isoformat(),
+        "scannedAt": iso_ms(row.scanned_at_ms),
         "decidedBy": row.decided_by,
     }
 
@@ -141,15 +139,24 @@ class BackendLink:
 
     # -- online decisions ------------------------------------------------------------
 
-    async def decide(self, raw: RawScan, lane: Lane) -> Decision | None:
-        """The backend's decision within the deadline, or None to decide offline."""
+    async def decide(self, read: Read) -> Decision | None:
+        """The backend's decision within the deadline, or None to decide offline.
+
+        The request names the read (its scan id, lane and read time), so the backend
+        stores it once even when its answer comes too late and the gate journals its
+        own decision of the same read under the same id.
+        """
         if self.breaker.snapshot().state is BreakerState.OPEN:
             return None
+        lane = read.lane
         try:
             result = await self.client.scan(
-                raw.payload.decode("utf-8", errors="replace"),
+                read.raw.payload.decode("utf-8", errors="replace"),
                 self.settings.event_id,
                 self.identity.device_id,
+                scan_id=read.scan_id,
+                lane=lane.scanner,
+                timestamp=iso_ms(read.read_ms),
                 gate=lane.gate,
                 direction=lane.direction.value,
                 zone=lane.zone,
@@ -160,17 +167,13 @@ class BackendLink:
                 self._failed(error)
             return None
         self._reached()
-        reason = result.known_reason
-        if reason is None:
-            return None  # a reason this daemon does not know: trust the local rules
-        extra = result.extra
-        return Decision(
-            result.allowed,
-            reason,
-            result.message,
-            extra.get("ticketId"),
-            reason not in _UNVERIFIED,
-        )
+        try:
+            return result.wire_decision().decision
+        except ValueError as error:
+            # Not a decision this gate can apply (a newer backend's reason, a broken
+            # body): the local rules decide instead.
+            log.warning("backend answer for scan %s not applied: %s", read.scan_id, error)
+            return None
 
     # -- background work -------------------------------------------------------------
 

@@ -24,6 +24,7 @@ def _header(
     sealed_event_keys: bytes | Iterable[bytes],
     signer: ManifestSigner,
     base_sequence: int | None,
+    device_zone: str | None,
 ) -> ManifestHeader:
     sealed = (
         (sealed_event_keys,) if isinstance(sealed_event_keys, bytes) else tuple(sealed_event_keys)
@@ -38,6 +39,7 @@ def _header(
         device_id=device_id,
         sealed_event_keys=sealed,
         base_sequence=base_sequence,
+        device_zone=device_zone,
     )
     try:
         check_header(header)
@@ -57,12 +59,14 @@ def build_manifest(
     sealed_event_keys: bytes | Iterable[bytes],
     entries: Iterable[ManifestEntry] | PackedEntries,
     signer: ManifestSigner,
+    device_zone: str | None = None,
 ) -> bytes:
     """A full, signed manifest of every ticket of ``event`` for one device.
 
     ``sealed_event_keys`` is the event key sealed to the device (sealing.seal_event_key),
     or several, current first, while the HMAC secret rotates. ``sequence`` must grow
-    with every manifest issued for the event. Raises ValueError for input no manifest
+    with every manifest issued for the event. ``device_zone`` is the zone the device
+    was registered to, if any (its lanes may name no other). Raises ValueError for input no manifest
     can carry (duplicate ticket ids, invalid times, a bad policy).
 
     ``entries`` may be PackedEntries.pack(...) made once for every device's manifest:
@@ -78,6 +82,7 @@ def build_manifest(
         sealed_event_keys=sealed_event_keys,
         signer=signer,
         base_sequence=None,
+        device_zone=device_zone,
     )
     if not isinstance(entries, PackedEntries):
         entries = PackedEntries.pack(entries)
@@ -97,6 +102,7 @@ def build_delta(
     changed: Iterable[ManifestEntry] | PackedEntries,
     removed: Iterable[str] = (),
     signer: ManifestSigner,
+    device_zone: str | None = None,
 ) -> bytes:
     """A signed delta: the entries changed since ``base_sequence`` (whole entries, as
     they are now) and the ticket ids no longer in the event. The header (validity,
@@ -113,6 +119,7 @@ def build_delta(
         sealed_event_keys=sealed_event_keys,
         signer=signer,
         base_sequence=base_sequence,
+        device_zone=device_zone,
     )
     if isinstance(changed, PackedEntries):
         if tuple(removed):

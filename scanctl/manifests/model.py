@@ -21,6 +21,8 @@ class ManifestHeader:
     ``sealed_event_keys`` hold the event's QR keys sealed to ``device_id``'s X25519 key,
     current key first (a second one while the backend's HMAC secret rotates).
     ``signing_key_id`` names the Ed25519 key that signed it (see signing.key_id_for).
+    ``device_zone`` is the zone the device was registered to (None: not zoned, or a
+    manifest from a backend that did not say); its lanes may name no other zone.
     """
 
     event: EventFacts
@@ -32,6 +34,7 @@ class ManifestHeader:
     device_id: str
     sealed_event_keys: tuple[bytes, ...]
     base_sequence: int | None = None
+    device_zone: str | None = None
 
     @property
     def format_version(self) -> int:

@@ -284,6 +284,7 @@ class ManifestStore:
             "venue_id": header.venue_id,
             "event_id": header.event_id,
             "device_id": header.device_id,
+            "device_zone": header.device_zone,
             "sequence": header.sequence,
             "signing_key_id": header.signing_key_id,
             "issued_at_ms": header.issued_at_ms,

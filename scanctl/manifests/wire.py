@@ -61,7 +61,11 @@ _COMPRESSION_LEVEL = 6
 
 def _header_dict(header: ManifestHeader) -> dict[str, Any]:
     event = header.event
+    # Optional keys are left out when unset, so a header without them is byte for byte
+    # what older code wrote (and older manifests parse as unset).
+    optional = {} if header.device_zone is None else {"device_zone": header.device_zone}
     return {
+        **optional,
         "base_sequence": header.base_sequence,
         "device_id": header.device_id,
         "event": {
@@ -248,6 +252,7 @@ def parse_header(data: bytes, key_id: str) -> ManifestHeader:
         device_id=_get(raw, "device_id", str),
         sealed_event_keys=sealed_keys,
         base_sequence=_get(raw, "base_sequence", int, optional=True),
+        device_zone=_get(raw, "device_zone", str, optional=True),
     )
     check_header(header)
     return header

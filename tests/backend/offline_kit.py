@@ -98,7 +98,9 @@ def make_venue(
     return data
 
 
-def register_gate(server: ServerProcess, venue: Venue, *, offline: bool = True) -> Gate:
+def register_gate(
+    server: ServerProcess, venue: Venue, *, offline: bool = True, zone: str | None = None
+) -> Gate:
     keys = DeviceKeys.generate()
     device_id = new_id()
     with admin(server, venue.tenant) as http:
@@ -112,6 +114,7 @@ def register_gate(server: ServerProcess, venue: Venue, *, offline: bool = True) 
                 "canScanOffline": offline,
                 "signingPublicKey": keys.signing_public_b64,
                 "sealingPublicKey": keys.exchange_public_b64,
+                **({"zone": zone} if zone else {}),
             },
         )
     assert response.status_code == 201, response.text

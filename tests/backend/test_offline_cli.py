@@ -15,6 +15,8 @@ from typing import Any
 
 from scanctl.backend.auth.principal import Role
 from scanctl.core import derive_event_key, mint_token, new_nonce
+from scanctl.daemon.identity import DeviceIdentity
+from scanctl.manifests import ManifestStore
 from tests.backend.helpers import SCANCTL, ServerProcess, new_id
 from tests.backend.offline_kit import make_venue, offline_scan, register_gate
 from tests.daemon.gate_kit import pty_pair, wait_ready
@@ -205,3 +207,21 @@ def test_with_a_keyring_the_private_keys_never_touch_the_disk(
     pulled = scanctl(env, "manifest", "pull", venue.event, "--data-dir", str(data), "--json")
     assert pulled.returncode == 0, pulled.stderr
     assert json.loads(pulled.stdout)["tickets"] == 3
+
+
+def test_a_device_registered_to_a_zone_keeps_it_and_its_manifest_names_it(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    venue = make_venue(server, "offline-zone", tickets=2)
+    env = cli_env(tmp_path, server, server.token(Role.VENUE_MANAGER, venue.tenant, venue.venue))
+    data = tmp_path / "gate"
+    registered = scanctl(
+        env, "device", "register", "--name", "ga", "--venue", venue.venue, "--offline",
+        "--zone", "GA", "--data-dir", str(data), "--key-store", "file",
+    )  # fmt: skip
+    assert registered.returncode == 0, registered.stderr
+    assert DeviceIdentity.load(data).zone == "GA"
+    pulled = scanctl(env, "manifest", "pull", venue.event, "--data-dir", str(data))
+    assert pulled.returncode == 0, pulled.stderr
+    with ManifestStore(data / "manifest.db") as store:
+        assert store.header is not None and store.header.device_zone == "GA"

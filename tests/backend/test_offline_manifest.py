@@ -74,6 +74,14 @@ def test_the_manifest_verifies_and_carries_every_ticket(
     assert hours == pytest.approx(4)
 
 
+def test_the_manifest_names_the_zone_the_device_was_registered_to(
+    server: ServerProcess, venue: Venue, gate: Gate
+) -> None:
+    assert verify(gate, pull(server, gate, venue.event)).manifest.header.device_zone is None
+    zoned = register_gate(server, venue, zone="GA")
+    assert verify(zoned, pull(server, zoned, venue.event)).manifest.header.device_zone == "GA"
+
+
 def test_one_flipped_byte_anywhere_is_refused(
     server: ServerProcess, venue: Venue, gate: Gate
 ) -> None:

@@ -12,11 +12,13 @@ import json
 import socket
 import threading
 import time
+import uuid
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import pytest
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -142,6 +144,11 @@ def _default(seen: Seen) -> Answer:
     match m, parts:
         case "POST", ["api", "scan"]:
             request = seen.json()
+            # The scan is stored under the gate's id when it names one, else a new one.
+            stored = {
+                "scanId": request.get("scanId") or str(uuid.uuid4()),
+                "decidedAt": "2026-11-28T19:05:00.123Z",
+            }
             if request.get("qrData") == "already-used":
                 return Answer(
                     body={
@@ -150,6 +157,7 @@ def _default(seen: Seen) -> Answer:
                         "message": "This ticket was already admitted.",
                         "firstScannedAt": "2026-11-28T19:02:11Z",
                         "gate": "north-1",
+                        **stored,
                     }
                 )
             return Answer(
@@ -158,6 +166,7 @@ def _default(seen: Seen) -> Answer:
                     "reason": "ADMITTED",
                     "message": "Welcome: ticket admitted.",
                     "ticketId": "0badcafe",
+                    **stored,
                 }
             )
         case "GET", ["api", "qr", "generate", ticket_id]:
@@ -254,3 +263,29 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+# -- fixtures (imported by the conftest of each suite that drives a gate or client at it) --
+
+
+@pytest.fixture(scope="session")
+def _fake_server() -> Iterator[tuple[FakeBackend, str]]:
+    fake = FakeBackend()
+    server = ServerThread(fake.app)
+    server.start()
+    yield fake, server.url
+    server.stop()
+
+
+@pytest.fixture
+def fake(_fake_server: tuple[FakeBackend, str]) -> FakeBackend:
+    """The stand-in backend, its request log and scripts reset for this test."""
+    backend, _ = _fake_server
+    backend.reset()
+    return backend
+
+
+@pytest.fixture
+def url(_fake_server: tuple[FakeBackend, str]) -> str:
+    """Where the stand-in backend listens."""
+    return _fake_server[1]

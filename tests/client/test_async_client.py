@@ -40,6 +40,9 @@ async def test_scan_and_routes(fake: FakeBackend, url: str) -> None:
     async with client(url) as backend:
         result = await backend.scan("already-used", "e", "dev-1")
         assert result.known_reason is Reason.ALREADY_SCANNED and not result.allowed
+        named = await backend.scan("code", "e", "dev-1", scan_id="0190-read", lane="north-1")
+        assert named.wire_decision().scan_id == "0190-read"  # stored under the gate's id
+        assert fake.seen(SCAN)[-1].json()["lane"] == "north-1"
         assert await backend.pull_manifest("e", since=3) == b"\x00SCANCTL-MANIFEST\xffe"
         assert (await backend.reconcile("dev-1", [{"id": "s"}]))["results"][0]["id"] == "s"
         assert await backend.ready()

@@ -28,7 +28,8 @@ from scanctl.client import (
     Unreachable,
 )
 from scanctl.client.execution import RemainingTime
-from scanctl.core import Reason
+from scanctl.core import Decision, Reason, WireDecision, decision_to_wire, message_for
+from scanctl.core.ids import uuid7
 from tests.client.conftest import FAST_RETRY
 from tests.client.fake_backend import Answer, FakeBackend, free_port, slow, trickling
 
@@ -56,7 +57,7 @@ def test_scan_admitted_and_denied_are_values(fake: FakeBackend, url: str) -> Non
     with client(url) as backend:
         ok = backend.scan("code", EVENT, "dev-1")
         denied = backend.scan("already-used", EVENT, "dev-1", timestamp="2026-11-28T19:05:00Z")
-    assert ok.allowed and ok.reason is Reason.ADMITTED and ok.extra == {"ticketId": "0badcafe"}
+    assert ok.allowed and ok.reason is Reason.ADMITTED and ok.extra["ticketId"] == "0badcafe"
     assert not denied.allowed
     assert denied.known_reason is Reason.ALREADY_SCANNED
     assert denied.extra["gate"] == "north-1"
@@ -67,11 +68,51 @@ def test_scan_admitted_and_denied_are_values(fake: FakeBackend, url: str) -> Non
     assert first.headers["user-agent"].startswith("scanctl/")
 
 
+def test_a_gate_names_its_read_and_gets_the_backends_decision_whole(
+    fake: FakeBackend, url: str
+) -> None:
+    decision = Decision(
+        False,
+        Reason.ALREADY_SCANNED,
+        message_for(Reason.ALREADY_SCANNED),
+        "0badcafe",
+        True,
+        admitted_at_ms=1_764_356_531_007,
+        admitted_gate="north",
+        warning="second entry attempt",
+    )
+    scan_id = uuid7(1_764_356_700_123)
+    fake.script(SCAN, Answer(body=decision_to_wire(decision, scan_id, 1_764_356_700_150)))
+    with client(url) as backend:
+        result = backend.scan(
+            "code",
+            EVENT,
+            "dev-1",
+            scan_id=scan_id,
+            lane="north-1",
+            timestamp=1_764_356_700_123,
+            gate="north",
+        )
+    assert result.wire_decision() == WireDecision(decision, scan_id, 1_764_356_700_150)
+    assert result.body["admittedGate"] == "north"
+    assert fake.seen(SCAN)[0].json() == {
+        "qrData": "code",
+        "eventId": EVENT,
+        "deviceId": "dev-1",
+        "scanId": scan_id,
+        "lane": "north-1",
+        "timestamp": 1_764_356_700_123,
+        "gate": "north",
+    }
+
+
 def test_an_unknown_reason_is_kept_as_sent(fake: FakeBackend, url: str) -> None:
     fake.script(SCAN, Answer(body={"allowed": False, "reason": "MOON_PHASE", "message": "no"}))
     with client(url) as backend:
         result = backend.scan("code", EVENT, "dev-1")
     assert result.reason == "MOON_PHASE" and result.known_reason is None
+    with pytest.raises(ValueError, match="unknown reason"):
+        result.wire_decision()
 
 
 def test_every_route_reaches_the_backend_as_designed(fake: FakeBackend, url: str) -> None:

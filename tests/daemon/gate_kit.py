@@ -27,6 +27,7 @@ from scanctl.manifests import (
     ManifestStore,
     ManifestVerifier,
     TrustedKeys,
+    build_delta,
     build_manifest,
     seal_event_key,
 )
@@ -45,6 +46,33 @@ class Gate:
     event_key: bytes
     identity: DeviceIdentity
     tickets: list[str]
+    signer: ManifestSigner
+    event: EventFacts
+    policy: dict[str, object]
+
+    def delta(self, now_ms: int, sequence: int, **header: Any) -> bytes:
+        """A signed delta on ``sequence - 1`` that changes no ticket (a refresh's answer),
+        with the gate's policy; its header overridable (``device_zone=…``, ``policy=…``)."""
+        keys = self.identity.keys
+        fields: dict[str, Any] = {
+            "event": self.event,
+            "issued_at_ms": now_ms,
+            "valid_until_ms": now_ms + 4 * HOUR_MS,
+            "sequence": sequence,
+            "base_sequence": sequence - 1,
+            "policy": self.policy,
+            "device_id": self.identity.device_id,
+            "sealed_event_keys": seal_event_key(
+                self.event_key,
+                keys.exchange_public_b64,
+                tenant_id=TENANT,
+                event_id=EVENT,
+                device_id=self.identity.device_id,
+            ),
+            "changed": [],
+            "signer": self.signer,
+        }
+        return build_delta(**{**fields, **header})
 
     def token(self, ticket_id: str, now_ms: int) -> str:
         return mint_token(self.event_key, ticket_id, now_ms, new_nonce())
@@ -57,17 +85,24 @@ def provision(
     tickets: int = 100,
     refunded: tuple[str, ...] = (),
     policy: dict[str, object] | None = None,
+    zones: tuple[str, ...] = (),
+    device_zone: str | None = None,
+    registered_zone: str | None = None,
 ) -> Gate:
-    """A registered device with a manifest for ``tickets`` active tickets (plus refunds)."""
+    """A registered device with a manifest for ``tickets`` active tickets (plus refunds)
+    granting ``zones``; ``device_zone`` is the zone the manifest says the device is
+    registered to, ``registered_zone`` the one device.json keeps."""
     signer = ManifestSigner.generate()
     keys = DeviceKeys.generate()
     device_id = "7c0e3d52-4444-4d4d-8e8e-000000000004"
-    identity = DeviceIdentity(device_id, TENANT, VENUE, keys, (signer.public_key_b64(),))
+    identity = DeviceIdentity(
+        device_id, TENANT, VENUE, keys, (signer.public_key_b64(),), registered_zone
+    )
     identity.save(data_dir)
     event_key = derive_event_key(secrets.token_urlsafe(32), TENANT, EVENT)
     event = EventFacts(EVENT, TENANT, VENUE, now_ms - HOUR_MS, now_ms + 6 * HOUR_MS)
     ids = [f"{index:08x}" for index in range(tickets)]
-    entries = [ManifestEntry(ticket_id) for ticket_id in ids]
+    entries = [ManifestEntry(ticket_id, zones=frozenset(zones)) for ticket_id in ids]
     entries += [ManifestEntry(t, status=TicketStatus.REFUNDED) for t in refunded]
     wire = build_manifest(
         event=event,
@@ -85,6 +120,7 @@ def provision(
         ),
         entries=entries,
         signer=signer,
+        device_zone=device_zone,
     )
     with ManifestStore(data_dir / MANIFEST_FILE) as store:
         store.load(
@@ -94,14 +130,12 @@ def provision(
             venue_id=VENUE,
             now_ms=now_ms,
         )
-    return Gate(data_dir, event_key, identity, ids)
+    return Gate(data_dir, event_key, identity, ids, signer, event, policy or {})
 
 
-def gate_toml(data_dir: Path, scanners: str) -> Path:
+def gate_toml(data_dir: Path, scanners: str, *, settings: str = 'mode = "offline-only"') -> Path:
     path = data_dir / "gate.toml"
-    path.write_text(
-        f'event_id = "{EVENT}"\ndata_dir = "{data_dir}"\nmode = "offline-only"\n\n{scanners}'
-    )
+    path.write_text(f'event_id = "{EVENT}"\ndata_dir = "{data_dir}"\n{settings}\n\n{scanners}')
     return path
 
 

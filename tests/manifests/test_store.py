@@ -337,3 +337,16 @@ def test_clear_forgets_and_accepts_a_restarted_sequence(
         assert store.header is None
         _load(store, verifier, build(sequence=1))
         assert store.sequence == 1
+
+
+def test_the_device_zone_is_kept_and_a_delta_replaces_it(
+    tmp_path: Path, build: Build, verifier: ManifestVerifier
+) -> None:
+    path = tmp_path / "gate.db"
+    with ManifestStore(path) as store:
+        _load(store, verifier, build(device_zone="GA"))
+    with ManifestStore(path) as again:
+        assert again.header is not None and again.header.device_zone == "GA"
+        assert again.summary(NOW)["device_zone"] == "GA"
+        _load(again, verifier, build(sequence=2, base_sequence=1, device_zone="VIP"))
+        assert again.header is not None and again.header.device_zone == "VIP"

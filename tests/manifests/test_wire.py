@@ -178,3 +178,21 @@ def test_signed_garbage_header_is_malformed(
 ) -> None:
     with pytest.raises(MalformedManifest):
         verifier.verify(_frame(signer, header, b""), **verify_kwargs())
+
+
+def test_the_device_zone_travels_signed_and_is_left_out_when_unset(
+    build: Build, verifier: ManifestVerifier
+) -> None:
+    zoned = build(device_zone="GA")
+    assert _header_of(zoned)["device_zone"] == "GA"
+    assert verifier.verify(zoned, **verify_kwargs()).header.device_zone == "GA"
+    unzoned = build()
+    assert "device_zone" not in _header_of(unzoned)  # what older backends wrote
+    assert verifier.verify(unzoned, **verify_kwargs()).header.device_zone is None
+
+
+def test_a_device_zone_that_is_not_text_is_malformed(
+    build: Build, signer: ManifestSigner, verifier: ManifestVerifier
+) -> None:
+    with pytest.raises(MalformedManifest, match="'device_zone' is missing or not str"):
+        verifier.verify(_signed_with_header(build, signer, device_zone=7), **verify_kwargs())

@@ -186,6 +186,7 @@ class ManifestIssuer:
                 sealed_event_keys=sealed,
                 changed=entries,
                 signer=self.signer,
+                device_zone=device.zone,
             )
             return IssuedManifest(wire, sequence, since, len(entries))
         packed, count = self._full_entries(scope, conn, event)
@@ -199,6 +200,7 @@ class ManifestIssuer:
             sealed_event_keys=sealed,
             entries=packed,
             signer=self.signer,
+            device_zone=device.zone,
         )
         return IssuedManifest(wire, sequence, None, count)
 

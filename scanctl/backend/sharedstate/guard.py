@@ -151,8 +151,7 @@ class ScanGuard:
         )
         if genuine:
             assert isinstance(code, RotatingCode)
-            lifetime_ms = (policy.qr_lifetime_seconds + policy.clock_skew_seconds) * 1000
-            ttl_ms = code.timestamp_ms + lifetime_ms - now_ms
+            ttl_ms = policy.code_valid_until_ms(code.timestamp_ms) - now_ms
             if ttl_ms > 0:  # an expired code is refused as such by the writer
                 nonce_key = self.keys.nonce(tenant_id, code.nonce)
         admitted_key = None
