@@ -1,5 +1,6 @@
 """The pure domain of scanctl: codes, keys, policies, reasons and decide(). No I/O."""
 
+from scanctl.core.bad_reads import BadRead, bad_read_message
 from scanctl.core.decide import Decision, decide, deny
 from scanctl.core.keys import compute_mac, derive_event_key, mint_token, new_nonce, verify_mac
 from scanctl.core.policy import POLICY_TEMPLATES, Policy, ScanMode, StaleManifestAction
@@ -28,6 +29,7 @@ __all__ = [
     "ALLOWED_REASONS",
     "MAX_CODE_LENGTH",
     "POLICY_TEMPLATES",
+    "BadRead",
     "Decision",
     "Direction",
     "EventFacts",
@@ -44,6 +46,7 @@ __all__ = [
     "StaticCode",
     "TicketFacts",
     "TicketStatus",
+    "bad_read_message",
     "compute_mac",
     "decide",
     "deny",

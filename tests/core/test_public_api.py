@@ -5,11 +5,11 @@ from __future__ import annotations
 import scanctl.core
 
 EXPECTED = {
-    "ALLOWED_REASONS", "MAX_CODE_LENGTH", "POLICY_TEMPLATES", "Decision", "Direction",
+    "ALLOWED_REASONS", "MAX_CODE_LENGTH", "POLICY_TEMPLATES", "BadRead", "Decision", "Direction",
     "EventFacts", "InvalidCode", "ParsedCode", "PastScan", "Policy", "RawScan", "Reason",
     "RotatingCode", "ScanMode", "ScannerContext", "StaleManifestAction", "StaticCode",
-    "TicketFacts", "TicketStatus", "compute_mac", "decide", "deny", "derive_event_key",
-    "format_token", "message_for", "mint_token", "new_nonce", "parse_code",
+    "TicketFacts", "TicketStatus", "bad_read_message", "compute_mac", "decide", "deny",
+    "derive_event_key", "format_token", "message_for", "mint_token", "new_nonce", "parse_code",
     "static_code_hash", "verify_mac",
 }  # fmt: skip
 
