@@ -23,7 +23,9 @@ from scanctl.drivers.framing import (
     DEFAULT_INTER_BYTE_TIMEOUT,
     DEFAULT_MAX_LENGTH,
     FrameAssembler,
+    Rejected,
     Terminator,
+    frame_problem,
 )
 from scanctl.drivers.hid import DEFAULT_INTER_KEY_TIMEOUT, HidDecoder, KeyEvent
 from scanctl.drivers.hid_reader import HidScanner, open_input_device
@@ -70,6 +72,7 @@ __all__ = [
     "Layout",
     "OutageLog",
     "Reconnector",
+    "Rejected",
     "ScanMix",
     "ScanPipeline",
     "ScannerDriver",
@@ -82,6 +85,7 @@ __all__ = [
     "Terminator",
     "UnknownLayoutError",
     "describe",
+    "frame_problem",
     "honeywell_host_ack",
     "keymap_for",
     "open_input_device",

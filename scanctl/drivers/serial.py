@@ -106,7 +106,7 @@ class SerialScanner:
             try:
                 await asyncio.wait_for(self._wakeup.wait(), timeout)
             except TimeoutError:
-                self._pipeline.assembler.expire(self._clock())
+                self._pending.extend(self._pipeline.expire(self._clock()))
 
     async def feedback(self, good: bool) -> bool:
         """Send the good/bad-read bytes of the configured protocol; whether they went out."""
