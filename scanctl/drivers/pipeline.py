@@ -47,12 +47,12 @@ class ScanPipeline:
 
     def feed(self, data: bytes, now: float) -> list[RawScan]:
         """The reads completed by bytes read at monotonic time ``now``, in order."""
-        return [self._scan_of(item, now) for item in self.assembler.feed_all(data, now)]
+        return [self.scan_of(item, now) for item in self.assembler.feed_all(data, now)]
 
     def expire(self, now: float) -> list[RawScan]:
         """The read cut short by the inter-byte timeout at ``now``, if any."""
         rejected = self.assembler.expire(now)
-        return [] if rejected is None else [self._scan_of(rejected, now)]
+        return [] if rejected is None else [self.scan_of(rejected, now)]
 
     def complete_frame(self, frame: bytes, now: float) -> RawScan:
         """A frame that arrived whole by other means (an SSI packet): checked, then scanned."""
@@ -83,7 +83,8 @@ class ScanPipeline:
         """A read to be answered, not decided."""
         return RawScan(payload, identifier, self.source, now, reason)
 
-    def _scan_of(self, item: bytes | Rejected, now: float) -> RawScan:
+    def scan_of(self, item: bytes | Rejected, now: float) -> RawScan:
+        """A frame, or a read rejected on the way, as the RawScan the lane gets."""
         if isinstance(item, Rejected):
             return self.bad_read(item.reason, item.data, None, now)
         return self.frame_to_scan(item, now)
