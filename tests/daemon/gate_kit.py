@@ -17,7 +17,14 @@ from typing import Any
 
 import httpx
 
-from scanctl.core import EventFacts, TicketStatus, derive_event_key, mint_token, new_nonce
+from scanctl.core import (
+    EventFacts,
+    TicketStatus,
+    derive_event_key,
+    mint_token,
+    new_nonce,
+    static_code_hash,
+)
 from scanctl.daemon.identity import DeviceIdentity
 from scanctl.daemon.layout import MANIFEST_FILE
 from scanctl.manifests import (
@@ -45,6 +52,8 @@ class Gate:
     event_key: bytes
     identity: DeviceIdentity
     tickets: list[str]
+    printed: dict[str, str] | None = None
+    """Static printed codes (the secret a ticket's barcode carries) -> their ticket id."""
 
     def token(self, ticket_id: str, now_ms: int) -> str:
         return mint_token(self.event_key, ticket_id, now_ms, new_nonce())
@@ -57,8 +66,10 @@ def provision(
     tickets: int = 100,
     refunded: tuple[str, ...] = (),
     policy: dict[str, object] | None = None,
+    printed: int = 0,
 ) -> Gate:
-    """A registered device with a manifest for ``tickets`` active tickets (plus refunds)."""
+    """A registered device with a manifest for ``tickets`` active tickets (plus refunds,
+    plus ``printed`` tickets with a static printed code each)."""
     signer = ManifestSigner.generate()
     keys = DeviceKeys.generate()
     device_id = "7c0e3d52-4444-4d4d-8e8e-000000000004"
@@ -69,6 +80,8 @@ def provision(
     ids = [f"{index:08x}" for index in range(tickets)]
     entries = [ManifestEntry(ticket_id) for ticket_id in ids]
     entries += [ManifestEntry(t, status=TicketStatus.REFUNDED) for t in refunded]
+    codes = {secrets.token_urlsafe(24): f"{0xC0DE0000 + index:08x}" for index in range(printed)}
+    entries += [ManifestEntry(t, static_hash=static_code_hash(code)) for code, t in codes.items()]
     wire = build_manifest(
         event=event,
         issued_at_ms=now_ms,
@@ -94,7 +107,7 @@ def provision(
             venue_id=VENUE,
             now_ms=now_ms,
         )
-    return Gate(data_dir, event_key, identity, ids)
+    return Gate(data_dir, event_key, identity, ids, codes)
 
 
 def gate_toml(data_dir: Path, scanners: str) -> Path:
