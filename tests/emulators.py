@@ -159,6 +159,12 @@ class ZebraSsi(_Emulator):
         else:
             self.send(aim + code + b"\r")
 
+    def scan_all(self, codes: list[bytes], *, gap_s: float, code_type: int = QR) -> None:
+        """Send codes one after the other, ``gap_s`` apart, as a fast queue does."""
+        for code in codes:
+            self.scan(code, code_type=code_type)
+            self.pace(gap_s)
+
     def wait_beeps(self, count: int, timeout: float = 10.0) -> list[int]:
         wait_for(lambda: len(self.beeps) >= count, f"{count} beep(s)", timeout, interval=0.002)
         return list(self.beeps)

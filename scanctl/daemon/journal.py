@@ -433,11 +433,9 @@ class Journal:
 
     def bad_read_counts_by_scanner(self) -> dict[str, dict[str, int]]:
         """How many bad reads each scanner had, by reason (to seed counters at start)."""
-        counts: dict[str, dict[str, int]] = {}
-        rows = self._query("SELECT scanner, reason, count(*) FROM bad_reads GROUP BY 1, 2")
-        for scanner, reason, count in rows:
-            counts.setdefault(scanner, {})[reason] = int(count)
-        return counts
+        return _by_scanner(
+            self._query("SELECT scanner, reason, count(*) FROM bad_reads GROUP BY scanner, reason")
+        )
 
     def recent_bad_reads(self, limit: int = 50) -> list[dict[str, Any]]:
         """The newest bad reads, newest first, as plain data."""
@@ -495,11 +493,9 @@ class Journal:
 
     def counts_by_scanner(self) -> dict[str, dict[str, int]]:
         """How many scans each scanner journaled, by reason (to seed counters at start)."""
-        counts: dict[str, dict[str, int]] = {}
-        rows = self._query("SELECT scanner, reason, count(*) FROM scans GROUP BY scanner, reason")
-        for scanner, reason, count in rows:
-            counts.setdefault(scanner, {})[reason] = int(count)
-        return counts
+        return _by_scanner(
+            self._query("SELECT scanner, reason, count(*) FROM scans GROUP BY scanner, reason")
+        )
 
     def count(self) -> int:
         """How many scans the journal holds (kept in memory: free to ask)."""
@@ -591,6 +587,14 @@ class Journal:
 
     def integrity_ok(self) -> bool:
         return bool(self._query("PRAGMA integrity_check")[0][0] == "ok")
+
+
+def _by_scanner(rows: list[tuple[Any, ...]]) -> dict[str, dict[str, int]]:
+    """(scanner, reason, count) rows as {scanner: {reason: count}}."""
+    counts: dict[str, dict[str, int]] = {}
+    for scanner, reason, count in rows:
+        counts.setdefault(scanner, {})[reason] = int(count)
+    return counts
 
 
 def _outbox_row(row: tuple[Any, ...]) -> OutboxRow:

@@ -163,9 +163,7 @@ def test_printed_code128_tickets_decided_where_accepted_refused_with_a_reason_el
 def test_back_to_back_ssi_reads_20_ms_apart_are_all_decided(door: Door) -> None:
     scanner = door.scanners["zebra"]
     codes = door.tickets(10, 8)
-    for code in codes:
-        scanner.scan(code)
-        scanner.pace(0.02)
+    scanner.scan_all(codes, gap_s=0.02)
     # The first beep was NAKed by the decoder: it was sent again, so all 8 beeped.
     assert scanner.wait_beeps(len(codes)) == [SSI_GOOD] * len(codes)
     assert scanner.naked == 1
@@ -180,9 +178,7 @@ def test_back_to_back_ssi_reads_20_ms_apart_are_all_decided(door: Door) -> None:
 def test_packeted_ssi_codes_are_acked_decided_and_answered(door: Door) -> None:
     scanner = door.scanners["zebra-packets"]
     codes = door.tickets(20, 5)
-    for code in codes:
-        scanner.scan(code)
-        scanner.pace(0.02)
+    scanner.scan_all(codes, gap_s=0.02)
     scanner.scan(b"4006381333931", code_type=0x0B)  # EAN-13: refused, with a bad beep
     beeps = scanner.wait_beeps(len(codes) + 1)
     assert beeps == [SSI_GOOD] * len(codes) + [SSI_BAD]
