@@ -1,5 +1,6 @@
 """The pure domain of scanctl: codes, keys, policies, reasons and decide(). No I/O."""
 
+from scanctl.core.bad_reads import BadRead, bad_read_message
 from scanctl.core.decide import Decision, decide, deny
 from scanctl.core.decision_wire import (
     WireDecision,
@@ -43,6 +44,7 @@ __all__ = [
     "MAX_CODE_LENGTH",
     "POLICY_TEMPLATES",
     "UNVERIFIED_REASONS",
+    "BadRead",
     "Decision",
     "Direction",
     "EventFacts",
@@ -61,6 +63,7 @@ __all__ = [
     "TicketStatus",
     "UnzonedTickets",
     "WireDecision",
+    "bad_read_message",
     "compute_mac",
     "decide",
     "decision_from_wire",

@@ -16,6 +16,7 @@ Example::
     gate = "north"
     direction = "entry"
     feedback = "honeywell"
+    inter_byte_timeout_ms = 100
 
 Every problem in the file is reported at once, before anything starts.
 """
@@ -35,6 +36,7 @@ from scanctl.daemon.journal import JournalSync
 from scanctl.daemon.layout import JOURNAL_FILE, SOCKET_FILE
 
 __all__ = [
+    "DEFAULT_SYMBOLOGIES",
     "ConfigError",
     "DaemonSettings",
     "DriverKind",
@@ -74,6 +76,10 @@ class FeedbackKind(StrEnum):
     ZEBRA_SSI = "zebra-ssi"
 
 
+DEFAULT_SYMBOLOGIES = ("qr", "code128", "pdf417", "aztec", "datamatrix")
+"""What a lane accepts unless told otherwise: the symbologies ticketing systems print."""
+
+
 class ScannerSettings(BaseModel):
     """One `[[scanner]]` table: where codes come from and which lane they open."""
 
@@ -101,8 +107,19 @@ class ScannerSettings(BaseModel):
     """How a serial scanner ends a frame."""
     feedback: FeedbackKind = FeedbackKind.NONE
     """Good/bad read signalling protocol, where the scanner documents one."""
-    symbologies: list[str] = Field(default_factory=lambda: ["qr"])
-    """Symbologies this lane accepts (AIM names); others are refused and counted."""
+    symbologies: list[str] = Field(default_factory=lambda: list(DEFAULT_SYMBOLOGIES))
+    """Symbologies this lane accepts (AIM names). The default takes what venues print:
+    QR (rotating app codes), Code 128, PDF417, Aztec and Data Matrix (printed and
+    wallet tickets); a read of any other kind (a product's EAN) is answered with a
+    bad beep and SYMBOLOGY_NOT_ACCEPTED. Frames without an AIM prefix are accepted."""
+    inter_byte_timeout_ms: Annotated[int, Field(ge=10, le=5000)] | None = None
+    """How long a code may pause mid-frame before what came so far is dropped (and
+    answered as INCOMPLETE). Unset: 100 ms for serial and TCP scanners, 5 s for stdin,
+    the HID driver's inter-key timeout for keyboard wedges. Raise it for Bluetooth
+    (SPP) scanners, which can pause 150 ms or more mid-code: 300 is a good start."""
+    ssi_packets: bool = False
+    """Zebra SSI only: the decoder sends codes as DECODE_DATA packets ("Decode Data
+    Packet Format: packeted") rather than as plain text with a suffix."""
     layout: str = "us"
     """Keyboard layout of a HID wedge (us, uk, de, fr)."""
     rate_per_s: Annotated[float, Field(gt=0, le=100_000)] = 5.0
@@ -118,6 +135,10 @@ class ScannerSettings(BaseModel):
             raise ValueError(f"a {self.driver} scanner needs `path`")
         if self.driver is DriverKind.TCP and not self.url:
             raise ValueError("a tcp scanner needs `url` (tcp://host:port)")
+        if self.ssi_packets and self.feedback is not FeedbackKind.ZEBRA_SSI:
+            raise ValueError('`ssi_packets` needs feedback = "zebra-ssi"')
+        if self.feedback is not FeedbackKind.NONE and self.driver is not DriverKind.SERIAL:
+            raise ValueError(f"feedback {self.feedback} needs a serial scanner")
         return self
 
 

@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 from scanctl.core import TicketStatus
 from scanctl.daemon.config import DriverKind, FeedbackKind, ScannerSettings
 from scanctl.drivers import (
+    DEFAULT_INTER_BYTE_TIMEOUT,
+    DEFAULT_INTER_KEY_TIMEOUT,
     FeedbackEncoder,
     FeedbackProtocol,
     ScannerDriver,
@@ -16,7 +18,7 @@ from scanctl.drivers import (
 )
 from scanctl.drivers.hid_reader import HidScanner
 from scanctl.drivers.simulated import ArrivalCurve, ScanMix, SimulatedScanner, SimulatedTickets
-from scanctl.drivers.stdin import StdinScanner
+from scanctl.drivers.stdin import STDIN_INTER_BYTE_TIMEOUT, StdinScanner
 from scanctl.drivers.tcp import TcpScanner
 
 __all__ = ["DriverHost", "UnsupportedDriver", "build_driver"]
@@ -49,6 +51,7 @@ def build_driver(scanner: ScannerSettings, host: DriverHost) -> ScannerDriver:
     """The driver for one scanner table."""
     symbologies = SymbologyFilter([name.lower() for name in scanner.symbologies])
     terminator = scanner.terminator.value
+    pause = scanner.inter_byte_timeout_ms
     if scanner.driver is DriverKind.SERIAL:
         assert scanner.path is not None
         return SerialScanner(
@@ -58,11 +61,17 @@ def build_driver(scanner: ScannerSettings, host: DriverHost) -> ScannerDriver:
             terminator=terminator,
             symbologies=symbologies,
             feedback=FeedbackEncoder(_FEEDBACK[scanner.feedback]),
+            ssi_packets=scanner.ssi_packets,
+            inter_byte_timeout=_seconds(pause, DEFAULT_INTER_BYTE_TIMEOUT),
         )
     if scanner.driver is DriverKind.HID:
         assert scanner.path is not None
         return HidScanner(
-            scanner.path, name=scanner.name, layout=scanner.layout, symbologies=symbologies
+            scanner.path,
+            name=scanner.name,
+            layout=scanner.layout,
+            symbologies=symbologies,
+            inter_key_timeout=_seconds(pause, DEFAULT_INTER_KEY_TIMEOUT),
         )
     if scanner.driver is DriverKind.TCP:
         assert scanner.url is not None
@@ -75,10 +84,20 @@ def build_driver(scanner: ScannerSettings, host: DriverHost) -> ScannerDriver:
             name=scanner.name,
             terminator=terminator,
             symbologies=symbologies,
+            inter_byte_timeout=_seconds(pause, DEFAULT_INTER_BYTE_TIMEOUT),
         )
     if scanner.driver is DriverKind.STDIN:
-        return StdinScanner(name=scanner.name, symbologies=symbologies)
+        return StdinScanner(
+            name=scanner.name,
+            symbologies=symbologies,
+            inter_byte_timeout=_seconds(pause, STDIN_INTER_BYTE_TIMEOUT),
+        )
     return _simulated(scanner, host)
+
+
+def _seconds(milliseconds: int | None, default: float) -> float:
+    """A configured pause in seconds; unset keeps the driver's own default."""
+    return default if milliseconds is None else milliseconds / 1000
 
 
 def _simulated(scanner: ScannerSettings, host: DriverHost) -> ScannerDriver:

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from scanctl.core import Direction, PastScan, Reason
+from scanctl.daemon.bad_reads import BadReadEntry
 from scanctl.storage import CHECKPOINT_INTERVAL_S, WalKeeper
 
 __all__ = [
@@ -85,6 +86,16 @@ CREATE TABLE IF NOT EXISTS passes (
     scan_id TEXT NOT NULL UNIQUE
 );
 CREATE INDEX IF NOT EXISTS passes_ticket ON passes (ticket_id, at_ms);
+CREATE TABLE IF NOT EXISTS bad_reads (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at_ms INTEGER NOT NULL,
+    scanner TEXT NOT NULL,
+    gate TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    symbology TEXT,
+    length INTEGER NOT NULL,
+    payload_sha256 TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS nonces (
     nonce TEXT PRIMARY KEY,
     expires_at_ms INTEGER NOT NULL
@@ -397,6 +408,45 @@ class Journal:
         )
         return scans.rowcount
 
+    def record_bad_read(self, entry: BadReadEntry) -> None:
+        """Store a read that was answered without a decision (its own table: not a scan).
+
+        Committed at once, in its own small transaction: nothing waits on it (a bad read
+        opens no gate), so it needs neither the group commit nor the fsync.
+        """
+        self._refuse_if_unusable()
+        with self._write_lock:
+            self._conn.execute(
+                "INSERT INTO bad_reads (at_ms, scanner, gate, reason, symbology, length,"
+                " payload_sha256) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    entry.at_ms,
+                    entry.scanner,
+                    entry.gate,
+                    entry.reason.value,
+                    entry.symbology,
+                    entry.length,
+                    entry.payload_sha256,
+                ),
+            )
+            self.commits += 1
+
+    def bad_read_counts_by_scanner(self) -> dict[str, dict[str, int]]:
+        """How many bad reads each scanner had, by reason (to seed counters at start)."""
+        return _by_scanner(
+            self._query("SELECT scanner, reason, count(*) FROM bad_reads GROUP BY scanner, reason")
+        )
+
+    def recent_bad_reads(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The newest bad reads, newest first, as plain data."""
+        rows = self._query(
+            "SELECT at_ms, scanner, gate, reason, symbology, length, payload_sha256"
+            " FROM bad_reads ORDER BY seq DESC LIMIT ?",
+            (limit,),
+        )
+        keys = ("at_ms", "scanner", "gate", "reason", "symbology", "length", "payload_sha256")
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
     def record_passes(self, passes: Iterable[tuple[str, PastScan, str, str]]) -> None:
         """Store passes learnt elsewhere: (ticket_id, pass, source, unique id) each."""
         rows = [
@@ -443,11 +493,9 @@ class Journal:
 
     def counts_by_scanner(self) -> dict[str, dict[str, int]]:
         """How many scans each scanner journaled, by reason (to seed counters at start)."""
-        counts: dict[str, dict[str, int]] = {}
-        rows = self._query("SELECT scanner, reason, count(*) FROM scans GROUP BY scanner, reason")
-        for scanner, reason, count in rows:
-            counts.setdefault(scanner, {})[reason] = int(count)
-        return counts
+        return _by_scanner(
+            self._query("SELECT scanner, reason, count(*) FROM scans GROUP BY scanner, reason")
+        )
 
     def count(self) -> int:
         """How many scans the journal holds (kept in memory: free to ask)."""
@@ -539,6 +587,14 @@ class Journal:
 
     def integrity_ok(self) -> bool:
         return bool(self._query("PRAGMA integrity_check")[0][0] == "ok")
+
+
+def _by_scanner(rows: list[tuple[Any, ...]]) -> dict[str, dict[str, int]]:
+    """(scanner, reason, count) rows as {scanner: {reason: count}}."""
+    counts: dict[str, dict[str, int]] = {}
+    for scanner, reason, count in rows:
+        counts.setdefault(scanner, {})[reason] = int(count)
+    return counts
 
 
 def _outbox_row(row: tuple[Any, ...]) -> OutboxRow:

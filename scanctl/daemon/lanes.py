@@ -4,6 +4,11 @@ Decisions are made in read order the moment a read arrives; each is queued in th
 journal at once and its feedback waits for the commit in a second task. So the frames
 of a burst share one commit (and in ``full`` mode one fsync), the lane keeps deciding
 while the disk works, and no scanner beeps green for a scan that is not yet on disk.
+
+A read the driver could not make into a code (noise, cut short, too long, a refused
+symbology) is not decided: it is journaled as a bad read and answered at once with a
+bad-read feedback, so that every read gets an answer (a host-ACK scanner locks until
+it does) and the supervisor sees it.
 """
 
 from __future__ import annotations
@@ -16,8 +21,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from scanctl.core import Decision, RawScan, Reason
+from scanctl.core import BadRead, Decision, RawScan, Reason, bad_read_message
 from scanctl.daemon.alerts import AlertBook, AlertKind, Severity
+from scanctl.daemon.bad_reads import BadReadEntry
 from scanctl.daemon.decider import GateDecider, Lane, Read
 from scanctl.daemon.events import EventBus
 from scanctl.daemon.journal import Journal, JournalClosed, JournalEntry
@@ -47,12 +53,18 @@ class LaneStats:
     reasons: dict[str, int] = field(default_factory=dict)
     paused_reads: int = 0
     last: dict[str, Any] | None = None
+    bad_reads: dict[str, int] = field(default_factory=dict)
+    """Reads answered without a decision, by BadRead reason (not in admitted/denied)."""
 
     @classmethod
-    def from_journal(cls, reasons: dict[str, int]) -> LaneStats:
+    def from_journal(
+        cls, reasons: dict[str, int], bad_reads: dict[str, int] | None = None
+    ) -> LaneStats:
         """Counters that carry on from what the journal holds for this lane."""
         admitted = sum(n for reason, n in reasons.items() if Reason(reason).allowed)
-        return cls(admitted, sum(reasons.values()) - admitted, dict(reasons))
+        stats = cls(admitted, sum(reasons.values()) - admitted, dict(reasons))
+        stats.bad_reads = dict(bad_reads or {})
+        return stats
 
 
 _Pending = tuple[int, Decision, JournalEntry, float]
@@ -117,6 +129,9 @@ class LaneRunner:
             await self._handle(raw)
 
     async def _handle(self, raw: RawScan) -> None:
+        if raw.bad_read is not None:
+            await self._answer_bad_read(raw, raw.bad_read)
+            return
         if self.paused:
             self.stats.paused_reads += 1
             await self.driver.feedback(False)
@@ -132,6 +147,36 @@ class LaneRunner:
             entry = self.decider.record_online(read, decision)
         mark = self.journal.enqueue((entry,))
         self._pending.put_nowait((mark, decision, entry, raw.received_at_monotonic))
+
+    async def _answer_bad_read(self, raw: RawScan, reason: BadRead) -> None:
+        """Journal a read that cannot be decided (hashed), answer it at once, show it.
+
+        Not through the feedback queue: a bad answer opens nothing, so it need not wait
+        for a commit; a host-ACK scanner gets it within milliseconds of the read.
+        """
+        entry = BadReadEntry.of(raw, reason, self.lane.gate, self.clock_ms())
+        try:
+            self.journal.record_bad_read(entry)
+        except Exception:  # the answer matters more than the record of it
+            log.exception("could not journal a bad read from %s", entry.scanner)
+        await self.driver.feedback(False)
+        self.stats.bad_reads[reason.value] = self.stats.bad_reads.get(reason.value, 0) + 1
+        self.bus.publish(
+            {
+                "type": "bad_read",
+                "at_ms": entry.at_ms,
+                "scanner": entry.scanner,
+                "gate": entry.gate,
+                "direction": self.lane.direction.value,
+                "zone": self.lane.zone,
+                "allowed": False,
+                "reason": reason.value,
+                "message": bad_read_message(reason),
+                "symbology": entry.symbology,
+                "length": entry.length,
+                "payload_sha256": entry.payload_sha256,
+            }
+        )
 
     async def _feedback_loop(self) -> None:
         while (item := await self._pending.get()) is not _DONE:

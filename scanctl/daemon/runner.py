@@ -132,6 +132,7 @@ class Daemon:
         online = self.link if settings.mode is ScanMode.ONLINE_FIRST else None
         # A restarted daemon carries on counting: the supervisor sees the whole event.
         journaled = self.journal.counts_by_scanner()
+        bad_reads = self.journal.bad_read_counts_by_scanner()
         for scanner in settings.scanner:
             driver = self._given_drivers.get(scanner.name) or build_driver(scanner, self)
             lane = Lane(scanner.name, scanner.gate, scanner.direction, scanner.zone)
@@ -146,7 +147,9 @@ class Daemon:
                     on_decision=self._on_decision,
                     alerts=self.alerts,
                     online=online,
-                    stats=LaneStats.from_journal(journaled.get(scanner.name, {})),
+                    stats=LaneStats.from_journal(
+                        journaled.get(scanner.name, {}), bad_reads.get(scanner.name)
+                    ),
                 )
             )
 
@@ -408,6 +411,7 @@ class Daemon:
             "journal": {"scans": self.journal.count(), "unsent": self.journal.unsent_count()},
             "link": self.link.status() if self.link else {"backend": None, "online": False},
             "totals": self._totals(),
+            "scanners": [{"gate": lane.lane.gate, **_scanner_view(lane)} for lane in self.lanes],
             "events": {"published": self.bus.published, "listeners": self.bus.listeners},
         }
 
@@ -437,17 +441,7 @@ class Daemon:
                     "per_minute_now": self.throughput.last_minute(gate, now),
                     "per_minute_15": self.throughput.per_minute(gate, now),
                     "last": last,
-                    "scanners": [
-                        {
-                            "name": lane.lane.scanner,
-                            "direction": lane.lane.direction.value,
-                            "zone": lane.lane.zone,
-                            "counters": lane.driver.counters.snapshot(),
-                            "paused_reads": lane.stats.paused_reads,
-                            "connected": bool(getattr(lane.driver, "connected", True)),
-                        }
-                        for lane in lanes
-                    ],
+                    "scanners": [_scanner_view(lane) for lane in lanes],
                 }
             )
         return gates
@@ -490,6 +484,7 @@ class Daemon:
                     f'scanctl_daemon_decisions_total{{scanner="{lane.lane.scanner}",'
                     f'gate="{lane.lane.gate}",reason="{reason}"}} {count}'
                 )
+        lines += _scanner_metrics(self.lanes)
         assert self.journal is not None
         lines += [
             "# TYPE scanctl_daemon_outbox_depth gauge",
@@ -498,3 +493,40 @@ class Daemon:
             f"scanctl_daemon_uptime_seconds {(self.clock_ms() - self.started_at_ms) / 1000}",
         ]
         return "\n".join(lines) + "\n"
+
+
+def _scanner_view(lane: LaneRunner) -> dict[str, Any]:
+    """One lane's scanner as /status and /gates show it: link, driver counters, bad reads."""
+    return {
+        "name": lane.lane.scanner,
+        "direction": lane.lane.direction.value,
+        "zone": lane.lane.zone,
+        "counters": lane.driver.counters.snapshot(),
+        "bad_reads": dict(lane.stats.bad_reads),
+        "paused_reads": lane.stats.paused_reads,
+        "connected": bool(getattr(lane.driver, "connected", True)),
+    }
+
+
+def _scanner_metrics(lanes: list[LaneRunner]) -> list[str]:
+    """Per-lane driver counters, bad reads and link state, in Prometheus text format."""
+    labels = {lane: f'scanner="{lane.lane.scanner}",gate="{lane.lane.gate}"' for lane in lanes}
+    lines = ["# TYPE scanctl_daemon_scanner_connected gauge"]
+    lines += [
+        f"scanctl_daemon_scanner_connected{{{labels[lane]}}} "
+        f"{int(bool(getattr(lane.driver, 'connected', True)))}"
+        for lane in lanes
+    ]
+    lines.append("# TYPE scanctl_daemon_scanner_events_total counter")
+    for lane in lanes:
+        for counter, value in sorted(lane.driver.counters.snapshot().items()):
+            lines.append(
+                f'scanctl_daemon_scanner_events_total{{{labels[lane]},counter="{counter}"}} {value}'
+            )
+    lines.append("# TYPE scanctl_daemon_bad_reads_total counter")
+    for lane in lanes:
+        for reason, count in sorted(lane.stats.bad_reads.items()):
+            lines.append(
+                f'scanctl_daemon_bad_reads_total{{{labels[lane]},reason="{reason}"}} {count}'
+            )
+    return lines

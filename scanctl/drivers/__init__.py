@@ -23,7 +23,9 @@ from scanctl.drivers.framing import (
     DEFAULT_INTER_BYTE_TIMEOUT,
     DEFAULT_MAX_LENGTH,
     FrameAssembler,
+    Rejected,
     Terminator,
+    frame_problem,
 )
 from scanctl.drivers.hid import DEFAULT_INTER_KEY_TIMEOUT, HidDecoder, KeyEvent
 from scanctl.drivers.hid_reader import HidScanner, open_input_device
@@ -39,19 +41,38 @@ from scanctl.drivers.simulated import (
     SimulatedScanner,
     SimulatedTickets,
 )
-from scanctl.drivers.stdin import StdinScanner
+from scanctl.drivers.ssi import (
+    CMD_ACK,
+    CMD_NAK,
+    DECODE_DATA,
+    NAK_RESEND,
+    SSI_CODE_TYPES,
+    SsiDemux,
+    SsiFrame,
+    SsiLink,
+    SsiPacket,
+    SsiWrite,
+    encode_packet,
+)
+from scanctl.drivers.stdin import STDIN_INTER_BYTE_TIMEOUT, StdinScanner
 from scanctl.drivers.streams import read_scans
 from scanctl.drivers.tcp import TcpScanner
 
 __all__ = [
     "AIM_FAMILIES",
     "AIM_IDENTIFIERS",
+    "CMD_ACK",
+    "CMD_NAK",
+    "DECODE_DATA",
     "DEFAULT_INTER_BYTE_TIMEOUT",
     "DEFAULT_INTER_KEY_TIMEOUT",
     "DEFAULT_MAX_LENGTH",
     "LAYOUTS",
+    "NAK_RESEND",
     "SSI_BEEP_BAD",
     "SSI_BEEP_GOOD",
+    "SSI_CODE_TYPES",
+    "STDIN_INTER_BYTE_TIMEOUT",
     "ArrivalCurve",
     "Backoff",
     "CodeKind",
@@ -70,18 +91,26 @@ __all__ = [
     "Layout",
     "OutageLog",
     "Reconnector",
+    "Rejected",
     "ScanMix",
     "ScanPipeline",
     "ScannerDriver",
     "SerialScanner",
     "SimulatedScanner",
     "SimulatedTickets",
+    "SsiDemux",
+    "SsiFrame",
+    "SsiLink",
+    "SsiPacket",
+    "SsiWrite",
     "StdinScanner",
     "SymbologyFilter",
     "TcpScanner",
     "Terminator",
     "UnknownLayoutError",
     "describe",
+    "encode_packet",
+    "frame_problem",
     "honeywell_host_ack",
     "keymap_for",
     "open_input_device",

@@ -15,6 +15,8 @@ class DriverCounters:
     stray bytes outside STX/ETX framing; ``over_long`` frames longer than the maximum;
     ``partial_discarded`` frames cut off by the inter-byte timeout or a disconnect;
     ``refused_symbology`` codes of a symbology the gate does not accept.
+    ``ssi_acks`` and ``ssi_naks`` count a Zebra SSI decoder's answers to our packets;
+    ``feedback_retried`` feedback sent again after a NAK.
     """
 
     frames_ok: int = 0
@@ -25,6 +27,9 @@ class DriverCounters:
     reconnects: int = 0
     feedback_sent: int = 0
     feedback_failed: int = 0
+    feedback_retried: int = 0
+    ssi_acks: int = 0
+    ssi_naks: int = 0
 
     def snapshot(self) -> dict[str, int]:
         """A copy as plain data (for the local API and metrics)."""

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
+from scanctl.core import BadRead
 from scanctl.drivers.counters import DriverCounters
 from scanctl.drivers.errors import DriverConfigError
 
-__all__ = ["DEFAULT_INTER_BYTE_TIMEOUT", "DEFAULT_MAX_LENGTH", "FrameAssembler", "Terminator"]
+__all__ = [
+    "DEFAULT_INTER_BYTE_TIMEOUT",
+    "DEFAULT_MAX_LENGTH",
+    "FrameAssembler",
+    "Rejected",
+    "Terminator",
+    "frame_problem",
+]
 
 DEFAULT_MAX_LENGTH = 512
 """Bytes per frame, AIM prefix included. Our codes are at most 128 characters; the core
@@ -21,6 +30,28 @@ _STX, _ETX = 0x02, 0x03
 # (FS, GS, RS, EOT) that GS1 and format-06 codes carry. Anything else is noise.
 _ALLOWED = bytes(range(0x20, 0x7F)) + bytes((0x1C, 0x1D, 0x1E, 0x04))
 _LINE_NOISE_OK = b"\r\n"
+
+
+def frame_problem(frame: bytes, max_length: int) -> BadRead | None:
+    """Why a complete frame cannot be a code (too long, bytes no code has), or None."""
+    if len(frame) > max_length:
+        return BadRead.TOO_LONG
+    if frame.translate(None, _ALLOWED):
+        return BadRead.UNREADABLE
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A read that ended but cannot be a code: why, and what was kept of it.
+
+    The scanner sent it as a read and waits for an answer (a host-ACK scanner locks
+    until it gets one), so it is handed on, in order with the good frames, rather than
+    only counted. ``data`` is empty for over-long frames (their bytes are not kept).
+    """
+
+    reason: BadRead
+    data: bytes
 
 
 class Terminator(StrEnum):
@@ -44,7 +75,9 @@ class FrameAssembler:
     A frame with bytes no scanner sends in a code is counted ``malformed``; one longer
     than ``max_length`` is dropped up to its terminator and counted ``over_long``; a
     partial frame followed by more than ``inter_byte_timeout`` seconds of silence is
-    discarded and counted ``partial_discarded``. Empty frames are ignored. Never raises.
+    discarded and counted ``partial_discarded``. ``feed_all`` (and ``expire``) hand each
+    of those back as a ``Rejected`` read in its place, so that it can be answered.
+    Empty frames are ignored. Never raises.
     """
 
     def __init__(
@@ -84,9 +117,13 @@ class FrameAssembler:
         return self._last_at + self.inter_byte_timeout
 
     def feed(self, data: bytes, now: float) -> list[bytes]:
-        """Add bytes read at monotonic time ``now``; returns the frames they complete."""
-        self.expire(now)
-        frames: list[bytes] = []
+        """Add bytes read at monotonic time ``now``; returns the good frames they complete."""
+        return [item for item in self.feed_all(data, now) if isinstance(item, bytes)]
+
+    def feed_all(self, data: bytes, now: float) -> list[bytes | Rejected]:
+        """Like ``feed``, with the reads that cannot be codes in their place among them."""
+        expired = self.expire(now)
+        frames: list[bytes | Rejected] = [] if expired is None else [expired]
         if self.terminator is Terminator.STX_ETX:
             self._feed_stx_etx(data, frames)
         else:
@@ -95,18 +132,27 @@ class FrameAssembler:
             self._last_at = now
         return frames
 
-    def expire(self, now: float) -> None:
-        """Discard a partial frame whose next byte is overdue at ``now``."""
+    def expire(self, now: float) -> Rejected | None:
+        """Discard a partial frame whose next byte is overdue at ``now``; say so."""
         deadline = self.deadline
         if deadline is not None and now > deadline:
-            self.reset()
+            return self._discard()
+        return None
 
     def reset(self) -> None:
         """Forget the frame in progress (counted as partial), e.g. after a disconnect."""
-        if self._has_partial() and not self._skipping:
+        self._discard()
+
+    def _discard(self) -> Rejected | None:
+        rejected = None
+        if self._skipping:
+            rejected = Rejected(BadRead.TOO_LONG, b"")
+        elif self._has_partial():
             self.counters.partial_discarded += 1
+            rejected = Rejected(BadRead.INCOMPLETE, bytes(self._buf))
         self._buf.clear()
         self._skipping = self._in_frame = self._in_noise = False
+        return rejected
 
     def _has_partial(self) -> bool:
         if self._skipping or self._in_frame:
@@ -114,7 +160,7 @@ class FrameAssembler:
         # A lone LF left over from a CRLF in CR mode is not the start of a frame.
         return bool(self._buf.strip(_LINE_NOISE_OK))
 
-    def _feed_lines(self, data: bytes, frames: list[bytes]) -> None:
+    def _feed_lines(self, data: bytes, frames: list[bytes | Rejected]) -> None:
         end_byte = b"\r" if self.terminator is Terminator.CR else b"\n"
         pos = 0
         while pos < len(data):
@@ -126,7 +172,7 @@ class FrameAssembler:
             self._end_frame(frames)
             pos = idx + 1
 
-    def _feed_stx_etx(self, data: bytes, frames: list[bytes]) -> None:
+    def _feed_stx_etx(self, data: bytes, frames: list[bytes | Rejected]) -> None:
         pos = 0
         while pos < len(data):
             if not self._in_frame:
@@ -135,6 +181,7 @@ class FrameAssembler:
                 if stray.strip(_LINE_NOISE_OK) and not self._in_noise:
                     self._in_noise = True
                     self.counters.malformed += 1
+                    frames.append(Rejected(BadRead.UNREADABLE, stray))
                 if idx == -1:
                     return
                 self._in_frame, self._in_noise = True, False
@@ -145,8 +192,11 @@ class FrameAssembler:
             if stx != -1 and (etx == -1 or stx < etx):
                 # A new start before the end: the frame so far was cut short.
                 self._append(data[pos:stx])
-                if not self._skipping:
+                if self._skipping:
+                    frames.append(Rejected(BadRead.TOO_LONG, b""))
+                else:
                     self.counters.malformed += 1
+                    frames.append(Rejected(BadRead.UNREADABLE, bytes(self._buf)))
                 self._buf.clear()
                 self._skipping = False
                 pos = stx + 1
@@ -169,10 +219,11 @@ class FrameAssembler:
             return
         self._buf += chunk
 
-    def _end_frame(self, frames: list[bytes]) -> None:
+    def _end_frame(self, frames: list[bytes | Rejected]) -> None:
         if self._skipping:
             self._skipping = False
             self._buf.clear()
+            frames.append(Rejected(BadRead.TOO_LONG, b""))
             return
         frame = bytes(self._buf)
         self._buf.clear()
@@ -184,13 +235,18 @@ class FrameAssembler:
             if not frame.endswith(b"\r"):
                 if frame:
                     self.counters.malformed += 1
+                    frames.append(Rejected(BadRead.UNREADABLE, frame))
                 return
             frame = frame[:-1]
         if not frame:
             return
-        if len(frame) > self.max_length:
-            self.counters.over_long += 1
-        elif frame.translate(None, _ALLOWED):
-            self.counters.malformed += 1
-        else:
+        problem = frame_problem(frame, self.max_length)
+        if problem is None:
             frames.append(frame)
+            return
+        if problem is BadRead.TOO_LONG:
+            self.counters.over_long += 1
+            frame = b""
+        else:
+            self.counters.malformed += 1
+        frames.append(Rejected(problem, frame))

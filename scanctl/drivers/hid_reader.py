@@ -188,9 +188,9 @@ class HidScanner:
         for event in events:
             text = self._decoder.feed(event)
             if text is not None:
-                scan = self._pipeline.frame_to_scan(text.encode("utf-8"), self._clock())
-                if scan is not None:
-                    self._pending.append(scan)
+                self._pending.append(
+                    self._pipeline.frame_to_scan(text.encode("utf-8"), self._clock())
+                )
         if self._pending:
             self._wakeup.set()
 

@@ -16,9 +16,10 @@ from scanctl.core import RawScan
 from scanctl.drivers.aim import SymbologyFilter
 from scanctl.drivers.backoff import Backoff, Reconnector
 from scanctl.drivers.counters import DriverCounters
-from scanctl.drivers.feedback import FeedbackEncoder
+from scanctl.drivers.feedback import FeedbackEncoder, FeedbackProtocol
 from scanctl.drivers.framing import DEFAULT_INTER_BYTE_TIMEOUT, DEFAULT_MAX_LENGTH, Terminator
 from scanctl.drivers.pipeline import ScanPipeline
+from scanctl.drivers.ssi import SsiFrame, SsiLink, SsiWrite
 
 __all__ = ["SerialScanner"]
 
@@ -42,6 +43,10 @@ class SerialScanner:
     the path reopened with bounded exponential back-off until it is back or the driver
     is closed: a replugged scanner (or a udev symlink pointing at a new device) simply
     carries on.
+
+    With Zebra SSI feedback the decoder's packets are taken out of the byte stream
+    first (``SsiLink``): its ACK/NAK answers to our beeps (a NAKed beep is resent),
+    and, with ``ssi_packets``, codes sent as DECODE_DATA packets, which are ACKed.
     """
 
     def __init__(
@@ -57,6 +62,7 @@ class SerialScanner:
         feedback: FeedbackEncoder | None = None,
         backoff: Backoff | None = None,
         exclusive: bool = True,
+        ssi_packets: bool = False,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.path = path
@@ -74,6 +80,8 @@ class SerialScanner:
             counters=self.counters,
         )
         self._reconnector = Reconnector(_log, self.name, self.counters, backoff)
+        self._ssi_packets = ssi_packets
+        self._ssi = self._new_ssi_link()
         self._clock = clock
         self._pending: deque[RawScan] = deque()
         self._port: serial.Serial | None = None
@@ -100,13 +108,16 @@ class SerialScanner:
             if self._port is None:
                 await self._connect()
                 continue
-            deadline = self._pipeline.assembler.deadline
+            deadlines = [self._pipeline.assembler.deadline]
+            if self._ssi is not None:
+                deadlines.append(self._ssi.demux.deadline)
+            deadline = min((d for d in deadlines if d is not None), default=None)
             timeout = None if deadline is None else max(0.0, deadline - self._clock())
             self._wakeup.clear()
             try:
                 await asyncio.wait_for(self._wakeup.wait(), timeout)
             except TimeoutError:
-                self._pipeline.assembler.expire(self._clock())
+                self._expire(self._clock())
 
     async def feedback(self, good: bool) -> bool:
         """Send the good/bad-read bytes of the configured protocol; whether they went out."""
@@ -131,6 +142,8 @@ class SerialScanner:
                 self._mark_lost(error)
                 return False
         self.counters.feedback_sent += 1
+        if self._ssi is not None:
+            self._ssi.sent(self.feedback_encoder.encode(good))
         return True
 
     async def _writable(self, within_s: float) -> bool:
@@ -187,8 +200,50 @@ class SerialScanner:
             self._mark_lost("end of file (device gone)")
             return
         self._reconnector.proven()
-        self._pending.extend(self._pipeline.feed(data, self._clock()))
+        now = self._clock()
+        if self._ssi is None:
+            self._pending.extend(self._pipeline.feed(data, now))
+        else:
+            self._feed_ssi(data, now)
         self._wakeup.set()
+
+    def _new_ssi_link(self) -> SsiLink | None:
+        if self.feedback_encoder.protocol is not FeedbackProtocol.ZEBRA_SSI:
+            return None
+        return SsiLink(
+            self.counters,
+            packeted=self._ssi_packets,
+            inter_byte_timeout=self._pipeline.assembler.inter_byte_timeout,
+        )
+
+    def _feed_ssi(self, data: bytes, now: float) -> None:
+        assert self._ssi is not None
+        pipeline = self._pipeline
+        for item in self._ssi.feed(data, now):
+            if isinstance(item, bytes):
+                self._pending.extend(pipeline.feed(item, now))
+            elif isinstance(item, SsiFrame):
+                self._pending.append(pipeline.complete_frame(item.frame, now))
+            elif isinstance(item, SsiWrite):
+                self._write_now(item.data)
+            else:
+                self._pending.append(pipeline.scan_of(item, now))
+
+    def _expire(self, now: float) -> None:
+        self._pending.extend(self._pipeline.expire(now))
+        if self._ssi is not None:
+            self._pending.extend(
+                self._pipeline.scan_of(item, now) for item in self._ssi.expire(now)
+            )
+
+    def _write_now(self, data: bytes) -> None:
+        """A protocol answer (SSI ACK/NAK, a resent beep): written at once, never waited on."""
+        try:
+            written = os.write(self._fd, data)
+        except OSError:
+            written = 0
+        if written < len(data):
+            self.counters.feedback_failed += 1
 
     def _mark_lost(self, error: BaseException | str) -> None:
         self._remove_reader()
@@ -200,6 +255,7 @@ class SerialScanner:
         self._lost = None
         self._close_port()
         self._pipeline.assembler.reset()
+        self._ssi = self._new_ssi_link()
 
     def _remove_reader(self) -> None:
         if self._fd >= 0:

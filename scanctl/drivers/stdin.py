@@ -16,7 +16,10 @@ from scanctl.drivers.framing import DEFAULT_MAX_LENGTH, Terminator
 from scanctl.drivers.pipeline import ScanPipeline
 from scanctl.drivers.streams import read_scans
 
-__all__ = ["StdinScanner"]
+__all__ = ["STDIN_INTER_BYTE_TIMEOUT", "StdinScanner"]
+
+STDIN_INTER_BYTE_TIMEOUT = 5.0
+"""Seconds. Codes on stdin may be typed or pasted by a person, who pauses."""
 
 
 class StdinScanner:
@@ -37,7 +40,7 @@ class StdinScanner:
         name: str = "stdin",
         terminator: Terminator | str = Terminator.LF,
         max_length: int = DEFAULT_MAX_LENGTH,
-        inter_byte_timeout: float = 5.0,
+        inter_byte_timeout: float = STDIN_INTER_BYTE_TIMEOUT,
         symbologies: SymbologyFilter | None = None,
         stream: Any = None,
         clock: Callable[[], float] = time.monotonic,

@@ -27,8 +27,7 @@ async def read_scans(
     try:
         data = await asyncio.wait_for(reader.read(_READ_SIZE), timeout)
     except TimeoutError:
-        pipeline.assembler.expire(clock())
-        return []
+        return pipeline.expire(clock())
     if not data:
         pipeline.assembler.reset()
         return None

@@ -251,7 +251,7 @@ def gate_reasons(device: Device, scenario: Scenario) -> list[Reason]:
             spec = LANES[step.lane]
             lane = Lane(step.lane, spec.gate, spec.direction, spec.zone)
             raw = RawScan(codes.code(step).encode(), "]Q1", step.lane, time.monotonic())
-            decision, _entry = decider.decide(raw, lane, now_ms())
+            decision, _entry = decider.decide(decider.take(raw, lane, now_ms()))
             reasons.append(decision.reason)
     return reasons
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import scanctl.core
 
 EXPECTED = {
-    "ALLOWED_REASONS", "MAX_CODE_LENGTH", "POLICY_TEMPLATES", "Decision", "Direction",
+    "ALLOWED_REASONS", "MAX_CODE_LENGTH", "POLICY_TEMPLATES", "BadRead", "Decision", "Direction",
     "EventFacts", "InvalidCode", "ParsedCode", "PastScan", "Policy", "RawScan", "Reason",
     "RotatingCode", "ScanMode", "ScannerContext", "StaleManifestAction", "StaticCode",
     "TicketFacts", "TicketStatus", "compute_mac", "decide", "deny", "derive_event_key",
@@ -13,6 +13,7 @@ EXPECTED = {
     "static_code_hash", "verify_mac", "UNVERIFIED_REASONS", "UnzonedTickets", "WireDecision",
     "decision_from_wire", "decision_to_wire", "gate_zone", "iso_ms", "lane_zone_conflict",
     "ms_of_iso", "rate_limit_unit", "zone_admits",
+    "bad_read_message",
 }  # fmt: skip
 
 

@@ -17,7 +17,14 @@ from typing import Any
 
 import httpx
 
-from scanctl.core import EventFacts, TicketStatus, derive_event_key, mint_token, new_nonce
+from scanctl.core import (
+    EventFacts,
+    TicketStatus,
+    derive_event_key,
+    mint_token,
+    new_nonce,
+    static_code_hash,
+)
 from scanctl.daemon.identity import DeviceIdentity
 from scanctl.daemon.layout import MANIFEST_FILE
 from scanctl.manifests import (
@@ -49,6 +56,8 @@ class Gate:
     signer: ManifestSigner
     event: EventFacts
     policy: dict[str, object]
+    printed: dict[str, str] | None = None
+    """Static printed codes (the secret a ticket's barcode carries) -> their ticket id."""
 
     def delta(self, now_ms: int, sequence: int, **header: Any) -> bytes:
         """A signed delta on ``sequence - 1`` that changes no ticket (a refresh's answer),
@@ -88,10 +97,12 @@ def provision(
     zones: tuple[str, ...] = (),
     device_zone: str | None = None,
     registered_zone: str | None = None,
+    printed: int = 0,
 ) -> Gate:
-    """A registered device with a manifest for ``tickets`` active tickets (plus refunds)
-    granting ``zones``; ``device_zone`` is the zone the manifest says the device is
-    registered to, ``registered_zone`` the one device.json keeps."""
+    """A registered device with a manifest for ``tickets`` active tickets (plus refunds,
+    plus ``printed`` tickets with a static printed code each) granting ``zones``;
+    ``device_zone`` is the zone the manifest says the device is registered to,
+    ``registered_zone`` the one device.json keeps."""
     signer = ManifestSigner.generate()
     keys = DeviceKeys.generate()
     device_id = "7c0e3d52-4444-4d4d-8e8e-000000000004"
@@ -104,6 +115,8 @@ def provision(
     ids = [f"{index:08x}" for index in range(tickets)]
     entries = [ManifestEntry(ticket_id, zones=frozenset(zones)) for ticket_id in ids]
     entries += [ManifestEntry(t, status=TicketStatus.REFUNDED) for t in refunded]
+    codes = {secrets.token_urlsafe(24): f"{0xC0DE0000 + index:08x}" for index in range(printed)}
+    entries += [ManifestEntry(t, static_hash=static_code_hash(code)) for code, t in codes.items()]
     wire = build_manifest(
         event=event,
         issued_at_ms=now_ms,
@@ -130,7 +143,7 @@ def provision(
             venue_id=VENUE,
             now_ms=now_ms,
         )
-    return Gate(data_dir, event_key, identity, ids, signer, event, policy or {})
+    return Gate(data_dir, event_key, identity, ids, signer, event, policy or {}, codes)
 
 
 def gate_toml(data_dir: Path, scanners: str, *, settings: str = 'mode = "offline-only"') -> Path:

@@ -99,3 +99,30 @@ def test_unreadable_and_broken_files_are_clear_errors(tmp_path: Path) -> None:
         load_settings(tmp_path / "missing.toml")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_settings(write(tmp_path, "backend = "))
+
+
+def test_lanes_default_to_what_venues_print_and_the_drivers_own_pause(tmp_path: Path) -> None:
+    scanner = load_settings(write(tmp_path, GOOD)).scanner[0]
+    assert scanner.symbologies == ["qr", "code128", "pdf417", "aztec", "datamatrix"]
+    assert scanner.inter_byte_timeout_ms is None
+    assert scanner.ssi_packets is False
+
+
+def test_scanner_protocol_settings_are_validated(tmp_path: Path) -> None:
+    base = GOOD.split("[[scanner]]")[0]
+    lanes = (
+        '[[scanner]]\nname = "a"\ndriver = "serial"\npath = "/dev/x"\ngate = "g"\n'
+        "inter_byte_timeout_ms = 5\nssi_packets = true\n"
+        '[[scanner]]\nname = "b"\ndriver = "tcp"\nurl = "tcp://h:1"\ngate = "g"\n'
+        'feedback = "honeywell"\n'
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_settings(write(tmp_path, base + lanes))
+    text = str(caught.value)
+    assert "inter_byte_timeout_ms" in text
+    assert "feedback honeywell needs a serial scanner" in text
+    spp = '[[scanner]]\nname = "bt"\ndriver = "serial"\npath = "/dev/rfcomm0"\ngate = "g"\n'
+    settings = load_settings(write(tmp_path, base + spp + "inter_byte_timeout_ms = 300\n"))
+    assert settings.scanner[0].inter_byte_timeout_ms == 300
+    zebra = spp + 'feedback = "zebra-ssi"\nssi_packets = true\n'
+    assert load_settings(write(tmp_path, base + zebra)).scanner[0].ssi_packets

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from scanctl.core import Direction, PastScan, Reason
+from scanctl.core import BadRead, Direction, PastScan, RawScan, Reason
 from scanctl.core.ids import uuid7
+from scanctl.daemon.bad_reads import BadReadEntry
 from scanctl.daemon.journal import (
     MAX_RAW_BYTES,
     Journal,
@@ -298,3 +299,21 @@ def test_no_commit_checkpoints_the_log_itself(tmp_path: Path) -> None:
         assert wal_pages > 1500
     finally:
         journal.close()
+
+
+def test_bad_reads_are_kept_hashed_apart_from_the_scans(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "gate.db", sync=JournalSync.NORMAL)
+    try:
+        secret = b"PRINTED-SECRET-0123456789abcdef"
+        raw = RawScan(secret, "]C0", "north-1", 1.0, BadRead.SYMBOLOGY_NOT_ACCEPTED)
+        entry = BadReadEntry.of(raw, BadRead.SYMBOLOGY_NOT_ACCEPTED, "north", 1_000)
+        journal.record_bad_read(entry)
+        assert journal.bad_read_counts_by_scanner() == {"north-1": {"SYMBOLOGY_NOT_ACCEPTED": 1}}
+        (row,) = journal.recent_bad_reads()
+        assert row["length"] == len(secret) and row["symbology"] == "]C0"
+        assert secret not in repr(row).encode()
+        # Not a scan: nothing to upload, nothing in the decision counts.
+        assert (journal.count(), journal.unsent(), journal.counts_by_scanner()) == (0, [], {})
+    finally:
+        journal.close()
+    assert secret not in b"".join(p.read_bytes() for p in tmp_path.glob("gate.db*"))

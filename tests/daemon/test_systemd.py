@@ -68,7 +68,9 @@ def test_the_daemon_speaks_sd_notify(tmp_path: Path) -> None:
 
 def test_the_example_gate_config_is_valid() -> None:
     settings = load_settings(DEPLOY / "gate.example.toml")
-    assert [s.name for s in settings.scanner] == ["north-1", "north-2", "south-exit"]
+    names = [s.name for s in settings.scanner]
+    assert names == ["north-1", "north-2", "north-3", "south-exit"]
+    assert settings.scanner[2].feedback == "zebra-ssi"
 
 
 def test_the_unit_is_a_notify_service_that_drains_on_sigterm() -> None:

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scanctl.drivers import DriverConfigError, FrameAssembler, Terminator
+from scanctl.core import BadRead
+from scanctl.drivers import DriverConfigError, FrameAssembler, Rejected, Terminator
 
 
 def test_cr_frames_split_across_chunks() -> None:
@@ -193,3 +194,39 @@ def test_frames_between_noise_are_all_recovered(
     codes = [code for _, code in pieces]
     found = iter(frames)
     assert all(any(f == code for f in found) for code in codes), (codes, frames)
+
+
+def test_every_rejected_read_is_handed_back_in_its_place() -> None:
+    assembler = FrameAssembler(max_length=8)
+    items = assembler.feed_all(b"ok1\r\x00\xff\r" + b"y" * 20 + b"\rok2\r", 0.0)
+    assert items == [
+        b"ok1",
+        Rejected(BadRead.UNREADABLE, b"\x00\xff"),
+        Rejected(BadRead.TOO_LONG, b""),
+        b"ok2",
+    ]
+    assembler.feed_all(b"half", 1.0)
+    assert assembler.expire(1.05) is None  # still within the inter-byte timeout
+    assert assembler.expire(2.0) == Rejected(BadRead.INCOMPLETE, b"half")
+
+
+def test_stx_etx_rejections() -> None:
+    assembler = FrameAssembler(Terminator.STX_ETX, max_length=4)
+    items = assembler.feed_all(b"noise\x02cut\x02toolong\x02ok\x03", 0.0)
+    assert items == [
+        Rejected(BadRead.UNREADABLE, b"noise"),
+        Rejected(BadRead.UNREADABLE, b"cut"),
+        Rejected(BadRead.TOO_LONG, b""),
+        b"ok",
+    ]
+    assert FrameAssembler(Terminator.CRLF).feed_all(b"bare\n", 0.0) == [
+        Rejected(BadRead.UNREADABLE, b"bare")
+    ]
+
+
+@given(st.lists(st.binary(max_size=40).map(lambda b: b.replace(b"\r", b"")), max_size=20))
+def test_every_terminated_read_gets_exactly_one_item(frames: list[bytes]) -> None:
+    # Whatever a scanner ends with its terminator is answered once: good or rejected.
+    assembler = FrameAssembler(max_length=16)
+    items = assembler.feed_all(b"".join(frame + b"\r" for frame in frames), 0.0)
+    assert len(items) == sum(1 for frame in frames if frame.lstrip(b"\n"))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from scanctl.core import RawScan
+from scanctl.core import BadRead, RawScan
 from scanctl.drivers import (
     Backoff,
     FeedbackEncoder,
@@ -97,7 +97,9 @@ def test_good_frames_with_and_without_aim_prefix(scanner_pty: Pty) -> None:
     assert scans[0].received_at_monotonic <= scans[2].received_at_monotonic
 
 
-def test_noise_over_long_and_refused_symbologies_are_counted(scanner_pty: Pty) -> None:
+def test_noise_over_long_and_refused_symbologies_are_counted_and_handed_on_as_bad_reads(
+    scanner_pty: Pty,
+) -> None:
     async def scenario() -> None:
         driver = _driver(scanner_pty.path, max_length=16, symbologies=SymbologyFilter(["qr"]))
         collector = await _started(driver)
@@ -105,8 +107,14 @@ def test_noise_over_long_and_refused_symbologies_are_counted(scanner_pty: Pty) -
         scanner_pty.write(b"x" * 40 + b"\r")  # over-long
         scanner_pty.write(b"]E04006381333931\r")  # EAN-13: not accepted at this gate
         scanner_pty.write(b"]Q1ok\r")
-        items = await collector.wait_for_count(1)
-        assert [s.payload for s in items] == [b"ok"]  # type: ignore[attr-defined]
+        items = await collector.wait_for_count(4)
+        # Each read is handed on, in order: the lane answers the bad ones at once.
+        assert [(s.bad_read, s.payload) for s in items] == [  # type: ignore[attr-defined]
+            (BadRead.UNREADABLE, b"\x00\xff\xfe\x81"),
+            (BadRead.TOO_LONG, b""),
+            (BadRead.SYMBOLOGY_NOT_ACCEPTED, b"4006381333931"),
+            (None, b"ok"),
+        ]
         counters = driver.counters
         assert (counters.malformed, counters.over_long, counters.refused_symbology) == (1, 1, 1)
         await collector.stop()
@@ -119,11 +127,13 @@ def test_partial_frame_dropped_after_inter_byte_timeout(scanner_pty: Pty) -> Non
         driver = _driver(scanner_pty.path)
         collector = await _started(driver)
         scanner_pty.write(b"]Q1cut-sh")
-        # No more bytes come: the driver expires the frame on its own.
+        # No more bytes come: the driver expires the frame on its own, and says so.
         await eventually(lambda: driver.counters.partial_discarded == 1)
+        items = await collector.wait_for_count(1)
+        assert items[0].bad_read is BadRead.INCOMPLETE  # type: ignore[attr-defined]
         scanner_pty.write(b"ort\r]Q1whole\r")
-        items = await collector.wait_for_count(2)
-        assert [s.payload for s in items] == [b"ort", b"whole"]  # type: ignore[attr-defined]
+        items = await collector.wait_for_count(3)
+        assert [s.payload for s in items[1:]] == [b"ort", b"whole"]  # type: ignore[attr-defined]
         await collector.stop()
 
     run(scenario())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 
+from scanctl.core import BadRead
 from scanctl.drivers import ScannerDriver, StdinScanner
 
 from ._support import Collector, run
@@ -30,9 +31,10 @@ def test_lines_from_a_pipe_until_end_of_file() -> None:
         os.close(write_fd)  # end of file: the unterminated line is a partial frame
         await asyncio.wait_for(collector.task, 5)
         scans = collector.items
-        assert [(s.payload, s.symbology, s.source) for s in scans] == [  # type: ignore[attr-defined]
-            (b"abc", "]Q1", "desk"),
-            (b"plain", None, "desk"),
+        assert [(s.payload, s.source, s.bad_read) for s in scans] == [  # type: ignore[attr-defined]
+            (b"abc", "desk", None),
+            (b"plain", "desk", None),
+            (b"\x00\x01", "desk", BadRead.UNREADABLE),
         ]
         assert driver.counters.malformed == 1
         assert driver.counters.partial_discarded == 1

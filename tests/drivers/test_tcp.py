@@ -7,6 +7,7 @@ import socket
 
 import pytest
 
+from scanctl.core import BadRead
 from scanctl.drivers import Backoff, ScannerDriver, SymbologyFilter, TcpScanner
 
 from ._support import Collector, eventually, run
@@ -61,10 +62,12 @@ def test_lines_and_reconnect_after_the_scanner_hangs_up() -> None:
             await eventually(lambda: len(server.connections) == 1)
             await server.send(b"]Q1one\r\n]C0refused\r\n\xff\xfe\r\n]Q1tw")
             await server.send(b"o\r\n")
-            items = await collector.wait_for_count(2)
-            assert [(s.payload, s.symbology, s.source) for s in items] == [  # type: ignore[attr-defined]
-                (b"one", "]Q1", "lane-3"),
-                (b"two", "]Q1", "lane-3"),
+            items = await collector.wait_for_count(4)
+            assert [(s.payload, s.symbology, s.bad_read) for s in items] == [  # type: ignore[attr-defined]
+                (b"one", "]Q1", None),
+                (b"refused", "]C0", BadRead.SYMBOLOGY_NOT_ACCEPTED),
+                (b"\xff\xfe", None, BadRead.UNREADABLE),
+                (b"two", "]Q1", None),
             ]
             assert (driver.counters.refused_symbology, driver.counters.malformed) == (1, 1)
             await server.send(b"]Q1cut")
@@ -75,7 +78,7 @@ def test_lines_and_reconnect_after_the_scanner_hangs_up() -> None:
             )
             assert driver.counters.partial_discarded == 1
             await server.send(b"]Q1three\r")
-            items = await collector.wait_for_count(3)
+            items = await collector.wait_for_count(5)
             assert items[-1].payload == b"three"  # type: ignore[attr-defined]
             assert not await driver.feedback(True)
         finally:
@@ -95,8 +98,11 @@ def test_partial_line_times_out() -> None:
         await server.send(b"stalled")
         await eventually(lambda: driver.counters.partial_discarded == 1)
         await server.send(b"fresh\r")
-        items = await collector.wait_for_count(1)
-        assert items[0].payload == b"fresh"  # type: ignore[attr-defined]
+        items = await collector.wait_for_count(2)
+        assert [(s.payload, s.bad_read) for s in items] == [  # type: ignore[attr-defined]
+            (b"stalled", BadRead.INCOMPLETE),
+            (b"fresh", None),
+        ]  # type: ignore[attr-defined]
         await collector.stop()
         await server.stop()
 

@@ -32,12 +32,6 @@ def lane(name: str, link: Path, zone: str) -> str:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="this branch's backend refuses the gate's scanId and lane (ScanIn extra=forbid):"
-    " every online-first scan falls back offline until the backend's scan pipeline of"
-    " issue 13 accepts them; remove this mark at that merge",
-)
 def test_online_first_asks_the_backend_per_lane_and_falls_back_when_it_is_gone(
     tmp_path: Path,
 ) -> None:
