@@ -10,7 +10,13 @@ from scanctl.core.decision_wire import (
     ms_of_iso,
 )
 from scanctl.core.keys import compute_mac, derive_event_key, mint_token, new_nonce, verify_mac
-from scanctl.core.lanes import gate_zone, lane_zone_conflict, rate_limit_unit, zone_admits
+from scanctl.core.lanes import (
+    PLACE_NAME_PATTERN,
+    gate_zone,
+    lane_zone_conflict,
+    rate_limit_unit,
+    zone_admits,
+)
 from scanctl.core.policy import (
     POLICY_TEMPLATES,
     Policy,
@@ -42,6 +48,7 @@ from scanctl.core.tokens import (
 __all__ = [
     "ALLOWED_REASONS",
     "MAX_CODE_LENGTH",
+    "PLACE_NAME_PATTERN",
     "POLICY_TEMPLATES",
     "UNVERIFIED_REASONS",
     "BadRead",

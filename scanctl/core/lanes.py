@@ -31,7 +31,17 @@ from collections.abc import Set
 from scanctl.core.policy import Policy, UnzonedTickets
 from scanctl.core.tickets import ScannerContext
 
-__all__ = ["gate_zone", "lane_zone_conflict", "rate_limit_unit", "zone_admits"]
+__all__ = [
+    "PLACE_NAME_PATTERN",
+    "gate_zone",
+    "lane_zone_conflict",
+    "rate_limit_unit",
+    "zone_admits",
+]
+
+PLACE_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 _.:/-]*$"
+"""What a gate, lane or zone name may look like (at most 64 characters): the backend
+refuses other names in a scan request, so the gate refuses them in its configuration."""
 
 
 def gate_zone(scanner: ScannerContext, policy: Policy) -> str | None:

@@ -31,7 +31,7 @@ from typing import Annotated, Any, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from scanctl.core import Direction, ScanMode
+from scanctl.core import PLACE_NAME_PATTERN, Direction, ScanMode
 from scanctl.daemon.journal import JournalSync
 from scanctl.daemon.layout import JOURNAL_FILE, SOCKET_FILE
 
@@ -85,15 +85,19 @@ class ScannerSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
-    """Unique name, shown in the TUI and stored with every scan."""
+    name: Annotated[
+        str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    ]
+    """Unique name, shown in the TUI and stored with every scan; the lane's name online."""
     driver: DriverKind
     """How the scanner is attached."""
-    gate: Annotated[str, Field(min_length=1, max_length=64)]
+    gate: Annotated[str, Field(min_length=1, max_length=64, pattern=PLACE_NAME_PATTERN)]
     """The gate this scanner's lane belongs to."""
     direction: Direction = Direction.ENTRY
     """Entry lanes admit; exit lanes record people leaving."""
-    zone: str | None = None
+    zone: Annotated[str, Field(min_length=1, max_length=64, pattern=PLACE_NAME_PATTERN)] | None = (
+        None
+    )
     """The zone behind this lane; unset means the device's registered zone, else the
     policy's gate zone. On a device registered to a zone it may only repeat that zone
     (the daemon refuses to start otherwise)."""

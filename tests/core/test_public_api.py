@@ -5,7 +5,8 @@ from __future__ import annotations
 import scanctl.core
 
 EXPECTED = {
-    "ALLOWED_REASONS", "MAX_CODE_LENGTH", "POLICY_TEMPLATES", "BadRead", "Decision", "Direction",
+    "ALLOWED_REASONS", "MAX_CODE_LENGTH", "PLACE_NAME_PATTERN", "POLICY_TEMPLATES", "BadRead",
+    "Decision", "Direction",
     "EventFacts", "InvalidCode", "ParsedCode", "PastScan", "Policy", "RawScan", "Reason",
     "RotatingCode", "ScanMode", "ScannerContext", "StaleManifestAction", "StaticCode",
     "TicketFacts", "TicketStatus", "compute_mac", "decide", "deny", "derive_event_key",

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from scanctl.core import Direction, ScanMode
-from scanctl.daemon.config import ConfigError, DriverKind, load_settings
+from scanctl.daemon.config import ConfigError, DriverKind, ScannerSettings, load_settings
 from scanctl.daemon.journal import JournalSync
 
 GOOD = """
@@ -126,3 +127,15 @@ def test_scanner_protocol_settings_are_validated(tmp_path: Path) -> None:
     assert settings.scanner[0].inter_byte_timeout_ms == 300
     zebra = spp + 'feedback = "zebra-ssi"\nssi_packets = true\n'
     assert load_settings(write(tmp_path, base + zebra)).scanner[0].ssi_packets
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("name", "-lane"), ("name", "_lane"), ("gate", "?north"), ("gate", "north\n"), ("zone", "")],
+)
+def test_names_the_backend_would_refuse_are_refused_here(field: str, value: str) -> None:
+    """A lane, gate or zone name the backend refuses (422) would make every online scan of
+    the lane fall back offline: refuse it at start instead."""
+    scanner = {"name": "lane-1", "driver": "stdin", "gate": "north", field: value}
+    with pytest.raises(ValidationError):
+        ScannerSettings.model_validate(scanner)

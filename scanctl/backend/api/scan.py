@@ -41,7 +41,7 @@ from scanctl.backend.auth.principal import Principal
 from scanctl.backend.scanning.auth import require_fast
 from scanctl.backend.scanning.pipeline import ScanPipeline, ScanRefused, ScanRequest
 from scanctl.backend.state import backend_state
-from scanctl.core import Direction, Reason
+from scanctl.core import PLACE_NAME_PATTERN, Direction, Reason
 
 __all__ = ["ScanIn", "ScanOut", "router", "scan_request"]
 
@@ -50,7 +50,7 @@ router = APIRouter(tags=["scan"], responses=responses(400, 401))
 Scanner = Annotated[Principal, Depends(require_fast(Permission.SCAN))]
 
 _MAX_RAW_INPUT = 4096
-_NAME = r"^[A-Za-z0-9][A-Za-z0-9 _.:/-]*$"
+_NAME = PLACE_NAME_PATTERN
 
 
 class ScanIn(BaseModel):
