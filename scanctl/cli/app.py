@@ -6,6 +6,7 @@ import typer
 
 from scanctl import __version__
 from scanctl.cli.common import ScanctlGroup, set_root_context
+from scanctl.cli.output import OutputFormat, set_output
 
 __all__ = ["app", "main"]
 
@@ -41,9 +42,19 @@ def root(
         help="Named context for the command that follows (env SCANCTL_CONTEXT).",
         show_default=False,
     ),
+    output: OutputFormat | None = typer.Option(
+        None,
+        "--output",
+        "-o",
+        help="Tables as table (rich), tsv (tab-separated, untruncated) or auto (default:"
+        " a table on a terminal, tsv in a pipe).",
+        show_default=False,
+        case_sensitive=False,
+    ),
 ) -> None:
     """Door operations for ticketed events."""
     set_root_context(context)
+    set_output(output)
 
 
 # The scanning backend's nouns (issue 3).

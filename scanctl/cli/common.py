@@ -37,11 +37,9 @@ from __future__ import annotations
 import ast
 import inspect
 import itertools
-import json
 import logging
 import os
 import sys
-from collections.abc import Iterable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -52,12 +50,12 @@ import platformdirs
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 from typer.core import TyperGroup
 
 from scanctl.cli.config_file import ConfigFileError, ContextSettings, load_config
 from scanctl.cli.credentials import load_token, token_expiry
 from scanctl.cli.exit_codes import ExitCode
+from scanctl.cli.output import print_json, print_table
 
 if TYPE_CHECKING:
     from scanctl.client import ScanctlClient
@@ -432,31 +430,6 @@ def attribute_docs(cls: type) -> dict[str, str]:
 
 
 # -- output ---------------------------------------------------------------------------
-
-
-def print_json(data: Any) -> None:
-    """JSON for scripts: sorted keys, two-space indent, UTF-8, one document on stdout."""
-    typer.echo(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=str))
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, dict | list):
-        return json.dumps(value, sort_keys=True)
-    return str(value)
-
-
-def print_table(
-    columns: Sequence[str], rows: Iterable[Sequence[Any]], *, title: str | None = None
-) -> None:
-    """A rich table for people (None shows as '-', booleans as yes/no)."""
-    table = Table(*columns, title=title, title_justify="left")
-    for row in rows:
-        table.add_row(*(_cell(v) for v in row))
-    stdout.print(table)
 
 
 def progress(description: str, *, enabled: bool = True) -> Progress:

@@ -20,7 +20,7 @@ from scanctl.client.base import DEFAULT_TIMEOUT, ClientBase
 from scanctl.client.breaker import CircuitBreaker
 from scanctl.client.endpoints import SCAN_DEADLINE, Call
 from scanctl.client.execution import BodyReader, attempt, conclude, request_args
-from scanctl.client.models import ScanResult
+from scanctl.client.models import ScanResult, ScansPage
 from scanctl.client.responses import Reply
 from scanctl.client.retry import RetryPolicy
 
@@ -153,6 +153,21 @@ class AsyncScanctlClient(ClientBase):
     ) -> list[Any]:
         """Recorded scans of an event (``GET /api/scans``)."""
         return await self.call(endpoints.list_scans(event_id, since=since, timeout=timeout))
+
+    async def scans_page(
+        self,
+        event_id: str,
+        *,
+        since: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+        timeout: float | None = None,
+    ) -> ScansPage:
+        """One page of an event's recorded scans and the cursor of the next (``GET /api/scans``)."""
+        call = endpoints.scans_page(
+            event_id, since=since, limit=limit, cursor=cursor, timeout=timeout
+        )
+        return await self.call(call)
 
     async def register_device(
         self, registration: Mapping[str, Any], *, timeout: float | None = None

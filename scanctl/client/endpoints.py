@@ -14,7 +14,7 @@ from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
 from scanctl.client import responses
-from scanctl.client.models import ScanResult
+from scanctl.client.models import ScanResult, ScansPage
 from scanctl.client.responses import Reply
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
     "register_device",
     "revoke_device",
     "scan",
+    "scans_page",
     "upsert_tickets",
 ]
 
@@ -130,6 +131,27 @@ def list_scans(
         params=params,
         idempotent=True,
         timeout=timeout,
+    )
+
+
+def scans_page(
+    event_id: str,
+    *,
+    since: str | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+    timeout: float | None = None,
+) -> Call[ScansPage]:
+    """``GET /api/scans?eventId=&since=&limit=&cursor=``: one page and the next cursor."""
+    params = {"eventId": event_id}
+    if since is not None:
+        params["since"] = since
+    if limit is not None:
+        params["limit"] = str(limit)
+    if cursor is not None:
+        params["cursor"] = cursor
+    return Call(
+        "GET", "/api/scans", responses.scans_page, params=params, idempotent=True, timeout=timeout
     )
 
 

@@ -21,7 +21,7 @@ from scanctl.client.execution import (
     conclude,
     request_args,
 )
-from scanctl.client.models import ScanResult
+from scanctl.client.models import ScanResult, ScansPage
 from scanctl.client.retry import RetryPolicy
 
 __all__ = ["ScanctlClient"]
@@ -152,6 +152,21 @@ class ScanctlClient(ClientBase):
     ) -> list[Any]:
         """Recorded scans of an event (``GET /api/scans``)."""
         return self.call(endpoints.list_scans(event_id, since=since, timeout=timeout))
+
+    def scans_page(
+        self,
+        event_id: str,
+        *,
+        since: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+        timeout: float | None = None,
+    ) -> ScansPage:
+        """One page of an event's recorded scans and the cursor of the next (``GET /api/scans``)."""
+        call = endpoints.scans_page(
+            event_id, since=since, limit=limit, cursor=cursor, timeout=timeout
+        )
+        return self.call(call)
 
     def register_device(
         self, registration: Mapping[str, Any], *, timeout: float | None = None
