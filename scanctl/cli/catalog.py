@@ -9,7 +9,9 @@ failed chunk completes it without duplicating anything.
 from __future__ import annotations
 
 import csv
+import io
 import json
+import sys
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,6 +35,7 @@ from scanctl.cli.common import (
     resolve,
 )
 from scanctl.cli.exit_codes import ExitCode
+from scanctl.cli.times import TIME_FORMS, moment_option
 
 if TYPE_CHECKING:
     from scanctl.backend.api.models import TicketIn
@@ -73,50 +76,47 @@ def _normalise(header: str) -> str:
     return header.strip().lower().replace("_", "").replace("-", "")
 
 
-def _csv_rows(path: Path) -> list[tuple[str, dict[str, Any]]]:
+def _csv_rows(path: Path | str, text: str) -> list[tuple[str, dict[str, Any]]]:
     rows: list[tuple[str, dict[str, Any]]] = []
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.reader(fh)
-        header = next(reader, None)
-        if header is None:
-            raise ImportProblems([f"{path}:1: the file is empty"])
-        fields = []
-        unknown = []
-        for name in header:
-            field = _CSV_FIELDS.get(_normalise(name))
-            if field is None:
-                unknown.append(name)
-            fields.append(field)
-        if unknown:
-            raise ImportProblems([f"{path}:1: unknown column(s): {', '.join(unknown)}"])
-        if "id" not in fields:
-            raise ImportProblems([f"{path}:1: no id column"])
-        for values in reader:
-            where = f"{path}:{reader.line_num}"
-            if not any(v.strip() for v in values):
+    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
+    header = next(reader, None)
+    if header is None:
+        raise ImportProblems([f"{path}:1: the file is empty"])
+    fields = []
+    unknown = []
+    for name in header:
+        field = _CSV_FIELDS.get(_normalise(name))
+        if field is None:
+            unknown.append(name)
+        fields.append(field)
+    if unknown:
+        raise ImportProblems([f"{path}:1: unknown column(s): {', '.join(unknown)}"])
+    if "id" not in fields:
+        raise ImportProblems([f"{path}:1: no id column"])
+    for values in reader:
+        where = f"{path}:{reader.line_num}"
+        if not any(v.strip() for v in values):
+            continue
+        if len(values) != len(fields):
+            rows.append((where, {"__columns__": (len(values), len(fields))}))
+            continue
+        row: dict[str, Any] = {}
+        for field, value in zip(fields, values, strict=True):
+            value = value.strip()
+            if field is None or value == "":
                 continue
-            if len(values) != len(fields):
-                rows.append((where, {"__columns__": (len(values), len(fields))}))
-                continue
-            row: dict[str, Any] = {}
-            for field, value in zip(fields, values, strict=True):
-                value = value.strip()
-                if field is None or value == "":
-                    continue
-                if field == "zones":
-                    row[field] = [
-                        z.strip() for z in value.replace("|", ";").split(";") if z.strip()
-                    ]
-                else:
-                    row[field] = value
-            rows.append((where, row))
+            if field == "zones":
+                row[field] = [z.strip() for z in value.replace("|", ";").split(";") if z.strip()]
+            else:
+                row[field] = value
+        rows.append((where, row))
     return rows
 
 
-def _json_rows(path: Path) -> list[tuple[str, dict[str, Any]]]:
+def _json_rows(path: Path | str, text: str) -> list[tuple[str, dict[str, Any]]]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
+        data = json.loads(text)
+    except ValueError as exc:
         raise ImportProblems([f"{path}: not valid JSON: {exc}"]) from None
     if isinstance(data, dict) and set(data) == {"tickets"}:
         data = data["tickets"]
@@ -125,20 +125,41 @@ def _json_rows(path: Path) -> list[tuple[str, dict[str, Any]]]:
     return [(f"{path}: item {index}", item) for index, item in enumerate(data, start=1)]
 
 
-def read_tickets(path: Path) -> list[TicketIn]:
-    """Every ticket of a CSV or JSON file, validated; ImportProblems lists every bad row."""
+STDIN = "<stdin>"
+"""How problems name the standard input (``catalog import -``)."""
+
+
+def _sniff(text: str) -> str:
+    """``json`` when the text starts like a JSON document, else ``csv``."""
+    return "json" if text.lstrip("\ufeff \t\r\n")[:1] in ("[", "{") else "csv"
+
+
+def read_tickets(
+    path: Path | str, *, text: str | None = None, kind: str | None = None
+) -> list[TicketIn]:
+    """Every ticket of a CSV or JSON file, validated; ImportProblems lists every bad row.
+
+    ``text`` is the content when it did not come from a file (standard input); its
+    ``kind`` (csv or json) is then given or recognised from the first character.
+    """
     # The API's own models validate the rows; imported here to keep `scanctl --help` quick.
     from pydantic import ValidationError
 
     from scanctl.backend.api.models import TicketIn
 
-    suffix = path.suffix.lower()
-    if suffix not in (".csv", ".json"):
-        raise ImportProblems([f"{path}: give a .csv or .json file"])
-    try:
-        rows = _csv_rows(path) if suffix == ".csv" else _json_rows(path)
-    except OSError as exc:
-        raise ImportProblems([f"{path}: cannot be read: {exc.strerror}"]) from None
+    if text is None:
+        path = Path(path)
+        kind = kind or path.suffix.lower().lstrip(".")
+        if kind not in ("csv", "json"):
+            raise ImportProblems([f"{path}: give a .csv or .json file (or --format)"])
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ImportProblems([f"{path}: cannot be read: {exc.strerror}"]) from None
+        except UnicodeDecodeError as exc:
+            raise ImportProblems([f"{path}: not UTF-8 text: {exc}"]) from None
+    kind = kind or _sniff(text)
+    rows = _csv_rows(path, text) if kind == "csv" else _json_rows(path, text)
     tickets: list[TicketIn] = []
     problems: list[str] = []
     first_seen: dict[str, str] = {}
@@ -201,8 +222,19 @@ def _event_id(value: str) -> str:
 
 @app.command("import")
 def import_tickets(
-    file: Annotated[Path, typer.Argument(help="A .csv (header row) or .json file of tickets.")],
+    file: Annotated[
+        str,
+        typer.Argument(help="A .csv (header row) or .json file of tickets; - reads stdin."),
+    ],
     event: str = typer.Option(..., "--event", help="The event's UUID (it must exist)."),
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help="csv or json (default: the file's suffix; on stdin, recognised).",
+            show_default=False,
+        ),
+    ] = None,
     context: ContextOption = None,
     url: UrlOption = None,
     token: TokenOption = None,
@@ -217,8 +249,14 @@ def import_tickets(
     from scanctl.backend.api.models import MAX_TICKETS_PER_CALL
 
     event_id = _event_id(event)
+    if fmt is not None and fmt.lower() not in ("csv", "json"):
+        raise CliError("--format must be csv or json", ExitCode.USAGE)
+    kind = fmt.lower() if fmt else None
     try:
-        tickets = read_tickets(file)
+        if file == "-":
+            tickets = read_tickets(STDIN, text=sys.stdin.read(), kind=kind)
+        else:
+            tickets = read_tickets(Path(file), kind=kind)
     except ImportProblems as exc:
         shown = exc.lines[:_MAX_ERRORS_SHOWN]
         for line in shown:
@@ -271,8 +309,15 @@ def add_event(
     event_id: str = typer.Option(..., "--id", help="The event's UUID."),
     venue: str = typer.Option(..., "--venue", help="The venue's UUID."),
     name: str = typer.Option(..., "--name", help="Display name."),
-    starts_at: str = typer.Option(..., "--starts-at", help="ISO 8601 with timezone."),
-    ends_at: str = typer.Option(..., "--ends-at", help="ISO 8601 with timezone."),
+    starts_at: str = typer.Option(
+        ...,
+        "--starts-at",
+        help=f"When doors may open: {TIME_FORMS}.",
+        callback=moment_option("--starts-at"),
+    ),
+    ends_at: str = typer.Option(
+        ..., "--ends-at", help=f"When it ends: {TIME_FORMS}.", callback=moment_option("--ends-at")
+    ),
     context: ContextOption = None,
     url: UrlOption = None,
     token: TokenOption = None,
