@@ -78,6 +78,7 @@ __all__ = [
     "attribute_docs",
     "backend_client",
     "check_token_expiry",
+    "confirm",
     "context_name",
     "describe_error",
     "exit_code_for",
@@ -162,13 +163,15 @@ def exit_code_for(exc: BaseException) -> ExitCode:
         return ExitCode.INTERRUPTED
     if isinstance(exc, ConfigFileError):
         return ExitCode.USAGE
-    from scanctl.client.errors import AuthError, Unreachable
+    from scanctl.client.errors import AuthError, BadRequest, Unreachable
 
     # Order matters: ServiceUnavailable is both Unreachable and an ApiError.
     if isinstance(exc, Unreachable):
         return ExitCode.UNREACHABLE
     if isinstance(exc, AuthError):
         return ExitCode.NOT_AUTHORIZED
+    if isinstance(exc, BadRequest):  # the backend's validation (400/422): bad arguments
+        return ExitCode.USAGE
     return ExitCode.FAILED
 
 
@@ -347,6 +350,7 @@ def resolve(
             values[key], sources[key] = getattr(settings, key), f"context {name}"
         else:
             values[key], sources[key] = None, "none"
+    _check_url(str(values["url"]), sources["url"])
     data_dir = values["data_dir"]
     if data_dir is None:
         data_dir = platformdirs.user_data_dir("scanctl", appauthor=False)
@@ -364,6 +368,49 @@ def resolve(
     )
     _current_target.set(target)
     return target
+
+
+def _check_url(url: str, source: str) -> None:
+    """A backend URL must say http(s) and a host: ``scan.example.org`` alone would be
+    tried as a relative path and reported as unreachable, which sends people looking
+    for a network problem."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise CliError(
+            f"the backend URL {url!r} (from {source}) needs http:// or https:// and a host",
+            ExitCode.USAGE,
+            hint=f"e.g. https://{url.split('://')[-1].lstrip('/') or 'scan.example.org'}",
+        )
+
+
+def confirm(question: str, *, yes: bool, nothing_done: str = "nothing was changed") -> None:
+    """Go on when ``yes`` or when the answer is yes; else exit with one clear line.
+
+    The answer may be piped (``yes | scanctl …``). When stdin ends without one (a
+    script, CI, ``< /dev/null``) nobody can answer: a usage error (exit 2, "pass
+    --yes"), not an interruption; Ctrl+C at a terminal stays 130. "No" is exit 1, as
+    the README's table says.
+    """
+    if yes:
+        return
+    piped = not sys.stdin.isatty()
+    try:
+        answered = typer.confirm(question, default=False, err=True)
+    except typer.Abort:
+        if not piped:
+            raise  # Ctrl+C at the prompt
+        typer.echo("", err=True)  # nobody pressed Enter: end the prompt's line
+        raise CliError(
+            f"no answer to {question!r} on stdin, which is not a terminal: {nothing_done}",
+            ExitCode.USAGE,
+            hint="pass --yes in scripts",
+        ) from None
+    if piped:
+        typer.echo("", err=True)
+    if not answered:
+        raise CliError(f"not confirmed; {nothing_done}")
 
 
 def check_token_expiry(target: Target, *, now: datetime | None = None) -> None:

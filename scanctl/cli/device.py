@@ -24,6 +24,7 @@ from scanctl.cli.common import (
     UrlOption,
     YesOption,
     backend_client,
+    confirm,
     print_json,
     print_table,
     resolve,
@@ -316,8 +317,7 @@ def revoke(
     as_json: JsonOption = False,
 ) -> None:
     """Revoke a device: from now on it gets no manifest and no call through."""
-    if not yes and not typer.confirm(f"Revoke device {device_id}?", err=True):
-        raise typer.Abort()
+    confirm(f"Revoke device {device_id}?", yes=yes, nothing_done="nothing was revoked")
     with backend_client(resolve(context=context, url=url, token=token)) as backend:
         device = backend.revoke_device(device_id)
     if as_json:

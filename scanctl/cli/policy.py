@@ -31,6 +31,7 @@ from scanctl.cli.common import (
     YesOption,
     attribute_docs,
     backend_client,
+    confirm,
     print_json,
     print_table,
     resolve,
@@ -237,17 +238,7 @@ def _push(
         else:
             typer.echo("dry run: nothing was pushed")
         return
-    if not yes:
-        try:
-            confirmed = typer.confirm(
-                f"Push this policy to event {event_id}?", default=False, err=True
-            )
-        except typer.Abort:
-            raise CliError(
-                "no answer to the confirmation; nothing was pushed", hint="pass --yes in scripts"
-            ) from None
-        if not confirmed:
-            raise CliError("not confirmed; nothing was pushed")
+    confirm(f"Push this policy to event {event_id}?", yes=yes, nothing_done="nothing was pushed")
     with backend_client(target) as backend:
         answer = backend.put_policy(event_id, new.as_dict())
     report["pushed"] = True
