@@ -34,6 +34,7 @@ from scanctl.cli.common import (
     progress,
     resolve,
 )
+from scanctl.cli.contract import to_contract
 from scanctl.cli.exit_codes import ExitCode
 from scanctl.cli.times import TIME_FORMS, moment_option
 
@@ -245,6 +246,8 @@ def import_tickets(
     CSV columns: id, status, zones (separated by ';'), validFrom, validUntil (ISO 8601
     with timezone), transferredTo, staticHash. Bad rows are listed with their line and
     nothing is sent (exit 2). Re-running an import is safe: unchanged tickets stay as they are.
+
+    JSON: {"event", "tickets", "chunks", "created", "updated", "unchanged", "sequence"}.
     """
     from scanctl.backend.api.models import MAX_TICKETS_PER_CALL
 
@@ -323,7 +326,11 @@ def add_event(
     token: TokenOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Create an event (or update its name and times)."""
+    """Create an event (or update its name and times).
+
+    JSON: {"id", "venueId", "name", "startsAt", "endsAt", "ticketSequence", "createdAt",
+    "updatedAt"}.
+    """
     from pydantic import ValidationError
 
     from scanctl.backend.api.models import EventIn
@@ -346,7 +353,7 @@ def add_event(
     with backend_client(target) as backend:
         result = backend.create_event(body.model_dump(mode="json", by_alias=True))
     if as_json:
-        print_json(result)
+        print_json(to_contract(result))
     else:
         typer.echo(f"event {result['id']} ({result['name']}) at venue {result['venueId']}")
 
@@ -359,12 +366,16 @@ def list_events(
     token: TokenOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """List the events you may see."""
+    """List the events you may see.
+
+    JSON: a list of {"id", "venueId", "name", "startsAt", "endsAt", "ticketSequence",
+    "createdAt", "updatedAt"}.
+    """
     target = resolve(context=context, url=url, token=token)
     with backend_client(target) as backend:
         result = backend.list_events(venue_id=venue)
     if as_json:
-        print_json(result)
+        print_json(to_contract(result))
         return
     print_table(
         ["id", "venue", "name", "starts", "ends", "tickets seq"],

@@ -25,6 +25,7 @@ from scanctl.cli.config_file import (
 )
 from scanctl.cli.credentials import delete_token, load_token
 from scanctl.cli.exit_codes import ExitCode
+from scanctl.cli.times import rfc3339_or_none
 
 __all__ = ["app"]
 
@@ -130,7 +131,7 @@ def show(
         "token": {
             "present": target.token is not None,
             "source": target.sources.get("token", "none"),
-            "expiresAt": None if expires is None else expires.isoformat(),
+            "expiresAt": rfc3339_or_none(expires),
         },
         "sources": _json_settings({k: v for k, v in target.sources.items() if k != "token"}),
     }
@@ -231,7 +232,9 @@ def delete(
 ) -> None:
     """Delete context NAME and forget its stored token.
 
-    JSON: {"name", "deleted", "dryRun", "tokenRemoved"}.
+    JSON: {"name", "deleted", "dryRun", "wasCurrent", "tokenStored", "tokenRemoved"}:
+    with --dry-run nothing is deleted or removed (both false); "tokenStored" says
+    whether a token would go.
     """
     config = load_config()
     if name not in config.contexts:
@@ -240,24 +243,25 @@ def delete(
     was_current = config.current == name
     if was_current:
         config.current = None
+    stored = load_token(name) is not None
     removed: list[str] = []
     if not dry_run:
         save_config(config)
         removed = delete_token(name)
-    elif load_token(name) is not None:
-        removed = ["(token)"]
     if as_json:
         print_json(
             {
                 "name": name,
                 "deleted": not dry_run,
                 "dryRun": dry_run,
+                "wasCurrent": was_current,
+                "tokenStored": stored,
                 "tokenRemoved": bool(removed),
             }
         )
         return
     prefix = "would delete" if dry_run else "deleted"
-    note = " and its token" if removed else ""
+    note = " and its token" if removed or (dry_run and stored) else ""
     typer.echo(
         f"{prefix} context {name}{note}" + (" (no current context now)" if was_current else "")
     )

@@ -14,6 +14,7 @@ import httpx
 import typer
 
 from scanctl.cli.common import CliError, JsonOption, print_json
+from scanctl.cli.contract import to_contract
 from scanctl.cli.exit_codes import ExitCode
 from scanctl.daemon.config import ConfigError, load_settings
 from scanctl.daemon.driver_factory import UnsupportedDriver
@@ -96,7 +97,7 @@ def status(
     report = _get(path, "/status")
     report["gates"] = _get(path, "/gates")["gates"]
     if as_json:
-        print_json(report)
+        print_json(to_contract(report))
         return
     manifest = report["manifest"]
     typer.echo(f"daemon {report['state']} (pid {report['pid']}), event {report['event_id']}")

@@ -31,6 +31,7 @@ from scanctl.cli.common import (
     stdout,
     warn,
 )
+from scanctl.cli.contract import to_contract
 from scanctl.cli.exit_codes import ExitCode
 
 if TYPE_CHECKING:
@@ -200,6 +201,9 @@ def register(
 
     The private keys never leave this machine: they go to the OS keyring when one is
     usable, else into device.json (mode 0600) in the data directory, with a warning.
+
+    JSON: {"deviceId", "tenantId", "venueId", "canScanOffline", "identity" (the path of
+    device.json), "keys" ("keyring" or "file"), "manifestSigningKeyId"}.
     """
     from scanctl.daemon.identity import IDENTITY_FILE, DeviceIdentity, IdentityError
     from scanctl.manifests import DeviceKeys
@@ -254,7 +258,7 @@ def register(
         "manifestSigningKeyId": registered.get("manifestSigningKeyId"),
     }
     if as_json:
-        print_json(result)
+        print_json(to_contract(result))
     else:
         stdout.print(f"Registered device {identity.device_id} ({name}) in venue {venue_id}.")
         stdout.print(f"Identity: {path} (private keys: {stored}).")
@@ -281,11 +285,16 @@ def list_devices(
     token: TokenOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """List the devices you may see."""
+    """List the devices you may see.
+
+    JSON: a list of {"deviceId", "name", "type", "venueId", "zone", "status",
+    "canScanOffline", "registeredBy", "signingPublicKey", "sealingPublicKey", "createdAt",
+    "updatedAt", "revokedAt"}.
+    """
     with backend_client(resolve(context=context, url=url, token=token)) as backend:
         devices = backend.list_devices()
     if as_json:
-        print_json(devices)
+        print_json(to_contract(devices))
     else:
         print_table(["id", "name", "type", "venue", "offline", "status"], _rows(devices))
 
@@ -298,13 +307,18 @@ def show(
     token: TokenOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Show one device."""
+    """Show one device.
+
+    JSON: {"deviceId", "name", "type", "venueId", "zone", "status", "canScanOffline",
+    "registeredBy", "signingPublicKey", "sealingPublicKey", "createdAt", "updatedAt",
+    "revokedAt"}.
+    """
     with backend_client(resolve(context=context, url=url, token=token)) as backend:
         device = backend.get_device(device_id)
     if as_json:
-        print_json(device)
+        print_json(to_contract(device))
     else:
-        print_table(["field", "value"], sorted(device.items()))
+        print_table(["field", "value"], sorted(to_contract(device).items()))
 
 
 @app.command("revoke")
@@ -316,11 +330,15 @@ def revoke(
     token: TokenOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Revoke a device: from now on it gets no manifest and no call through."""
+    """Revoke a device: from now on it gets no manifest and no call through.
+
+    Asks first; without a terminal to answer, pass --yes (else exit 2). JSON: the
+    device as `device show` prints it, with "status": "REVOKED" and "revokedAt".
+    """
     confirm(f"Revoke device {device_id}?", yes=yes, nothing_done="nothing was revoked")
     with backend_client(resolve(context=context, url=url, token=token)) as backend:
         device = backend.revoke_device(device_id)
     if as_json:
-        print_json(device)
+        print_json(to_contract(device))
     else:
         stdout.print(f"Device {device_id} is {device.get('status', 'REVOKED')}.")

@@ -394,8 +394,8 @@ def edit(
     """Edit an event's policy as TOML in $VISUAL/$EDITOR, then validate, diff, confirm, push.
 
     An invalid file is reopened with the problems at the top (save it unchanged to give
-    up: exit 2, nothing pushed). An emptied file cancels (exit 1). JSON (after the
-    editor closes): as for `policy set`.
+    up: exit 2, nothing pushed). An emptied file cancels (exit 1). After the editor
+    closes, JSON: as for `policy set`, {"eventId", "changes", "dryRun", "pushed", "policy"}.
     """
     target = resolve(context=context, url=url, token=token)
     event_id = target.require("event", event, flag="EVENT")

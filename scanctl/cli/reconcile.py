@@ -146,6 +146,9 @@ def push(
 
     Exit status 1 when the backend reports conflicts (tickets admitted more often,
     across gates, than the policy allows).
+
+    JSON: {"pushed", "summary": {"accepted", "duplicate", "conflict", "rejected"},
+    "conflicts": [the backend's conflict records]}.
     """
     from scanctl.daemon.journal import Journal
 
@@ -231,7 +234,11 @@ def status(
     url: UrlOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """What is pending in the journal, what the backend answered, and the conflicts."""
+    """What is pending in the journal, what the backend answered, and the conflicts.
+
+    JSON: {"pending", "oldestPendingScannedAt", "sent": {result: count}, "conflicts":
+    [{"scanId", "ticketId", "gate", "scannedAt"}]}.
+    """
     side = gate_side(context=context, url=url, data_dir=data_dir, config=config)
     path = _journal_path(side.data_dir)
     if check_backend:

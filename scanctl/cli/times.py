@@ -10,8 +10,8 @@ GNU ``date`` to compute one:
 - Durations after now: ``+5h`` (an event that ends in five hours).
 - Words: ``now``, ``today``, ``yesterday``, ``tomorrow`` (midnight, local time).
 
-JSON output carries every timestamp as RFC 3339 in UTC with ``Z`` (`rfc3339`), which
-jq's ``fromdateiso8601`` reads once the fraction is dropped, and the API sends.
+JSON output carries every timestamp as RFC 3339 in UTC with ``Z``, whole seconds
+(`rfc3339`): what jq's ``fromdateiso8601`` reads.
 """
 
 from __future__ import annotations
@@ -84,10 +84,12 @@ def parse_moment(text: str, *, now: datetime | None = None) -> datetime:
 
 
 def rfc3339(moment: datetime | str | int | float) -> str:
-    """RFC 3339 in UTC with ``Z``: seconds, plus milliseconds when there are any.
+    """RFC 3339 in UTC with ``Z``, whole seconds (``2030-06-01T16:00:00Z``).
 
-    Accepts what the API and the daemon send: aware datetimes, ISO texts with any
-    offset, or milliseconds since the epoch (ints).
+    Whole seconds because that is what jq's ``fromdateiso8601`` (and many other
+    parsers of "ISO dates") read; the fraction is cut, not rounded, so a time never
+    moves past the moment it names. Accepts what the API and the daemon send: aware
+    datetimes, ISO texts with any offset, or milliseconds since the epoch (numbers).
     """
     if isinstance(moment, bool):
         raise TypeError("a boolean is not a time")
@@ -95,11 +97,10 @@ def rfc3339(moment: datetime | str | int | float) -> str:
         moment = datetime.fromtimestamp(moment / 1000, tz=UTC)
     elif isinstance(moment, str):
         moment = datetime.fromisoformat(moment.replace("z", "Z"))
-    if moment.tzinfo is None:  # the daemon writes naive UTC in places
+    if moment.tzinfo is None:  # naive times from our own stores are UTC
         moment = moment.replace(tzinfo=UTC)
     moment = moment.astimezone(UTC)
-    spec = "milliseconds" if moment.microsecond else "seconds"
-    return moment.replace(tzinfo=None).isoformat(timespec=spec) + "Z"
+    return moment.replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
 
 
 def rfc3339_or_none(moment: Any) -> str | None:
