@@ -36,6 +36,7 @@ from scanctl.cli.common import (
 )
 from scanctl.cli.contract import to_contract
 from scanctl.cli.exit_codes import ExitCode
+from scanctl.cli.output import OutputOption, QuietOption, print_ids
 from scanctl.cli.times import TIME_FORMS, moment_option
 
 if TYPE_CHECKING:
@@ -365,6 +366,8 @@ def list_events(
     url: UrlOption = None,
     token: TokenOption = None,
     as_json: JsonOption = False,
+    quiet: QuietOption = False,
+    output: OutputOption = None,
 ) -> None:
     """List the events you may see.
 
@@ -376,6 +379,9 @@ def list_events(
         result = backend.list_events(venue_id=venue)
     if as_json:
         print_json(to_contract(result))
+        return
+    if quiet:
+        print_ids(item["id"] for item in result)
         return
     print_table(
         ["id", "venue", "name", "starts", "ends", "tickets seq"],
@@ -390,6 +396,7 @@ def list_events(
             )
             for item in result
         ),
+        output=output,
     )
 
 

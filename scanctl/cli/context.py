@@ -25,6 +25,7 @@ from scanctl.cli.config_file import (
 )
 from scanctl.cli.credentials import delete_token, load_token
 from scanctl.cli.exit_codes import ExitCode
+from scanctl.cli.output import OutputOption, QuietOption, print_ids
 from scanctl.cli.times import rfc3339_or_none
 
 __all__ = ["app"]
@@ -44,7 +45,9 @@ def _json_settings(values: dict[str, str | None]) -> dict[str, str | None]:
 
 
 @app.command("list")
-def list_contexts(as_json: JsonOption = False) -> None:
+def list_contexts(
+    as_json: JsonOption = False, quiet: QuietOption = False, output: OutputOption = None
+) -> None:
     """List the contexts; the current one is marked with '*'.
 
     JSON: {"current": name or null, "contexts": {name: {"url", "tenant", "venue",
@@ -59,6 +62,9 @@ def list_contexts(as_json: JsonOption = False) -> None:
             }
         )
         return
+    if quiet:
+        print_ids(sorted(config.contexts))
+        return
     if not config.contexts:
         typer.echo(f"no contexts yet ({config_path()}); create one with `scanctl context set`")
         return
@@ -68,6 +74,7 @@ def list_contexts(as_json: JsonOption = False) -> None:
             ("*" if name == config.current else "", name, s.url, s.tenant, s.venue, s.event)
             for name, s in sorted(config.contexts.items())
         ),
+        output=output,
     )
 
 

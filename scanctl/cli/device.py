@@ -33,6 +33,7 @@ from scanctl.cli.common import (
 )
 from scanctl.cli.contract import to_contract
 from scanctl.cli.exit_codes import ExitCode
+from scanctl.cli.output import OutputOption, QuietOption, print_ids
 
 if TYPE_CHECKING:
     from scanctl.client import ScanctlClient
@@ -284,6 +285,8 @@ def list_devices(
     url: UrlOption = None,
     token: TokenOption = None,
     as_json: JsonOption = False,
+    quiet: QuietOption = False,
+    output: OutputOption = None,
 ) -> None:
     """List the devices you may see.
 
@@ -295,8 +298,11 @@ def list_devices(
         devices = backend.list_devices()
     if as_json:
         print_json(to_contract(devices))
+    elif quiet:
+        print_ids(d.get("deviceId") for d in devices)
     else:
-        print_table(["id", "name", "type", "venue", "offline", "status"], _rows(devices))
+        columns = ["id", "name", "type", "venue", "offline", "status"]
+        print_table(columns, _rows(devices), output=output)
 
 
 @app.command("show")

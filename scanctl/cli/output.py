@@ -107,7 +107,9 @@ def print_table(
 
     from scanctl.cli.common import stdout
 
-    table = Table(*columns, title=title, title_justify="left")
+    table = Table(title=title, title_justify="left")
+    for column in columns:  # folded, never cut to "…": an id must stay whole
+        table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(*(cell(v) for v in row))
     stdout.print(table)
