@@ -20,7 +20,13 @@ from scanctl.cli.common import (
     warn,
 )
 from scanctl.cli.config_file import load_config
-from scanctl.cli.credentials import delete_token, store_token, token_claims, token_expiry
+from scanctl.cli.credentials import (
+    delete_token,
+    keyring_problem,
+    store_token,
+    token_claims,
+    token_expiry,
+)
 from scanctl.cli.exit_codes import ExitCode
 
 __all__ = ["login", "logout"]
@@ -102,7 +108,11 @@ def login(
     stored = store_token(name, token)
     in_keyring = stored.where == "keyring"
     if not in_keyring:
-        warn(f"no OS keyring is available; the token is stored in {stored.where} (mode 0600)")
+        problem = keyring_problem()
+        why = "no OS keyring is available"
+        if problem:
+            why = f"the OS keyring cannot be used ({problem})"
+        warn(f"{why}; the token is stored in {stored.where} (mode 0600)")
     report: dict[str, Any] = {
         "context": name,
         "storedIn": "keyring" if in_keyring else "file",

@@ -219,3 +219,23 @@ def test_ctrl_c_at_the_prompt_exits_130(cli: Cli) -> None:
     assert b"Interrupted." in seen
     assert b"Traceback" not in seen
     assert not (cli.config_dir / "credentials" / "hall.token").exists()
+
+
+def test_a_broken_keyring_configuration_falls_back_to_the_file_with_one_warning(
+    cli: Cli,
+) -> None:
+    # SecretService without a D-Bus session: keyring.get_keyring() raises RuntimeError.
+    broken = {
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.SecretService.Keyring",
+        "DBUS_SESSION_BUS_ADDRESS": "",
+    }
+    assert cli.process("context", "set", "hall", "--url", "http://127.0.0.1:9").returncode == 0
+    token = _token(3600)
+    login = cli.process("login", input=token, **broken)
+    assert login.returncode == 0, login.stderr
+    (warning,) = login.stderr.splitlines()
+    assert warning.startswith("Warning: the OS keyring cannot be used (RuntimeError: ")
+    assert "0600" in warning
+    shown = cli.process("context", "show", "--show-token", **broken)
+    assert (shown.returncode, shown.stdout, shown.stderr) == (0, token + "\n", "")
+    assert cli.process("logout", **broken).returncode == 0
