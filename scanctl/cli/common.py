@@ -46,18 +46,23 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-import platformdirs
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from typer.core import TyperGroup
 
-from scanctl.cli.config_file import ConfigFileError, ContextSettings, load_config
+from scanctl.cli.config_file import (
+    ConfigFileError,
+    ContextSettings,
+    complete_context_names,
+    load_config,
+)
 from scanctl.cli.credentials import load_token, token_expiry
 from scanctl.cli.exit_codes import ExitCode
 from scanctl.cli.output import print_json, print_table
 
 if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress
+
     from scanctl.client import ScanctlClient
 
 # `scanctl.client` (httpx, pydantic models, the async client) is imported where it is
@@ -103,6 +108,7 @@ ContextOption = Annotated[
         "--context",
         help="Named context to use (env SCANCTL_CONTEXT; default: the current context).",
         show_default=False,
+        autocompletion=complete_context_names,
     ),
 ]
 UrlOption = Annotated[
@@ -134,8 +140,25 @@ YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for con
 # would reach stderr via logging's last resort. The CLI's error line says what matters.
 logging.getLogger("stamina").addHandler(logging.NullHandler())
 
-stdout = Console(highlight=False)
-stderr = Console(stderr=True, highlight=False)
+
+class _LazyConsole:
+    """A rich Console made on first use: importing rich costs ~70 ms that `--help`,
+    completion and most quick commands never need."""
+
+    def __init__(self, *, to_stderr: bool) -> None:
+        self._to_stderr = to_stderr
+        self._console: Console | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=self._to_stderr, highlight=False)
+        return getattr(self._console, name)
+
+
+stdout: Console = _LazyConsole(to_stderr=False)  # type: ignore[assignment]
+stderr: Console = _LazyConsole(to_stderr=True)  # type: ignore[assignment]
 
 _root_context: ContextVar[str | None] = ContextVar("scanctl_root_context", default=None)
 
@@ -353,6 +376,8 @@ def resolve(
     _check_url(str(values["url"]), sources["url"])
     data_dir = values["data_dir"]
     if data_dir is None:
+        import platformdirs
+
         data_dir = platformdirs.user_data_dir("scanctl", appauthor=False)
         sources["data_dir"] = "default"
     target = Target(
@@ -481,12 +506,21 @@ def attribute_docs(cls: type) -> dict[str, str]:
 
 def progress(description: str, *, enabled: bool = True) -> Progress:
     """A transient progress bar on stderr (stdout stays clean); hidden when not ``enabled``."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     return Progress(
         TextColumn(description),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=stderr,
+        console=Console(stderr=True, highlight=False),
         disable=not enabled or not sys.stderr.isatty(),
         transient=True,
     )

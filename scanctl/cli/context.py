@@ -18,6 +18,7 @@ from scanctl.cli.common import (
 from scanctl.cli.config_file import (
     CONTEXT_FIELDS,
     ContextSettings,
+    complete_context_names,
     config_path,
     load_config,
     save_config,
@@ -36,7 +37,12 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-NameArgument = Annotated[str, typer.Argument(help="The context's name.", show_default=False)]
+NameArgument = Annotated[
+    str,
+    typer.Argument(
+        help="The context's name.", show_default=False, autocompletion=complete_context_names
+    ),
+]
 
 
 def _json_settings(values: dict[str, str | None]) -> dict[str, str | None]:

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from scanctl.cli.config_file import config_dir, validate_context_name
-from scanctl.client.keyring_probe import keyring_status
 
 __all__ = [
     "KEYRING_SERVICE",
@@ -51,6 +50,9 @@ _failures: list[str] = []
 
 
 def _keyring_usable() -> bool:
+    # Imported here: `scanctl.client` (httpx, the models) is not needed to start the CLI.
+    from scanctl.client.keyring_probe import keyring_status
+
     status = keyring_status()
     if status.problem is not None and status.problem not in _failures:
         _failures.append(status.problem)

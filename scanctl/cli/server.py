@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from scanctl.backend.errors import ConfigError
-from scanctl.backend.settings import Settings, load_settings
 from scanctl.cli.common import CliError, JsonOption, print_json
 from scanctl.cli.exit_codes import ExitCode
+
+if TYPE_CHECKING:
+    from scanctl.backend.settings import Settings
+
+# The backend (FastAPI, SQLAlchemy, pydantic-settings) is imported inside the commands:
+# the CLI's start must not pay for it (every TAB of completion starts `scanctl`).
 
 __all__ = ["app"]
 
@@ -31,6 +35,9 @@ ConfigOption = typer.Option(
 
 
 def _settings(config: Path | None, **overrides: Any) -> Settings:
+    from scanctl.backend.errors import ConfigError
+    from scanctl.backend.settings import load_settings
+
     try:
         return load_settings(config, overrides=overrides)
     except ConfigError as exc:
