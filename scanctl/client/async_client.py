@@ -199,6 +199,10 @@ class AsyncScanctlClient(ClientBase):
         """Replace an event's policy (``PUT /api/policies/{eventId}``)."""
         return await self.call(endpoints.put_policy(event_id, policy, timeout=timeout))
 
+    async def me(self, *, timeout: float | None = None) -> dict[str, Any]:
+        """Who the backend takes this token for (``GET /api/me``): checks a token."""
+        return await self.call(endpoints.me(timeout=timeout))
+
     async def policy_templates(self, *, timeout: float | None = None) -> list[Any]:
         """Built-in and the tenant's policy templates (``GET /api/policy-templates``)."""
         return await self.call(endpoints.policy_templates(timeout=timeout))

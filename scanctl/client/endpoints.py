@@ -31,6 +31,7 @@ __all__ = [
     "list_events",
     "list_scans",
     "list_tickets",
+    "me",
     "policy_templates",
     "pull_manifest",
     "put_policy",
@@ -230,6 +231,11 @@ def put_policy(
         idempotent=True,
         timeout=timeout,
     )
+
+
+def me(*, timeout: float | None = None) -> Call[dict[str, Any]]:
+    """``GET /api/me``: who the backend takes the token for (checks it)."""
+    return Call("GET", "/api/me", responses.json_object, idempotent=True, timeout=timeout)
 
 
 def policy_templates(*, timeout: float | None = None) -> Call[list[Any]]:

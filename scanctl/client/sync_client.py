@@ -196,6 +196,10 @@ class ScanctlClient(ClientBase):
         """Replace an event's policy (``PUT /api/policies/{eventId}``)."""
         return self.call(endpoints.put_policy(event_id, policy, timeout=timeout))
 
+    def me(self, *, timeout: float | None = None) -> dict[str, Any]:
+        """Who the backend takes this token for (``GET /api/me``): checks a token."""
+        return self.call(endpoints.me(timeout=timeout))
+
     def policy_templates(self, *, timeout: float | None = None) -> list[Any]:
         """Built-in and the tenant's policy templates (``GET /api/policy-templates``)."""
         return self.call(endpoints.policy_templates(timeout=timeout))
