@@ -38,6 +38,7 @@ import ast
 import inspect
 import itertools
 import logging
+import math
 import os
 import sys
 from contextvars import ContextVar
@@ -210,7 +211,14 @@ def describe_error(exc: BaseException) -> tuple[str, str | None]:
         return exc.message, exc.hint
     if isinstance(exc, ConfigFileError):
         return str(exc), "fix or remove the file; `scanctl context list` shows what is read"
-    from scanctl.client.errors import AuthError, BadRequest, Forbidden, NotFound, Unreachable
+    from scanctl.client.errors import (
+        AuthError,
+        BadRequest,
+        Forbidden,
+        NotFound,
+        RateLimited,
+        Unreachable,
+    )
 
     if isinstance(exc, Unreachable):
         message = exc.message
@@ -234,6 +242,9 @@ def describe_error(exc: BaseException) -> tuple[str, str | None]:
     if isinstance(exc, BadRequest):
         fields = "; ".join(f"{e.field}: {e.message}" for e in exc.field_errors)
         return f"the backend refused the request: {fields or exc.message}", None
+    if isinstance(exc, RateLimited):
+        wait = "" if exc.retry_after is None else f"try again in {math.ceil(exc.retry_after)} s"
+        return f"rate limited: {exc.message}", wait or None
     if isinstance(exc, NotFound):
         return f"not found: {exc.message}", "check the id (and that it is in your tenant)"
     return str(exc), None
