@@ -197,6 +197,9 @@ def register(
     url: UrlOption = None,
     token: TokenOption = None,
     as_json: JsonOption = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print only the new device's id.")
+    ] = False,
 ) -> None:
     """Create this device's key pairs, register the public halves, save its identity.
 
@@ -260,6 +263,8 @@ def register(
     }
     if as_json:
         print_json(to_contract(result))
+    elif quiet:
+        print_ids([identity.device_id])
     else:
         stdout.print(f"Registered device {identity.device_id} ({name}) in venue {venue_id}.")
         stdout.print(f"Identity: {path} (private keys: {stored}).")

@@ -36,6 +36,9 @@ def generate(
     url: UrlOption = None,
     token: TokenOption = None,
     as_json: JsonOption = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print only the code (for a script).")
+    ] = False,
 ) -> None:
     """Print a fresh code for TICKET and when it expires (about 30 s from now).
 
@@ -46,6 +49,9 @@ def generate(
         code = backend.generate_qr(ticket)
     if as_json:
         print_json(to_contract(code))
+        return
+    if quiet:
+        typer.echo(code["qrData"])
         return
     print_table(
         ["ticket", "expires", "code"],
