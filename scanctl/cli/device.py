@@ -7,6 +7,7 @@ resolution) and a client that authenticates as the device.
 
 from __future__ import annotations
 
+import os
 import uuid
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -50,8 +51,9 @@ DataDirOption = Annotated[
     Path | None,
     typer.Option(
         "--data-dir",
-        help="The device's data directory (device.json, manifest.db, gate.db). Default: the"
-        " gate.toml's, else SCANCTL_DATA_DIR / the context's / the user data directory.",
+        help="The device's data directory (device.json, manifest.db, gate.db). Default:"
+        " SCANCTL_DATA_DIR (as the daemon reads it; a warning when it replaces the gate.toml's),"
+        " else the gate.toml's, the context's, the user data directory.",
         show_default=False,
     ),
 ]
@@ -121,9 +123,35 @@ def gate_side(
         ].startswith("context"):
             chosen_dir = settings.data_dir
         event = event if target.sources.get("event", "none") != "none" else settings.event_id
+        if data_dir is None:
+            _warn_if_environment_overrides(config)
     if data_dir is not None:
         chosen_dir = data_dir.expanduser()
     return GateSide(target, chosen_url, chosen_dir, event)
+
+
+def _warn_if_environment_overrides(config: Path) -> None:
+    """Say so when SCANCTL_DATA_DIR replaces the gate.toml's data_dir.
+
+    The daemon reads its settings with the ``SCANCTL_`` environment over the file, and
+    the CLI must use the directory the daemon will use; but a SCANCTL_DATA_DIR exported
+    for something else (the backend's data directory has the same name) silently moved
+    a gate's manifest and journal elsewhere.
+    """
+    import tomllib
+
+    environment = os.environ.get("SCANCTL_DATA_DIR")
+    if not environment:
+        return
+    try:
+        written = tomllib.loads(config.read_text(encoding="utf-8")).get("data_dir")
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return  # the daemon's loader has reported what is wrong with the file
+    if written and Path(written).expanduser() != Path(environment).expanduser():
+        warn(
+            f"SCANCTL_DATA_DIR={environment} replaces data_dir = {written!r} of {config}"
+            " (as for the daemon); unset it, or pass --data-dir"
+        )
 
 
 def load_identity(data_dir: Path) -> DeviceIdentity:

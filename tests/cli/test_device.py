@@ -52,3 +52,20 @@ def test_an_admin_registers_the_venues_next_gate(
     for n in range(3):
         result = _register(cli, strict, admin, venue, tmp_path / str(n))
         assert result.returncode == 0, result.stderr
+
+
+def test_scanctl_data_dir_replacing_the_gate_toml_s_is_said(cli: Cli, tmp_path: Path) -> None:
+    gate = tmp_path / "gate.toml"
+    gate.write_text(
+        f'event_id = "{uuid.uuid4()}"\ndata_dir = "{tmp_path / "gate"}"\n\n'
+        '[[scanner]]\nname = "s1"\ndriver = "stdin"\ngate = "north"\n'
+    )
+    other = tmp_path / "backend-data"
+    result = cli.run("manifest", "show", "--config", str(gate), SCANCTL_DATA_DIR=str(other))
+    assert result.returncode == 0, result.stderr
+    (warning,) = result.stderr.splitlines()
+    assert warning.startswith(f"Warning: SCANCTL_DATA_DIR={other} replaces data_dir = ")
+    assert str(other) in result.stdout  # the daemon would use it too: so does the CLI
+    quiet = cli.run("manifest", "show", "--config", str(gate))
+    assert (quiet.returncode, quiet.stderr) == (0, "")
+    assert str(tmp_path / "gate") in quiet.stdout
