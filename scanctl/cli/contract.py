@@ -23,7 +23,7 @@ from typing import Any
 
 from scanctl.cli.times import rfc3339
 
-__all__ = ["camel", "is_time_key", "to_contract"]
+__all__ = ["camel", "is_time_key", "times_only", "to_contract"]
 
 _SNAKE = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)+$")
 _TIME_SUFFIXES = ("At", "Until", "From")
@@ -64,6 +64,24 @@ def _time(value: Any) -> Any:
         except ValueError:
             return value
     return value
+
+
+def times_only(data: Any) -> Any:
+    """``data`` with its times in the contract's format and every key as it is.
+
+    For answers whose keys are a contract of their own: a policy's keys are the names of
+    `scanctl.core.Policy` fields (``duplicate_window_seconds``) in the API too.
+    """
+    if isinstance(data, list):
+        return [times_only(item) for item in data]
+    if not isinstance(data, dict):
+        return data
+    return {
+        key: _time(value)
+        if isinstance(key, str) and is_time_key(key) and isinstance(value, str | int | float)
+        else times_only(value)
+        for key, value in data.items()
+    }
 
 
 def to_contract(data: Any) -> Any:

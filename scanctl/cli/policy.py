@@ -37,6 +37,7 @@ from scanctl.cli.common import (
     stdout,
 )
 from scanctl.cli.config_file import toml_dumps
+from scanctl.cli.contract import times_only
 from scanctl.cli.exit_codes import ExitCode
 
 if TYPE_CHECKING:
@@ -237,14 +238,14 @@ def _push(
     }
     if not changes:
         if as_json:
-            print_json(report)
+            print_json(times_only(report))
         else:
             typer.echo("no changes; nothing to push")
         return
     _print_diff(old, new, event_id, to_stderr=as_json)
     if dry_run:
         if as_json:
-            print_json(report)
+            print_json(times_only(report))
         else:
             typer.echo("dry run: nothing was pushed")
         return
@@ -254,7 +255,7 @@ def _push(
     report["pushed"] = True
     report["policy"] = answer["policy"]
     if as_json:
-        print_json(report)
+        print_json(times_only(report))
     else:
         typer.echo(f"pushed the policy of event {event_id} ({len(changes)} change(s))")
 
@@ -282,7 +283,7 @@ def show(
     event_id = target.require("event", event, flag="EVENT")
     answer, policy = _fetch(target, event_id)
     if as_json:
-        print_json(answer)
+        print_json(times_only(answer))
         return
     if as_toml:
         typer.echo(policy_toml(policy), nl=False)
@@ -443,7 +444,7 @@ def templates(
     with backend_client(target) as backend:
         answer: Any = backend.get_policy_template(name) if name else backend.policy_templates()
     if as_json:
-        print_json(answer)
+        print_json(times_only(answer))
         return
     if name:
         typer.echo(policy_toml(_validated(answer["policy"])), nl=False)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scanctl.cli.contract import camel, to_contract
+from scanctl.cli.contract import camel, times_only, to_contract
 
 
 def test_snake_names_become_camel_and_data_keys_stay() -> None:
@@ -41,4 +41,17 @@ def test_api_times_lose_their_fraction_and_offset() -> None:
         "deviceId": "d",
         "createdAt": "2026-12-03T10:00:00Z",
         "name": "At",
+    }
+
+
+def test_times_only_keeps_a_policys_own_key_names() -> None:
+    answer = {
+        "eventId": "e",
+        "updatedAt": "2026-12-03T10:00:00.5+01:00",
+        "policy": {"duplicate_window_seconds": 600, "gate_zones": {"north_1": "VIP"}},
+    }
+    assert times_only(answer) == {
+        "eventId": "e",
+        "updatedAt": "2026-12-03T09:00:00Z",
+        "policy": {"duplicate_window_seconds": 600, "gate_zones": {"north_1": "VIP"}},
     }
