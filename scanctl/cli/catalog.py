@@ -9,7 +9,9 @@ failed chunk completes it without duplicating anything.
 from __future__ import annotations
 
 import csv
+import io
 import json
+import sys
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,7 +34,10 @@ from scanctl.cli.common import (
     progress,
     resolve,
 )
+from scanctl.cli.contract import to_contract
 from scanctl.cli.exit_codes import ExitCode
+from scanctl.cli.output import OutputOption, QuietOption, print_ids
+from scanctl.cli.times import TIME_FORMS, moment_option
 
 if TYPE_CHECKING:
     from scanctl.backend.api.models import TicketIn
@@ -73,50 +78,47 @@ def _normalise(header: str) -> str:
     return header.strip().lower().replace("_", "").replace("-", "")
 
 
-def _csv_rows(path: Path) -> list[tuple[str, dict[str, Any]]]:
+def _csv_rows(path: Path | str, text: str) -> list[tuple[str, dict[str, Any]]]:
     rows: list[tuple[str, dict[str, Any]]] = []
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.reader(fh)
-        header = next(reader, None)
-        if header is None:
-            raise ImportProblems([f"{path}:1: the file is empty"])
-        fields = []
-        unknown = []
-        for name in header:
-            field = _CSV_FIELDS.get(_normalise(name))
-            if field is None:
-                unknown.append(name)
-            fields.append(field)
-        if unknown:
-            raise ImportProblems([f"{path}:1: unknown column(s): {', '.join(unknown)}"])
-        if "id" not in fields:
-            raise ImportProblems([f"{path}:1: no id column"])
-        for values in reader:
-            where = f"{path}:{reader.line_num}"
-            if not any(v.strip() for v in values):
+    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
+    header = next(reader, None)
+    if header is None:
+        raise ImportProblems([f"{path}:1: the file is empty"])
+    fields = []
+    unknown = []
+    for name in header:
+        field = _CSV_FIELDS.get(_normalise(name))
+        if field is None:
+            unknown.append(name)
+        fields.append(field)
+    if unknown:
+        raise ImportProblems([f"{path}:1: unknown column(s): {', '.join(unknown)}"])
+    if "id" not in fields:
+        raise ImportProblems([f"{path}:1: no id column"])
+    for values in reader:
+        where = f"{path}:{reader.line_num}"
+        if not any(v.strip() for v in values):
+            continue
+        if len(values) != len(fields):
+            rows.append((where, {"__columns__": (len(values), len(fields))}))
+            continue
+        row: dict[str, Any] = {}
+        for field, value in zip(fields, values, strict=True):
+            value = value.strip()
+            if field is None or value == "":
                 continue
-            if len(values) != len(fields):
-                rows.append((where, {"__columns__": (len(values), len(fields))}))
-                continue
-            row: dict[str, Any] = {}
-            for field, value in zip(fields, values, strict=True):
-                value = value.strip()
-                if field is None or value == "":
-                    continue
-                if field == "zones":
-                    row[field] = [
-                        z.strip() for z in value.replace("|", ";").split(";") if z.strip()
-                    ]
-                else:
-                    row[field] = value
-            rows.append((where, row))
+            if field == "zones":
+                row[field] = [z.strip() for z in value.replace("|", ";").split(";") if z.strip()]
+            else:
+                row[field] = value
+        rows.append((where, row))
     return rows
 
 
-def _json_rows(path: Path) -> list[tuple[str, dict[str, Any]]]:
+def _json_rows(path: Path | str, text: str) -> list[tuple[str, dict[str, Any]]]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
+        data = json.loads(text)
+    except ValueError as exc:
         raise ImportProblems([f"{path}: not valid JSON: {exc}"]) from None
     if isinstance(data, dict) and set(data) == {"tickets"}:
         data = data["tickets"]
@@ -125,20 +127,41 @@ def _json_rows(path: Path) -> list[tuple[str, dict[str, Any]]]:
     return [(f"{path}: item {index}", item) for index, item in enumerate(data, start=1)]
 
 
-def read_tickets(path: Path) -> list[TicketIn]:
-    """Every ticket of a CSV or JSON file, validated; ImportProblems lists every bad row."""
+STDIN = "<stdin>"
+"""How problems name the standard input (``catalog import -``)."""
+
+
+def _sniff(text: str) -> str:
+    """``json`` when the text starts like a JSON document, else ``csv``."""
+    return "json" if text.lstrip("\ufeff \t\r\n")[:1] in ("[", "{") else "csv"
+
+
+def read_tickets(
+    path: Path | str, *, text: str | None = None, kind: str | None = None
+) -> list[TicketIn]:
+    """Every ticket of a CSV or JSON file, validated; ImportProblems lists every bad row.
+
+    ``text`` is the content when it did not come from a file (standard input); its
+    ``kind`` (csv or json) is then given or recognised from the first character.
+    """
     # The API's own models validate the rows; imported here to keep `scanctl --help` quick.
     from pydantic import ValidationError
 
     from scanctl.backend.api.models import TicketIn
 
-    suffix = path.suffix.lower()
-    if suffix not in (".csv", ".json"):
-        raise ImportProblems([f"{path}: give a .csv or .json file"])
-    try:
-        rows = _csv_rows(path) if suffix == ".csv" else _json_rows(path)
-    except OSError as exc:
-        raise ImportProblems([f"{path}: cannot be read: {exc.strerror}"]) from None
+    if text is None:
+        path = Path(path)
+        kind = kind or path.suffix.lower().lstrip(".")
+        if kind not in ("csv", "json"):
+            raise ImportProblems([f"{path}: give a .csv or .json file (or --format)"])
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ImportProblems([f"{path}: cannot be read: {exc.strerror}"]) from None
+        except UnicodeDecodeError as exc:
+            raise ImportProblems([f"{path}: not UTF-8 text: {exc}"]) from None
+    kind = kind or _sniff(text)
+    rows = _csv_rows(path, text) if kind == "csv" else _json_rows(path, text)
     tickets: list[TicketIn] = []
     problems: list[str] = []
     first_seen: dict[str, str] = {}
@@ -201,8 +224,19 @@ def _event_id(value: str) -> str:
 
 @app.command("import")
 def import_tickets(
-    file: Annotated[Path, typer.Argument(help="A .csv (header row) or .json file of tickets.")],
+    file: Annotated[
+        str,
+        typer.Argument(help="A .csv (header row) or .json file of tickets; - reads stdin."),
+    ],
     event: str = typer.Option(..., "--event", help="The event's UUID (it must exist)."),
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help="csv or json (default: the file's suffix; on stdin, recognised).",
+            show_default=False,
+        ),
+    ] = None,
     context: ContextOption = None,
     url: UrlOption = None,
     token: TokenOption = None,
@@ -213,12 +247,20 @@ def import_tickets(
     CSV columns: id, status, zones (separated by ';'), validFrom, validUntil (ISO 8601
     with timezone), transferredTo, staticHash. Bad rows are listed with their line and
     nothing is sent (exit 2). Re-running an import is safe: unchanged tickets stay as they are.
+
+    JSON: {"event", "tickets", "chunks", "created", "updated", "unchanged", "sequence"}.
     """
     from scanctl.backend.api.models import MAX_TICKETS_PER_CALL
 
     event_id = _event_id(event)
+    if fmt is not None and fmt.lower() not in ("csv", "json"):
+        raise CliError("--format must be csv or json", ExitCode.USAGE)
+    kind = fmt.lower() if fmt else None
     try:
-        tickets = read_tickets(file)
+        if file == "-":
+            tickets = read_tickets(STDIN, text=sys.stdin.read(), kind=kind)
+        else:
+            tickets = read_tickets(Path(file), kind=kind)
     except ImportProblems as exc:
         shown = exc.lines[:_MAX_ERRORS_SHOWN]
         for line in shown:
@@ -271,14 +313,25 @@ def add_event(
     event_id: str = typer.Option(..., "--id", help="The event's UUID."),
     venue: str = typer.Option(..., "--venue", help="The venue's UUID."),
     name: str = typer.Option(..., "--name", help="Display name."),
-    starts_at: str = typer.Option(..., "--starts-at", help="ISO 8601 with timezone."),
-    ends_at: str = typer.Option(..., "--ends-at", help="ISO 8601 with timezone."),
+    starts_at: str = typer.Option(
+        ...,
+        "--starts-at",
+        help=f"When doors may open: {TIME_FORMS}.",
+        callback=moment_option("--starts-at"),
+    ),
+    ends_at: str = typer.Option(
+        ..., "--ends-at", help=f"When it ends: {TIME_FORMS}.", callback=moment_option("--ends-at")
+    ),
     context: ContextOption = None,
     url: UrlOption = None,
     token: TokenOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Create an event (or update its name and times)."""
+    """Create an event (or update its name and times).
+
+    JSON: {"id", "venueId", "name", "startsAt", "endsAt", "ticketSequence", "createdAt",
+    "updatedAt"}.
+    """
     from pydantic import ValidationError
 
     from scanctl.backend.api.models import EventIn
@@ -301,7 +354,7 @@ def add_event(
     with backend_client(target) as backend:
         result = backend.create_event(body.model_dump(mode="json", by_alias=True))
     if as_json:
-        print_json(result)
+        print_json(to_contract(result))
     else:
         typer.echo(f"event {result['id']} ({result['name']}) at venue {result['venueId']}")
 
@@ -313,13 +366,22 @@ def list_events(
     url: UrlOption = None,
     token: TokenOption = None,
     as_json: JsonOption = False,
+    quiet: QuietOption = False,
+    output: OutputOption = None,
 ) -> None:
-    """List the events you may see."""
+    """List the events you may see.
+
+    JSON: a list of {"id", "venueId", "name", "startsAt", "endsAt", "ticketSequence",
+    "createdAt", "updatedAt"}.
+    """
     target = resolve(context=context, url=url, token=token)
     with backend_client(target) as backend:
         result = backend.list_events(venue_id=venue)
     if as_json:
-        print_json(result)
+        print_json(to_contract(result))
+        return
+    if quiet:
+        print_ids(item["id"] for item in result)
         return
     print_table(
         ["id", "venue", "name", "starts", "ends", "tickets seq"],
@@ -334,6 +396,7 @@ def list_events(
             )
             for item in result
         ),
+        output=output,
     )
 
 

@@ -37,29 +37,33 @@ from __future__ import annotations
 import ast
 import inspect
 import itertools
-import json
 import logging
+import math
 import os
 import sys
-from collections.abc import Iterable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-import platformdirs
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 from typer.core import TyperGroup
 
-from scanctl.cli.config_file import ConfigFileError, ContextSettings, load_config
+from scanctl.cli.config_file import (
+    ConfigFileError,
+    ContextSettings,
+    complete_context_names,
+    load_config,
+)
 from scanctl.cli.credentials import load_token, token_expiry
 from scanctl.cli.exit_codes import ExitCode
+from scanctl.cli.output import print_json, print_table
 
 if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress
+
     from scanctl.client import ScanctlClient
 
 # `scanctl.client` (httpx, pydantic models, the async client) is imported where it is
@@ -80,6 +84,7 @@ __all__ = [
     "attribute_docs",
     "backend_client",
     "check_token_expiry",
+    "confirm",
     "context_name",
     "describe_error",
     "exit_code_for",
@@ -104,6 +109,7 @@ ContextOption = Annotated[
         "--context",
         help="Named context to use (env SCANCTL_CONTEXT; default: the current context).",
         show_default=False,
+        autocompletion=complete_context_names,
     ),
 ]
 UrlOption = Annotated[
@@ -135,8 +141,25 @@ YesOption = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for con
 # would reach stderr via logging's last resort. The CLI's error line says what matters.
 logging.getLogger("stamina").addHandler(logging.NullHandler())
 
-stdout = Console(highlight=False)
-stderr = Console(stderr=True, highlight=False)
+
+class _LazyConsole:
+    """A rich Console made on first use: importing rich costs ~70 ms that `--help`,
+    completion and most quick commands never need."""
+
+    def __init__(self, *, to_stderr: bool) -> None:
+        self._to_stderr = to_stderr
+        self._console: Console | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=self._to_stderr, highlight=False)
+        return getattr(self._console, name)
+
+
+stdout: Console = _LazyConsole(to_stderr=False)  # type: ignore[assignment]
+stderr: Console = _LazyConsole(to_stderr=True)  # type: ignore[assignment]
 
 _root_context: ContextVar[str | None] = ContextVar("scanctl_root_context", default=None)
 
@@ -164,13 +187,15 @@ def exit_code_for(exc: BaseException) -> ExitCode:
         return ExitCode.INTERRUPTED
     if isinstance(exc, ConfigFileError):
         return ExitCode.USAGE
-    from scanctl.client.errors import AuthError, Unreachable
+    from scanctl.client.errors import AuthError, BadRequest, Unreachable
 
     # Order matters: ServiceUnavailable is both Unreachable and an ApiError.
     if isinstance(exc, Unreachable):
         return ExitCode.UNREACHABLE
     if isinstance(exc, AuthError):
         return ExitCode.NOT_AUTHORIZED
+    if isinstance(exc, BadRequest):  # the backend's validation (400/422): bad arguments
+        return ExitCode.USAGE
     return ExitCode.FAILED
 
 
@@ -186,7 +211,14 @@ def describe_error(exc: BaseException) -> tuple[str, str | None]:
         return exc.message, exc.hint
     if isinstance(exc, ConfigFileError):
         return str(exc), "fix or remove the file; `scanctl context list` shows what is read"
-    from scanctl.client.errors import AuthError, BadRequest, Forbidden, NotFound, Unreachable
+    from scanctl.client.errors import (
+        AuthError,
+        BadRequest,
+        Forbidden,
+        NotFound,
+        RateLimited,
+        Unreachable,
+    )
 
     if isinstance(exc, Unreachable):
         message = exc.message
@@ -210,6 +242,9 @@ def describe_error(exc: BaseException) -> tuple[str, str | None]:
     if isinstance(exc, BadRequest):
         fields = "; ".join(f"{e.field}: {e.message}" for e in exc.field_errors)
         return f"the backend refused the request: {fields or exc.message}", None
+    if isinstance(exc, RateLimited):
+        wait = "" if exc.retry_after is None else f"try again in {math.ceil(exc.retry_after)} s"
+        return f"rate limited: {exc.message}", wait or None
     if isinstance(exc, NotFound):
         return f"not found: {exc.message}", "check the id (and that it is in your tenant)"
     return str(exc), None
@@ -349,8 +384,11 @@ def resolve(
             values[key], sources[key] = getattr(settings, key), f"context {name}"
         else:
             values[key], sources[key] = None, "none"
+    _check_url(str(values["url"]), sources["url"])
     data_dir = values["data_dir"]
     if data_dir is None:
+        import platformdirs
+
         data_dir = platformdirs.user_data_dir("scanctl", appauthor=False)
         sources["data_dir"] = "default"
     target = Target(
@@ -366,6 +404,49 @@ def resolve(
     )
     _current_target.set(target)
     return target
+
+
+def _check_url(url: str, source: str) -> None:
+    """A backend URL must say http(s) and a host: ``scan.example.org`` alone would be
+    tried as a relative path and reported as unreachable, which sends people looking
+    for a network problem."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise CliError(
+            f"the backend URL {url!r} (from {source}) needs http:// or https:// and a host",
+            ExitCode.USAGE,
+            hint=f"e.g. https://{url.split('://')[-1].lstrip('/') or 'scan.example.org'}",
+        )
+
+
+def confirm(question: str, *, yes: bool, nothing_done: str = "nothing was changed") -> None:
+    """Go on when ``yes`` or when the answer is yes; else exit with one clear line.
+
+    The answer may be piped (``yes | scanctl …``). When stdin ends without one (a
+    script, CI, ``< /dev/null``) nobody can answer: a usage error (exit 2, "pass
+    --yes"), not an interruption; Ctrl+C at a terminal stays 130. "No" is exit 1, as
+    the README's table says.
+    """
+    if yes:
+        return
+    piped = not sys.stdin.isatty()
+    try:
+        answered = typer.confirm(question, default=False, err=True)
+    except typer.Abort:
+        if not piped:
+            raise  # Ctrl+C at the prompt
+        typer.echo("", err=True)  # nobody pressed Enter: end the prompt's line
+        raise CliError(
+            f"no answer to {question!r} on stdin, which is not a terminal: {nothing_done}",
+            ExitCode.USAGE,
+            hint="pass --yes in scripts",
+        ) from None
+    if piped:
+        typer.echo("", err=True)
+    if not answered:
+        raise CliError(f"not confirmed; {nothing_done}")
 
 
 def check_token_expiry(target: Target, *, now: datetime | None = None) -> None:
@@ -434,39 +515,23 @@ def attribute_docs(cls: type) -> dict[str, str]:
 # -- output ---------------------------------------------------------------------------
 
 
-def print_json(data: Any) -> None:
-    """JSON for scripts: sorted keys, two-space indent, UTF-8, one document on stdout."""
-    typer.echo(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=str))
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, dict | list):
-        return json.dumps(value, sort_keys=True)
-    return str(value)
-
-
-def print_table(
-    columns: Sequence[str], rows: Iterable[Sequence[Any]], *, title: str | None = None
-) -> None:
-    """A rich table for people (None shows as '-', booleans as yes/no)."""
-    table = Table(*columns, title=title, title_justify="left")
-    for row in rows:
-        table.add_row(*(_cell(v) for v in row))
-    stdout.print(table)
-
-
 def progress(description: str, *, enabled: bool = True) -> Progress:
     """A transient progress bar on stderr (stdout stays clean); hidden when not ``enabled``."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     return Progress(
         TextColumn(description),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=stderr,
+        console=Console(stderr=True, highlight=False),
         disable=not enabled or not sys.stderr.isatty(),
         transient=True,
     )

@@ -18,19 +18,17 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
-
-import platformdirs
 
 __all__ = [
     "CONTEXT_FIELDS",
     "CliConfig",
     "ConfigFileError",
     "ContextSettings",
+    "complete_context_names",
     "config_dir",
     "config_path",
     "load_config",
@@ -86,6 +84,8 @@ def config_dir() -> Path:
     explicit = os.environ.get("SCANCTL_CONFIG")
     if explicit:
         return Path(explicit).expanduser().parent
+    import platformdirs  # here, not at start: completion starts `scanctl` on every TAB
+
     return Path(platformdirs.user_config_dir("scanctl", appauthor=False))
 
 
@@ -97,8 +97,22 @@ def config_path() -> Path:
     return config_dir() / "config.toml"
 
 
+def complete_context_names(incomplete: str) -> list[str]:
+    """Shell completion of a context name: the config file's names starting with ``incomplete``.
+
+    A broken or missing file completes nothing (never an error in the middle of a TAB).
+    """
+    try:
+        names = load_config().contexts
+    except ConfigFileError:
+        return []
+    return sorted(name for name in names if name.startswith(incomplete))
+
+
 def load_config(path: Path | None = None) -> CliConfig:
     """The config file's contexts; an absent file is an empty config."""
+    import tomllib
+
     path = path or config_path()
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -163,7 +177,7 @@ def _string(text: str) -> str:
 
 
 def _key(key: str) -> str:
-    return key if _BARE_KEY.match(key) else _string(key)
+    return key if _BARE_KEY.fullmatch(key) else _string(key)  # not match: "$" allows a "\n"
 
 
 def _value(value: Any) -> str:

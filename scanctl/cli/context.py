@@ -18,6 +18,7 @@ from scanctl.cli.common import (
 from scanctl.cli.config_file import (
     CONTEXT_FIELDS,
     ContextSettings,
+    complete_context_names,
     config_path,
     load_config,
     save_config,
@@ -25,6 +26,8 @@ from scanctl.cli.config_file import (
 )
 from scanctl.cli.credentials import delete_token, load_token
 from scanctl.cli.exit_codes import ExitCode
+from scanctl.cli.output import OutputOption, QuietOption, print_ids
+from scanctl.cli.times import rfc3339_or_none
 
 __all__ = ["app"]
 
@@ -34,7 +37,12 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-NameArgument = Annotated[str, typer.Argument(help="The context's name.", show_default=False)]
+NameArgument = Annotated[
+    str,
+    typer.Argument(
+        help="The context's name.", show_default=False, autocompletion=complete_context_names
+    ),
+]
 
 
 def _json_settings(values: dict[str, str | None]) -> dict[str, str | None]:
@@ -43,7 +51,9 @@ def _json_settings(values: dict[str, str | None]) -> dict[str, str | None]:
 
 
 @app.command("list")
-def list_contexts(as_json: JsonOption = False) -> None:
+def list_contexts(
+    as_json: JsonOption = False, quiet: QuietOption = False, output: OutputOption = None
+) -> None:
     """List the contexts; the current one is marked with '*'.
 
     JSON: {"current": name or null, "contexts": {name: {"url", "tenant", "venue",
@@ -58,6 +68,9 @@ def list_contexts(as_json: JsonOption = False) -> None:
             }
         )
         return
+    if quiet:
+        print_ids(sorted(config.contexts))
+        return
     if not config.contexts:
         typer.echo(f"no contexts yet ({config_path()}); create one with `scanctl context set`")
         return
@@ -67,6 +80,7 @@ def list_contexts(as_json: JsonOption = False) -> None:
             ("*" if name == config.current else "", name, s.url, s.tenant, s.venue, s.event)
             for name, s in sorted(config.contexts.items())
         ),
+        output=output,
     )
 
 
@@ -130,7 +144,7 @@ def show(
         "token": {
             "present": target.token is not None,
             "source": target.sources.get("token", "none"),
-            "expiresAt": None if expires is None else expires.isoformat(),
+            "expiresAt": rfc3339_or_none(expires),
         },
         "sources": _json_settings({k: v for k, v in target.sources.items() if k != "token"}),
     }
@@ -231,7 +245,9 @@ def delete(
 ) -> None:
     """Delete context NAME and forget its stored token.
 
-    JSON: {"name", "deleted", "dryRun", "tokenRemoved"}.
+    JSON: {"name", "deleted", "dryRun", "wasCurrent", "tokenStored", "tokenRemoved"}:
+    with --dry-run nothing is deleted or removed (both false); "tokenStored" says
+    whether a token would go.
     """
     config = load_config()
     if name not in config.contexts:
@@ -240,24 +256,25 @@ def delete(
     was_current = config.current == name
     if was_current:
         config.current = None
+    stored = load_token(name) is not None
     removed: list[str] = []
     if not dry_run:
         save_config(config)
         removed = delete_token(name)
-    elif load_token(name) is not None:
-        removed = ["(token)"]
     if as_json:
         print_json(
             {
                 "name": name,
                 "deleted": not dry_run,
                 "dryRun": dry_run,
+                "wasCurrent": was_current,
+                "tokenStored": stored,
                 "tokenRemoved": bool(removed),
             }
         )
         return
     prefix = "would delete" if dry_run else "deleted"
-    note = " and its token" if removed else ""
+    note = " and its token" if removed or (dry_run and stored) else ""
     typer.echo(
         f"{prefix} context {name}{note}" + (" (no current context now)" if was_current else "")
     )

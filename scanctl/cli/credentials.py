@@ -13,16 +13,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import keyring
-import keyring.errors
-from keyring.backends import fail, null
-
 from scanctl.cli.config_file import config_dir, validate_context_name
 
 __all__ = [
     "KEYRING_SERVICE",
     "StoredToken",
     "delete_token",
+    "keyring_problem",
     "load_token",
     "store_token",
     "token_claims",
@@ -48,18 +45,41 @@ def _token_file(context: str) -> Path:
     return config_dir() / "credentials" / f"{validate_context_name(context)}.token"
 
 
+_failures: list[str] = []
+"""Why a keyring that looked usable failed when used (this process), for the warning."""
+
+
 def _keyring_usable() -> bool:
-    backend = keyring.get_keyring()
-    return not isinstance(backend, fail.Keyring | null.Keyring)
+    # Imported here: `scanctl.client` (httpx, the models) is not needed to start the CLI.
+    from scanctl.client.keyring_probe import keyring_status
+
+    status = keyring_status()
+    if status.problem is not None and status.problem not in _failures:
+        _failures.append(status.problem)
+    return status.usable and not _failures
+
+
+def _failed(exc: Exception) -> None:
+    """A keyring call raised: from now on this process uses the file, and says why once."""
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    _failures.append(f"{type(exc).__name__}: {text}" if text else type(exc).__name__)
+
+
+def keyring_problem() -> str | None:
+    """Why the OS keyring could not be used, when one is set up but failed; else None."""
+    _keyring_usable()
+    return _failures[0] if _failures else None
 
 
 def store_token(context: str, token: str) -> StoredToken:
     """Keep ``token`` for ``context``; in the keyring when one works, else in a 0600 file."""
     if _keyring_usable():
+        import keyring
+
         try:
             keyring.set_password(KEYRING_SERVICE, _username(context), token)
-        except keyring.errors.KeyringError:
-            pass
+        except Exception as exc:  # KeyringError, or D-Bus and friends failing their own way
+            _failed(exc)
         else:
             _remove_file(context)  # a stale fallback copy must not outlive a re-login
             return StoredToken(token, "keyring")
@@ -79,9 +99,12 @@ def store_token(context: str, token: str) -> StoredToken:
 def load_token(context: str) -> StoredToken | None:
     """The stored token of ``context``: keyring first, then the file fallback."""
     if _keyring_usable():
+        import keyring
+
         try:
             token = keyring.get_password(KEYRING_SERVICE, _username(context))
-        except keyring.errors.KeyringError:
+        except Exception as exc:
+            _failed(exc)
             token = None
         if token:
             return StoredToken(token, "keyring")
@@ -97,10 +120,15 @@ def delete_token(context: str) -> list[str]:
     """Forget the token of ``context`` everywhere; the places it was removed from."""
     removed: list[str] = []
     if _keyring_usable():
+        import keyring
+        import keyring.errors
+
         try:
             keyring.delete_password(KEYRING_SERVICE, _username(context))
-        except keyring.errors.KeyringError:  # PasswordDeleteError: nothing stored
+        except keyring.errors.PasswordDeleteError:  # nothing stored
             pass
+        except Exception as exc:
+            _failed(exc)
         else:
             removed.append("keyring")
     if _remove_file(context):

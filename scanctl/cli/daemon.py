@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import signal
@@ -10,15 +9,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import httpx
 import typer
 
 from scanctl.cli.common import CliError, JsonOption, print_json
+from scanctl.cli.contract import to_contract
 from scanctl.cli.exit_codes import ExitCode
-from scanctl.daemon.config import ConfigError, load_settings
-from scanctl.daemon.driver_factory import UnsupportedDriver
-from scanctl.daemon.identity import DeviceIdentity, IdentityError
-from scanctl.daemon.runner import Daemon, DaemonError
+
+# The daemon's stack (drivers, journal, manifests, the async client) is imported by the
+# commands that use it, not at the CLI's start.
 
 __all__ = ["daemon_app"]
 
@@ -43,6 +41,13 @@ def run(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    import asyncio
+
+    from scanctl.daemon.config import ConfigError, load_settings
+    from scanctl.daemon.driver_factory import UnsupportedDriver
+    from scanctl.daemon.identity import DeviceIdentity, IdentityError
+    from scanctl.daemon.runner import Daemon, DaemonError
+
     try:
         settings = load_settings(config)
     except ConfigError as error:
@@ -62,6 +67,8 @@ def _socket_for(config: Path | None, socket: Path | None) -> Path:
         return socket
     if config is None:
         raise CliError("give --config or --socket", ExitCode.USAGE)
+    from scanctl.daemon.config import ConfigError, load_settings
+
     try:
         return load_settings(config).socket_path
     except ConfigError as error:
@@ -69,6 +76,8 @@ def _socket_for(config: Path | None, socket: Path | None) -> Path:
 
 
 def _get(socket: Path, path: str) -> dict[str, Any]:
+    import httpx
+
     transport = httpx.HTTPTransport(uds=str(socket))
     try:
         with httpx.Client(transport=transport, base_url="http://daemon", timeout=5) as client:
@@ -98,7 +107,7 @@ def status(
     report = _get(path, "/status")
     report["gates"] = _get(path, "/gates")["gates"]
     if as_json:
-        print_json(report)
+        print_json(to_contract(report))
         return
     manifest = report["manifest"]
     typer.echo(f"daemon {report['state']} (pid {report['pid']}), event {report['event_id']}")

@@ -39,6 +39,8 @@ def demo(
     """Start the backend (SQLite, fresh secrets), an event of TICKETS tickets, a registered
     device with its manifest, and a gate daemon with four simulated scanners; then open the
     supervisor TUI. `q` or Ctrl+C stops everything and removes the temporary directory.
+
+    With --headless, JSON: {"gates", "admitted", "denied"}.
     """
     from scanctl.client import ClientError
     from scanctl.demo.stack import DemoError, DemoOptions, DemoStack

@@ -7,6 +7,7 @@ resolution) and a client that authenticates as the device.
 
 from __future__ import annotations
 
+import os
 import uuid
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -24,13 +25,16 @@ from scanctl.cli.common import (
     UrlOption,
     YesOption,
     backend_client,
+    confirm,
     print_json,
     print_table,
     resolve,
     stdout,
     warn,
 )
+from scanctl.cli.contract import to_contract
 from scanctl.cli.exit_codes import ExitCode
+from scanctl.cli.output import OutputOption, QuietOption, print_ids
 
 if TYPE_CHECKING:
     from scanctl.client import ScanctlClient
@@ -47,8 +51,9 @@ DataDirOption = Annotated[
     Path | None,
     typer.Option(
         "--data-dir",
-        help="The device's data directory (device.json, manifest.db, gate.db). Default: the"
-        " gate.toml's, else SCANCTL_DATA_DIR / the context's / the user data directory.",
+        help="The device's data directory (device.json, manifest.db, gate.db). Default:"
+        " SCANCTL_DATA_DIR (as the daemon reads it; a warning when it replaces the gate.toml's),"
+        " else the gate.toml's, the context's, the user data directory.",
         show_default=False,
     ),
 ]
@@ -118,9 +123,35 @@ def gate_side(
         ].startswith("context"):
             chosen_dir = settings.data_dir
         event = event if target.sources.get("event", "none") != "none" else settings.event_id
+        if data_dir is None:
+            _warn_if_environment_overrides(config)
     if data_dir is not None:
         chosen_dir = data_dir.expanduser()
     return GateSide(target, chosen_url, chosen_dir, event)
+
+
+def _warn_if_environment_overrides(config: Path) -> None:
+    """Say so when SCANCTL_DATA_DIR replaces the gate.toml's data_dir.
+
+    The daemon reads its settings with the ``SCANCTL_`` environment over the file, and
+    the CLI must use the directory the daemon will use; but a SCANCTL_DATA_DIR exported
+    for something else (the backend's data directory has the same name) silently moved
+    a gate's manifest and journal elsewhere.
+    """
+    import tomllib
+
+    environment = os.environ.get("SCANCTL_DATA_DIR")
+    if not environment:
+        return
+    try:
+        written = tomllib.loads(config.read_text(encoding="utf-8")).get("data_dir")
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return  # the daemon's loader has reported what is wrong with the file
+    if written and Path(written).expanduser() != Path(environment).expanduser():
+        warn(
+            f"SCANCTL_DATA_DIR={environment} replaces data_dir = {written!r} of {config}"
+            " (as for the daemon); unset it, or pass --data-dir"
+        )
 
 
 def load_identity(data_dir: Path) -> DeviceIdentity:
@@ -194,11 +225,17 @@ def register(
     url: UrlOption = None,
     token: TokenOption = None,
     as_json: JsonOption = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print only the new device's id.")
+    ] = False,
 ) -> None:
     """Create this device's key pairs, register the public halves, save its identity.
 
     The private keys never leave this machine: they go to the OS keyring when one is
     usable, else into device.json (mode 0600) in the data directory, with a warning.
+
+    JSON: {"deviceId", "tenantId", "venueId", "canScanOffline", "identity" (the path of
+    device.json), "keys" ("keyring" or "file"), "manifestSigningKeyId"}.
     """
     from scanctl.daemon.identity import IDENTITY_FILE, DeviceIdentity, IdentityError
     from scanctl.manifests import DeviceKeys
@@ -254,7 +291,9 @@ def register(
         "manifestSigningKeyId": registered.get("manifestSigningKeyId"),
     }
     if as_json:
-        print_json(result)
+        print_json(to_contract(result))
+    elif quiet:
+        print_ids([identity.device_id])
     else:
         stdout.print(f"Registered device {identity.device_id} ({name}) in venue {venue_id}.")
         stdout.print(f"Identity: {path} (private keys: {stored}).")
@@ -280,14 +319,24 @@ def list_devices(
     url: UrlOption = None,
     token: TokenOption = None,
     as_json: JsonOption = False,
+    quiet: QuietOption = False,
+    output: OutputOption = None,
 ) -> None:
-    """List the devices you may see."""
+    """List the devices you may see.
+
+    JSON: a list of {"deviceId", "name", "type", "venueId", "zone", "status",
+    "canScanOffline", "registeredBy", "signingPublicKey", "sealingPublicKey", "createdAt",
+    "updatedAt", "revokedAt"}.
+    """
     with backend_client(resolve(context=context, url=url, token=token)) as backend:
         devices = backend.list_devices()
     if as_json:
-        print_json(devices)
+        print_json(to_contract(devices))
+    elif quiet:
+        print_ids(d.get("deviceId") for d in devices)
     else:
-        print_table(["id", "name", "type", "venue", "offline", "status"], _rows(devices))
+        columns = ["id", "name", "type", "venue", "offline", "status"]
+        print_table(columns, _rows(devices), output=output)
 
 
 @app.command("show")
@@ -298,13 +347,18 @@ def show(
     token: TokenOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Show one device."""
+    """Show one device.
+
+    JSON: {"deviceId", "name", "type", "venueId", "zone", "status", "canScanOffline",
+    "registeredBy", "signingPublicKey", "sealingPublicKey", "createdAt", "updatedAt",
+    "revokedAt"}.
+    """
     with backend_client(resolve(context=context, url=url, token=token)) as backend:
         device = backend.get_device(device_id)
     if as_json:
-        print_json(device)
+        print_json(to_contract(device))
     else:
-        print_table(["field", "value"], sorted(device.items()))
+        print_table(["field", "value"], sorted(to_contract(device).items()))
 
 
 @app.command("revoke")
@@ -316,12 +370,15 @@ def revoke(
     token: TokenOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Revoke a device: from now on it gets no manifest and no call through."""
-    if not yes and not typer.confirm(f"Revoke device {device_id}?", err=True):
-        raise typer.Abort()
+    """Revoke a device: from now on it gets no manifest and no call through.
+
+    Asks first; without a terminal to answer, pass --yes (else exit 2). JSON: the
+    device as `device show` prints it, with "status": "REVOKED" and "revokedAt".
+    """
+    confirm(f"Revoke device {device_id}?", yes=yes, nothing_done="nothing was revoked")
     with backend_client(resolve(context=context, url=url, token=token)) as backend:
         device = backend.revoke_device(device_id)
     if as_json:
-        print_json(device)
+        print_json(to_contract(device))
     else:
         stdout.print(f"Device {device_id} is {device.get('status', 'REVOKED')}.")

@@ -19,7 +19,9 @@ class ExitCode(IntEnum):
     FAILED = 1
     """A scan was denied, reconciliation found conflicts, a check failed, or you answered no."""
     USAGE = 2
-    """Bad arguments or configuration: weak secrets, an unknown context, an invalid policy."""
+    """Bad arguments or configuration: weak secrets, an unknown context, an invalid policy,
+    arguments the backend refused (400/422), a URL without http(s)://, a question with no
+    terminal to answer it (pass --yes), a port in use, an uncreatable data directory."""
     UNREACHABLE = 3
     """The backend or the device could not be reached."""
     NOT_AUTHORIZED = 4

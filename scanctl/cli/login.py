@@ -15,13 +15,21 @@ from scanctl.cli.common import (
     JsonOption,
     backend_client,
     context_name,
+    describe_error,
     print_json,
     resolve,
     warn,
 )
 from scanctl.cli.config_file import load_config
-from scanctl.cli.credentials import delete_token, store_token, token_claims, token_expiry
+from scanctl.cli.credentials import (
+    delete_token,
+    keyring_problem,
+    store_token,
+    token_claims,
+    token_expiry,
+)
 from scanctl.cli.exit_codes import ExitCode
+from scanctl.cli.times import rfc3339_or_none
 
 __all__ = ["login", "logout"]
 
@@ -59,6 +67,29 @@ def _read_token(from_stdin: bool) -> str:
     return token
 
 
+def _verified_claims(name: str, token: str) -> dict[str, Any]:
+    """Who the backend takes ``token`` for, as claims; its errors exit 3 or 4 (nothing stored)."""
+    from scanctl.client import Unreachable
+
+    target = resolve(context=name, token=token)
+    try:
+        with backend_client(target) as backend:
+            me = backend.me()
+    except Unreachable as exc:
+        message, _hint = describe_error(exc)
+        raise CliError(
+            f"{message}; the token was not stored",
+            ExitCode.UNREACHABLE,
+            hint="start the backend or fix the context's URL; --no-verify stores it unchecked",
+        ) from None
+    return {
+        "sub": me.get("subject"),
+        "role": me.get("role"),
+        "tenantId": me.get("tenantId"),
+        "venueId": me.get("venueId"),
+    }
+
+
 def login(
     context: ContextOption = None,
     with_token: Annotated[
@@ -68,16 +99,23 @@ def login(
         ),
     ] = False,
     verify: Annotated[
-        bool, typer.Option("--verify", help="Check the token against the context's backend first.")
-    ] = False,
+        bool,
+        typer.Option(
+            "--verify/--no-verify",
+            help="Ask the context's backend who the token is (GET /api/me) before storing it;"
+            " --no-verify stores it unchecked (setting up offline).",
+        ),
+    ] = True,
     as_json: JsonOption = False,
 ) -> None:
     """Store a bearer token for a context, read from a hidden prompt or stdin (never echoed).
 
+    The backend is asked first who the token is: a token it refuses is not stored
+    (exit 4), nor one it cannot be asked about (exit 3; --no-verify stores it anyway).
     The token goes to the OS keyring; where none works, to a 0600 file in the config
     directory (with a warning). An expired token is refused (exit 4). JSON: {"context",
-    "storedIn": "keyring" or "file", "path", "subject", "role", "tenant", "venue",
-    "expiresAt"}.
+    "storedIn": "keyring" or "file", "path", "verified", "subject", "role", "tenant",
+    "venue", "expiresAt"} (who: as the backend answered, else the token's claims).
     """
     name = _context_for(context)
     token = _read_token(with_token)
@@ -96,22 +134,25 @@ def login(
         if left < EXPIRY_WARNING_SECONDS:
             warn(f"this token expires in {int(left // 60)} min (at {stamp})")
     if verify:
-        target = resolve(context=name, token=token)
-        with backend_client(target) as backend:
-            backend.policy_templates()  # any person's token may read these
+        claims = _verified_claims(name, token)
     stored = store_token(name, token)
     in_keyring = stored.where == "keyring"
     if not in_keyring:
-        warn(f"no OS keyring is available; the token is stored in {stored.where} (mode 0600)")
+        problem = keyring_problem()
+        why = "no OS keyring is available"
+        if problem:
+            why = f"the OS keyring cannot be used ({problem})"
+        warn(f"{why}; the token is stored in {stored.where} (mode 0600)")
     report: dict[str, Any] = {
         "context": name,
         "storedIn": "keyring" if in_keyring else "file",
         "path": None if in_keyring else stored.where,
+        "verified": verify,
         "subject": claims.get("sub") or claims.get("userId"),
         "role": claims.get("role"),
         "tenant": claims.get("tenantId"),
         "venue": claims.get("venueId"),
-        "expiresAt": None if expires is None else expires.isoformat(),
+        "expiresAt": rfc3339_or_none(expires),
     }
     if as_json:
         print_json(report)

@@ -18,6 +18,7 @@ from scanctl.cli.common import (
     progress,
     stdout,
 )
+from scanctl.cli.contract import to_contract
 from scanctl.cli.device import (
     DataDirOption,
     GateConfigOption,
@@ -26,6 +27,7 @@ from scanctl.cli.device import (
     load_identity,
 )
 from scanctl.cli.exit_codes import ExitCode
+from scanctl.cli.times import rfc3339
 from scanctl.daemon.layout import MANIFEST_FILE
 
 __all__ = ["app"]
@@ -72,6 +74,9 @@ def pull(
 
     When a manifest of the event is held, only the changes since it are pulled (a
     delta). A manifest that does not verify never replaces the held one.
+
+    JSON: {"eventId", "sequence", "delta", "baseSequence", "entries", "tickets",
+    "validUntil", "bytes", "path"}.
     """
     from scanctl.manifests import (
         DeltaBaseMismatch,
@@ -137,7 +142,7 @@ def pull(
             "baseSequence": header.base_sequence,
             "entries": len(verified.manifest.entries),
             "tickets": len(store),
-            "validUntilMs": header.valid_until_ms,
+            "validUntil": rfc3339(header.valid_until_ms),
             "bytes": len(wire),
             "path": str(side.data_dir / MANIFEST_FILE),
         }
@@ -171,11 +176,16 @@ def show(
     context: ContextOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """The held manifest: event, sequence, validity, age, tickets by status."""
+    """The held manifest: event, sequence, validity, age, tickets by status.
+
+    JSON: {"held", "path"} and, when one is held, {"tenantId", "venueId", "eventId",
+    "deviceId", "sequence", "signingKeyId", "issuedAt", "validUntil", "ageMs", "stale",
+    "tickets", "byStatus": {STATUS: count}}.
+    """
     side = gate_side(context=context, url=None, data_dir=data_dir, config=config)
     summary = _summary(side.data_dir)
     if as_json:
-        print_json(summary)
+        print_json(to_contract(summary))
         return
     if not summary["held"]:
         stdout.print(f"No manifest held in {summary['path']}.")
@@ -207,7 +217,10 @@ def verify(
     as_json: JsonOption = False,
 ) -> None:
     """Check the held manifest: present, signed by a trusted key, for this device, its
-    event key opens, not stale. Exit 1 when any check fails."""
+    event key opens, not stale. Exit 1 when any check fails.
+
+    JSON: {"ok", "problems": [text], "path"}.
+    """
     from scanctl.manifests import ManifestStore, SealError, TrustedKeys, open_event_keys
 
     side = gate_side(context=context, url=None, data_dir=data_dir, config=config)

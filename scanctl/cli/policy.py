@@ -14,11 +14,9 @@ import subprocess
 import tempfile
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from pydantic import ValidationError
-from rich.text import Text
 
 from scanctl.cli.common import (
     CliError,
@@ -31,6 +29,7 @@ from scanctl.cli.common import (
     YesOption,
     attribute_docs,
     backend_client,
+    confirm,
     print_json,
     print_table,
     resolve,
@@ -38,8 +37,13 @@ from scanctl.cli.common import (
     stdout,
 )
 from scanctl.cli.config_file import toml_dumps
+from scanctl.cli.contract import times_only
 from scanctl.cli.exit_codes import ExitCode
-from scanctl.core import Policy
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
+    from scanctl.core import Policy
 
 __all__ = ["app", "parse_assignments", "policy_from_toml", "policy_toml"]
 
@@ -68,13 +72,20 @@ def _line(name: str, value: Any) -> str:
     return toml_dumps({name: value}).strip()
 
 
+def _model() -> type[Policy]:
+    """`scanctl.core.Policy`, imported when a command needs it (pydantic: not at start)."""
+    from scanctl.core import Policy
+
+    return Policy
+
+
 def policy_toml(policy: Policy, *, header: str = "") -> str:
     """The policy as commented TOML: one key per line with its meaning, defaults marked."""
-    docs = attribute_docs(Policy)
+    docs = attribute_docs(_model())
     data = policy.as_dict()
-    defaults = Policy().as_dict()
+    defaults = _model()().as_dict()
     lines = [header] if header else []
-    for name in Policy.model_fields:
+    for name in _model().model_fields:
         value = data[name]
         if name in docs:
             lines.append(f"# {docs[name]}")
@@ -117,10 +128,7 @@ def policy_from_toml(text: str) -> Policy:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InvalidPolicy([f"TOML: {exc}"]) from None
-    try:
-        return Policy.model_validate(data)
-    except ValidationError as exc:
-        raise InvalidPolicy(_problems(exc)) from None
+    return _validated(data)
 
 
 def _parse_value(raw: str) -> Any:
@@ -159,8 +167,10 @@ def parse_assignments(base: dict[str, Any], assignments: list[str]) -> dict[str,
 
 
 def _validated(data: dict[str, Any]) -> Policy:
+    from pydantic import ValidationError
+
     try:
-        return Policy.model_validate(data)
+        return _model().model_validate(data)
     except ValidationError as exc:
         raise InvalidPolicy(_problems(exc)) from None
 
@@ -169,7 +179,7 @@ def _changes(old: Policy, new: Policy) -> list[dict[str, Any]]:
     before, after = old.as_dict(), new.as_dict()
     return [
         {"key": key, "from": before[key], "to": after[key]}
-        for key in Policy.model_fields
+        for key in _model().model_fields
         if before[key] != after[key]
     ]
 
@@ -183,6 +193,8 @@ def _print_diff(old: Policy, new: Policy, event_id: str, *, to_stderr: bool) -> 
         tofile=f"{event_id} (new)",
         lineterm="",
     )
+    from rich.text import Text
+
     for line in diff:
         style = ""
         if line.startswith(("+++", "---")):
@@ -202,7 +214,7 @@ def _print_diff(old: Policy, new: Policy, event_id: str, *, to_stderr: bool) -> 
 def _fetch(target: Target, event_id: str) -> tuple[dict[str, Any], Policy]:
     with backend_client(target) as backend:
         answer = backend.get_policy(event_id)
-    return answer, Policy.model_validate(answer["policy"])
+    return answer, _model().model_validate(answer["policy"])
 
 
 def _push(
@@ -226,34 +238,24 @@ def _push(
     }
     if not changes:
         if as_json:
-            print_json(report)
+            print_json(times_only(report))
         else:
             typer.echo("no changes; nothing to push")
         return
     _print_diff(old, new, event_id, to_stderr=as_json)
     if dry_run:
         if as_json:
-            print_json(report)
+            print_json(times_only(report))
         else:
             typer.echo("dry run: nothing was pushed")
         return
-    if not yes:
-        try:
-            confirmed = typer.confirm(
-                f"Push this policy to event {event_id}?", default=False, err=True
-            )
-        except typer.Abort:
-            raise CliError(
-                "no answer to the confirmation; nothing was pushed", hint="pass --yes in scripts"
-            ) from None
-        if not confirmed:
-            raise CliError("not confirmed; nothing was pushed")
+    confirm(f"Push this policy to event {event_id}?", yes=yes, nothing_done="nothing was pushed")
     with backend_client(target) as backend:
         answer = backend.put_policy(event_id, new.as_dict())
     report["pushed"] = True
     report["policy"] = answer["policy"]
     if as_json:
-        print_json(report)
+        print_json(times_only(report))
     else:
         typer.echo(f"pushed the policy of event {event_id} ({len(changes)} change(s))")
 
@@ -281,13 +283,13 @@ def show(
     event_id = target.require("event", event, flag="EVENT")
     answer, policy = _fetch(target, event_id)
     if as_json:
-        print_json(answer)
+        print_json(times_only(answer))
         return
     if as_toml:
         typer.echo(policy_toml(policy), nl=False)
         return
     origin = "service defaults" if answer.get("isDefault") else f"set by {answer.get('updatedBy')}"
-    defaults = Policy().as_dict()
+    defaults = _model()().as_dict()
     print_table(
         ["key", "value", ""],
         (
@@ -335,7 +337,7 @@ def set_keys(
     base = current.as_dict()
     if template is not None:
         with backend_client(target) as backend:
-            base = Policy.model_validate(backend.get_policy_template(template)["policy"]).as_dict()
+            base = _validated(backend.get_policy_template(template)["policy"]).as_dict()
     new = _validated(parse_assignments(base, items))
     _push(target, event_id, current, new, dry_run=dry_run, yes=yes, as_json=as_json)
 
@@ -403,8 +405,8 @@ def edit(
     """Edit an event's policy as TOML in $VISUAL/$EDITOR, then validate, diff, confirm, push.
 
     An invalid file is reopened with the problems at the top (save it unchanged to give
-    up: exit 2, nothing pushed). An emptied file cancels (exit 1). JSON (after the
-    editor closes): as for `policy set`.
+    up: exit 2, nothing pushed). An emptied file cancels (exit 1). After the editor
+    closes, JSON: as for `policy set`, {"eventId", "changes", "dryRun", "pushed", "policy"}.
     """
     target = resolve(context=context, url=url, token=token)
     event_id = target.require("event", event, flag="EVENT")
@@ -442,12 +444,12 @@ def templates(
     with backend_client(target) as backend:
         answer: Any = backend.get_policy_template(name) if name else backend.policy_templates()
     if as_json:
-        print_json(answer)
+        print_json(times_only(answer))
         return
     if name:
-        typer.echo(policy_toml(Policy.model_validate(answer["policy"])), nl=False)
+        typer.echo(policy_toml(_validated(answer["policy"])), nl=False)
         return
-    defaults = Policy().as_dict()
+    defaults = _model()().as_dict()
     rows = []
     for item in answer:
         changed = {k: v for k, v in item["policy"].items() if v != defaults.get(k)}

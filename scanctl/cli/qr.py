@@ -17,6 +17,7 @@ from scanctl.cli.common import (
     print_table,
     resolve,
 )
+from scanctl.cli.contract import to_contract
 
 __all__ = ["app"]
 
@@ -35,13 +36,22 @@ def generate(
     url: UrlOption = None,
     token: TokenOption = None,
     as_json: JsonOption = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print only the code (for a script).")
+    ] = False,
 ) -> None:
-    """Print a fresh code for TICKET and when it expires (about 30 s from now)."""
+    """Print a fresh code for TICKET and when it expires (about 30 s from now).
+
+    JSON: {"ticketId", "qrData", "expiresAt"} (and any other field the backend sends).
+    """
     target = resolve(context=context, url=url, token=token)
     with backend_client(target) as backend:
         code = backend.generate_qr(ticket)
     if as_json:
-        print_json(code)
+        print_json(to_contract(code))
+        return
+    if quiet:
+        typer.echo(code["qrData"])
         return
     print_table(
         ["ticket", "expires", "code"],

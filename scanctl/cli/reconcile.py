@@ -10,7 +10,6 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections import Counter
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -26,6 +25,7 @@ from scanctl.cli.common import (
     progress,
     stdout,
 )
+from scanctl.cli.contract import to_contract
 from scanctl.cli.device import (
     DataDirOption,
     GateConfigOption,
@@ -34,6 +34,7 @@ from scanctl.cli.device import (
     load_identity,
 )
 from scanctl.cli.exit_codes import ExitCode
+from scanctl.cli.times import rfc3339
 from scanctl.daemon.layout import JOURNAL_FILE
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ def _now_ms() -> int:
 
 
 def _iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds")
+    return rfc3339(ms)
 
 
 def _journal_path(data_dir: Path) -> Path:
@@ -146,6 +147,9 @@ def push(
 
     Exit status 1 when the backend reports conflicts (tickets admitted more often,
     across gates, than the policy allows).
+
+    JSON: {"pushed", "summary": {"accepted", "duplicate", "conflict", "rejected"},
+    "conflicts": [the backend's conflict records]}.
     """
     from scanctl.daemon.journal import Journal
 
@@ -174,7 +178,8 @@ def push(
         journal.close()
     summary = {k: totals.get(k, 0) for k in ("accepted", "duplicate", "conflict", "rejected")}
     if as_json:
-        print_json({"pushed": sum(totals.values()), "summary": summary, "conflicts": conflicts})
+        report = {"pushed": sum(totals.values()), "summary": summary, "conflicts": conflicts}
+        print_json(to_contract(report))
     else:
         stdout.print(
             f"Pushed {sum(totals.values())} scans: {summary['accepted']} accepted, "
@@ -231,7 +236,11 @@ def status(
     url: UrlOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """What is pending in the journal, what the backend answered, and the conflicts."""
+    """What is pending in the journal, what the backend answered, and the conflicts.
+
+    JSON: {"pending", "oldestPendingScannedAt", "sent": {result: count}, "conflicts":
+    [{"scanId", "ticketId", "gate", "scannedAt"}]}.
+    """
     side = gate_side(context=context, url=url, data_dir=data_dir, config=config)
     path = _journal_path(side.data_dir)
     if check_backend:

@@ -46,7 +46,12 @@ def scan(
     token: TokenOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Decide CODE online and print the decision. Exit 0 admitted, 1 denied."""
+    """Decide CODE online and print the decision. Exit 0 admitted, 1 denied.
+
+    JSON: the decision, {"allowed", "reason", "message", "ticketId", "admittedAt",
+    "admittedGate", "transferredTo", "retryAfterSeconds", "warning", "scanId",
+    "decidedAt"} (unused facts null).
+    """
     target = resolve(context=context, url=url, token=token)
     event_id = target.require("event", event)
     device_id = target.require("device", device)

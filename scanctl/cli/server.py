@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from scanctl.backend.errors import ConfigError
-from scanctl.backend.settings import Settings, load_settings
-from scanctl.cli.common import JsonOption, print_json
+from scanctl.cli.common import CliError, JsonOption, print_json
 from scanctl.cli.exit_codes import ExitCode
+
+if TYPE_CHECKING:
+    from scanctl.backend.settings import Settings
+
+# The backend (FastAPI, SQLAlchemy, pydantic-settings) is imported inside the commands:
+# the CLI's start must not pay for it (every TAB of completion starts `scanctl`).
 
 __all__ = ["app"]
 
@@ -31,6 +35,9 @@ ConfigOption = typer.Option(
 
 
 def _settings(config: Path | None, **overrides: Any) -> Settings:
+    from scanctl.backend.errors import ConfigError
+    from scanctl.backend.settings import load_settings
+
     try:
         return load_settings(config, overrides=overrides)
     except ConfigError as exc:
@@ -56,10 +63,69 @@ def run(
     command exits 2 before binding a port.
     """
     settings = _settings(config, host=host, port=port)
+    _check_database_dir(settings.effective_database_url)
+    _check_port(settings.host, settings.port)
     from scanctl.backend.server import serve
 
-    if not serve(settings):
-        raise typer.Exit(ExitCode.FAILED)
+    try:
+        started = serve(settings)
+    except SystemExit:  # uvicorn's own exit when it cannot bind after all (a race)
+        started = False
+    if not started:
+        raise CliError(
+            f"the server did not start on {settings.host}:{settings.port} (see the log above)",
+            ExitCode.FAILED,
+        )
+
+
+def _check_database_dir(database_url: str) -> None:
+    """A SQLite file's directory must exist or be creatable: one line, not a traceback."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return
+    directory = Path(url.database).expanduser().parent
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CliError(
+            f"cannot create the data directory {directory}: {exc.strerror or exc}",
+            ExitCode.USAGE,
+            hint="set SCANCTL_DATA_DIR (or DATABASE_URL) to a directory this user may write",
+        ) from None
+
+
+def _check_port(host: str, port: int) -> None:
+    """Say "port in use" before the app starts, rather than after uvicorn logged it.
+
+    A configuration problem (exit 2): another process holds the port, or the host is
+    not an address of this machine. uvicorn still binds for real afterwards; the probe
+    only makes the common mistake one clear line.
+    """
+    import errno
+    import socket
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except (socket.gaierror, UnicodeError) as exc:
+        raise CliError(f"cannot listen on {host!r}: {exc}", ExitCode.USAGE) from None
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise CliError(
+                    f"port {port} on {host} is already in use",
+                    ExitCode.USAGE,
+                    hint="stop what listens there, or choose another --port (or PORT)",
+                ) from None
+            raise CliError(
+                f"cannot listen on {host}:{port}: {exc.strerror or exc}", ExitCode.USAGE
+            ) from None
 
 
 @app.command("migrate")

@@ -10,9 +10,6 @@ from pathlib import Path
 import typer
 
 from scanctl.backend.auth.principal import PERSON_ROLES, Role
-from scanctl.backend.auth.tokens import issue_person_token
-from scanctl.backend.errors import ConfigError
-from scanctl.backend.settings import load_jwt_secret
 from scanctl.cli.common import CliError, JsonOption, print_json
 from scanctl.cli.exit_codes import ExitCode
 
@@ -63,6 +60,11 @@ def issue(
             raise CliError("--venue must be a UUID", ExitCode.USAGE) from None
     if venue_id is None and parsed_role in (Role.VENUE_STAFF, Role.VENUE_MANAGER):
         raise CliError(f"a {parsed_role.value} token needs --venue", ExitCode.USAGE)
+    # The backend's settings and JWT code load only here: `scanctl --help` stays quick.
+    from scanctl.backend.auth.tokens import issue_person_token
+    from scanctl.backend.errors import ConfigError
+    from scanctl.backend.settings import load_jwt_secret
+
     try:
         secret = load_jwt_secret(config)
     except ConfigError as exc:

@@ -34,7 +34,7 @@ from scanctl.client.errors import (
     TimedOut,
     Unreachable,
 )
-from scanctl.client.models import ScanResult
+from scanctl.client.models import ScanResult, ScansPage
 from scanctl.client.retry import NO_RETRY, RetryPolicy
 from scanctl.client.sync_client import ScanctlClient
 
@@ -66,6 +66,7 @@ __all__ = [
     "RetryPolicy",
     "ScanResult",
     "ScanctlClient",
+    "ScansPage",
     "ServerError",
     "ServiceUnavailable",
     "TimedOut",

@@ -20,7 +20,7 @@ from scanctl.client.base import DEFAULT_TIMEOUT, ClientBase
 from scanctl.client.breaker import CircuitBreaker
 from scanctl.client.endpoints import SCAN_DEADLINE, Call
 from scanctl.client.execution import BodyReader, attempt, conclude, request_args
-from scanctl.client.models import ScanResult
+from scanctl.client.models import ScanResult, ScansPage
 from scanctl.client.responses import Reply
 from scanctl.client.retry import RetryPolicy
 
@@ -161,6 +161,21 @@ class AsyncScanctlClient(ClientBase):
         """Recorded scans of an event (``GET /api/scans``)."""
         return await self.call(endpoints.list_scans(event_id, since=since, timeout=timeout))
 
+    async def scans_page(
+        self,
+        event_id: str,
+        *,
+        since: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+        timeout: float | None = None,
+    ) -> ScansPage:
+        """One page of an event's recorded scans and the cursor of the next (``GET /api/scans``)."""
+        call = endpoints.scans_page(
+            event_id, since=since, limit=limit, cursor=cursor, timeout=timeout
+        )
+        return await self.call(call)
+
     async def register_device(
         self, registration: Mapping[str, Any], *, timeout: float | None = None
     ) -> dict[str, Any]:
@@ -190,6 +205,10 @@ class AsyncScanctlClient(ClientBase):
     ) -> dict[str, Any]:
         """Replace an event's policy (``PUT /api/policies/{eventId}``)."""
         return await self.call(endpoints.put_policy(event_id, policy, timeout=timeout))
+
+    async def me(self, *, timeout: float | None = None) -> dict[str, Any]:
+        """Who the backend takes this token for (``GET /api/me``): checks a token."""
+        return await self.call(endpoints.me(timeout=timeout))
 
     async def policy_templates(self, *, timeout: float | None = None) -> list[Any]:
         """Built-in and the tenant's policy templates (``GET /api/policy-templates``)."""

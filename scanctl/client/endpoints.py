@@ -14,7 +14,7 @@ from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
 from scanctl.client import responses
-from scanctl.client.models import ScanResult
+from scanctl.client.models import ScanResult, ScansPage
 from scanctl.client.responses import Reply
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "list_events",
     "list_scans",
     "list_tickets",
+    "me",
     "policy_templates",
     "pull_manifest",
     "put_policy",
@@ -39,6 +40,7 @@ __all__ = [
     "register_device",
     "revoke_device",
     "scan",
+    "scans_page",
     "upsert_tickets",
 ]
 
@@ -144,6 +146,27 @@ def list_scans(
     )
 
 
+def scans_page(
+    event_id: str,
+    *,
+    since: str | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+    timeout: float | None = None,
+) -> Call[ScansPage]:
+    """``GET /api/scans?eventId=&since=&limit=&cursor=``: one page and the next cursor."""
+    params = {"eventId": event_id}
+    if since is not None:
+        params["since"] = since
+    if limit is not None:
+        params["limit"] = str(limit)
+    if cursor is not None:
+        params["cursor"] = cursor
+    return Call(
+        "GET", "/api/scans", responses.scans_page, params=params, idempotent=True, timeout=timeout
+    )
+
+
 # -- devices -------------------------------------------------------------------------
 
 
@@ -219,6 +242,11 @@ def put_policy(
         idempotent=True,
         timeout=timeout,
     )
+
+
+def me(*, timeout: float | None = None) -> Call[dict[str, Any]]:
+    """``GET /api/me``: who the backend takes the token for (checks it)."""
+    return Call("GET", "/api/me", responses.json_object, idempotent=True, timeout=timeout)
 
 
 def policy_templates(*, timeout: float | None = None) -> Call[list[Any]]:

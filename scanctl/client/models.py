@@ -1,4 +1,4 @@
-"""Typed answers of the backend that callers branch on (the scan decision)."""
+"""Typed answers of the backend that callers branch on (the scan decision, a page of scans)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 from scanctl.core import Reason, WireDecision, decision_from_wire
 
-__all__ = ["ScanResult"]
+__all__ = ["ScanResult", "ScansPage"]
 
 
 @dataclass(frozen=True)
@@ -37,3 +37,16 @@ class ScanResult:
     def known_reason(self) -> Reason | None:
         """The reason as a `Reason`, or None when the backend sent one we do not know."""
         return self.reason if isinstance(self.reason, Reason) else None
+
+
+@dataclass(frozen=True)
+class ScansPage:
+    """One page of ``GET /api/scans``: the scans as sent (camelCase) and the next cursor.
+
+    ``next`` is None on the last page; passed back as ``cursor`` it continues exactly
+    after the last scan of this page (the backend orders by arrival, so nothing is
+    skipped when late offline uploads land between two pages).
+    """
+
+    scans: list[dict[str, Any]]
+    next: str | None

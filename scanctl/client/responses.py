@@ -29,7 +29,7 @@ from scanctl.client.errors import (
     ServerError,
     ServiceUnavailable,
 )
-from scanctl.client.models import ScanResult
+from scanctl.client.models import ScanResult, ScansPage
 from scanctl.core import Reason, message_for
 
 __all__ = [
@@ -42,6 +42,7 @@ __all__ = [
     "parse_retry_after",
     "raw_bytes",
     "scan_result",
+    "scans_page",
 ]
 
 UNAVAILABLE_STATUSES = frozenset({502, 503, 504})
@@ -98,6 +99,19 @@ def json_list(reply: Reply, key: str) -> list[Any]:
     if not isinstance(value, list):
         raise InvalidResponse(f"expected a JSON list of {key}", status=reply.status)
     return value
+
+
+def scans_page(reply: Reply) -> ScansPage:
+    """A page of scans: ``{"scans": [...], "next": cursor|null}`` (a bare array: one page)."""
+    value = json_body(reply)
+    if isinstance(value, list):  # an older backend that did not page
+        return ScansPage([dict(s) for s in value if isinstance(s, dict)], None)
+    if not isinstance(value, dict) or not isinstance(value.get("scans"), list):
+        raise InvalidResponse("expected a page of scans", status=reply.status)
+    following = value.get("next")
+    if following is not None and not isinstance(following, str):
+        raise InvalidResponse("a page's 'next' must be a string or null", status=reply.status)
+    return ScansPage([dict(s) for s in value["scans"] if isinstance(s, dict)], following)
 
 
 def raw_bytes(reply: Reply) -> bytes:

@@ -21,7 +21,7 @@ from scanctl.client.execution import (
     conclude,
     request_args,
 )
-from scanctl.client.models import ScanResult
+from scanctl.client.models import ScanResult, ScansPage
 from scanctl.client.retry import RetryPolicy
 
 __all__ = ["ScanctlClient"]
@@ -160,6 +160,21 @@ class ScanctlClient(ClientBase):
         """Recorded scans of an event (``GET /api/scans``)."""
         return self.call(endpoints.list_scans(event_id, since=since, timeout=timeout))
 
+    def scans_page(
+        self,
+        event_id: str,
+        *,
+        since: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+        timeout: float | None = None,
+    ) -> ScansPage:
+        """One page of an event's recorded scans and the cursor of the next (``GET /api/scans``)."""
+        call = endpoints.scans_page(
+            event_id, since=since, limit=limit, cursor=cursor, timeout=timeout
+        )
+        return self.call(call)
+
     def register_device(
         self, registration: Mapping[str, Any], *, timeout: float | None = None
     ) -> dict[str, Any]:
@@ -187,6 +202,10 @@ class ScanctlClient(ClientBase):
     ) -> dict[str, Any]:
         """Replace an event's policy (``PUT /api/policies/{eventId}``)."""
         return self.call(endpoints.put_policy(event_id, policy, timeout=timeout))
+
+    def me(self, *, timeout: float | None = None) -> dict[str, Any]:
+        """Who the backend takes this token for (``GET /api/me``): checks a token."""
+        return self.call(endpoints.me(timeout=timeout))
 
     def policy_templates(self, *, timeout: float | None = None) -> list[Any]:
         """Built-in and the tenant's policy templates (``GET /api/policy-templates``)."""

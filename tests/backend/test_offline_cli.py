@@ -88,7 +88,9 @@ def test_register_pull_scan_offline_push(server: ServerProcess, tmp_path: Path) 
     assert pulled.returncode == 0, pulled.stderr
     assert json.loads(pulled.stdout)["tickets"] == 10
     shown = json.loads(scanctl(env, "manifest", "show", "--data-dir", str(data), "--json").stdout)
-    assert shown["by_status"]["ACTIVE"] == 10 and not shown["stale"]
+    assert shown["byStatus"]["ACTIVE"] == 10 and not shown["stale"]
+    assert shown["validUntil"].endswith("Z") and shown["issuedAt"].endswith("Z")
+    assert shown["eventId"] == venue.event and "event_id" not in shown
     assert scanctl(env, "manifest", "verify", "--data-dir", str(data)).returncode == 0
     delta = scanctl(env, "manifest", "pull", venue.event, "--data-dir", str(data), "--json")
     assert json.loads(delta.stdout)["delta"] is True
@@ -120,6 +122,13 @@ def test_register_pull_scan_offline_push(server: ServerProcess, tmp_path: Path) 
                     os.write(master, b"]Q1" + payload.encode() + b"\r")
                     assert read_exactly(master, len(feedback)) == feedback
                 assert api(tmp_path / "d.sock", "/status")["state"] == "running"
+                status = scanctl(env, "daemon", "status", "--config", str(config), "--json")
+                assert status.returncode == 0, status.stderr
+                report = json.loads(status.stdout)  # the CLI's contract, not the local API's
+                assert report["eventId"] == venue.event and "event_id" not in report
+                assert report["startedAt"].endswith("Z")
+                assert report["manifest"]["byStatus"]["ACTIVE"] == 10
+                assert {"gate", "perMinuteNow"} <= set(report["gates"][0])
             finally:
                 daemon.send_signal(signal.SIGTERM)
                 assert daemon.wait(timeout=15) == 0

@@ -58,7 +58,7 @@ def test_generate_scan_and_list(door: Door, tmp_path: Path) -> None:
     assert json.loads(again.stdout)["reason"] == "QR_ALREADY_USED"
     listed = _run(tmp_path, server.url, admin, "scans", "list", "--event", door.event, "--json")
     assert listed.returncode == 0, listed.stderr
-    mine = [s for s in json.loads(listed.stdout) if s["gate"] == "cli"]
+    mine = [s for s in json.loads(listed.stdout)["scans"] if s["gate"] == "cli"]
     assert [s["reason"] for s in mine] == ["ADMITTED", "QR_ALREADY_USED"]
     shown = _run(tmp_path, server.url, admin, "qr", "show", ticket)
     assert shown.returncode == 0, shown.stderr

@@ -40,7 +40,7 @@ from scanctl.client import (
         (ServiceUnavailable(503, "UNAVAILABLE", "draining"), ExitCode.UNREACHABLE),
         (NotAuthorized(401, "UNAUTHORIZED", "token expired"), ExitCode.NOT_AUTHORIZED),
         (Forbidden(403, "FORBIDDEN", "venue"), ExitCode.NOT_AUTHORIZED),
-        (BadRequest(422, "INVALID", "bad"), ExitCode.FAILED),
+        (BadRequest(422, "INVALID", "bad"), ExitCode.USAGE),
         (NotFound(404, "NOT_FOUND", "no"), ExitCode.FAILED),
         (ServerError(500, "ERROR", "boom"), ExitCode.FAILED),
         (InvalidResponse("not json"), ExitCode.FAILED),

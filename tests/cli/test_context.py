@@ -49,7 +49,10 @@ def test_set_list_use_show_delete(cli: Cli) -> None:
     assert data["contexts"]["a"] == {"url": "http://a.example:1", "tenant": "acme"}
 
     dry = cli.json("context", "delete", "b", "--dry-run")
-    assert dry == {"name": "b", "deleted": False, "dryRun": True, "tokenRemoved": False}
+    assert dry == {
+        "name": "b", "deleted": False, "dryRun": True, "wasCurrent": True,
+        "tokenStored": False, "tokenRemoved": False,
+    }  # fmt: skip
     assert "b" in cli.json("context", "list")["contexts"]
     assert cli.json("context", "delete", "b")["deleted"] is True
     listed = cli.json("context", "list")
@@ -129,3 +132,13 @@ def test_scanctl_config_points_at_another_file(cli: Cli) -> None:
     assert other.is_file()
     assert cli.json("context", "list")["contexts"] == {}
     assert "ci" in cli.json("context", "list", SCANCTL_CONFIG=str(other))["contexts"]
+
+
+def test_delete_dry_run_with_a_token_removes_nothing_and_says_so(cli: Cli) -> None:
+    cli.json("context", "set", "c", "--url", "http://c.example:3")
+    assert cli.run("login", "--no-verify", input="not-a-jwt-but-a-token\n").returncode == 0
+    dry = cli.json("context", "delete", "c", "--dry-run")
+    assert (dry["tokenStored"], dry["tokenRemoved"], dry["deleted"]) == (True, False, False)
+    assert cli.run("context", "show", "--show-token").stdout == "not-a-jwt-but-a-token\n"
+    done = cli.json("context", "delete", "c")
+    assert (done["tokenStored"], done["tokenRemoved"], done["deleted"]) == (True, True, True)

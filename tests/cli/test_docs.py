@@ -61,3 +61,18 @@ def test_readme_lists_the_exit_codes() -> None:
     section = readme[readme.index("## Command line") :]
     for code in ExitCode:
         assert f"| {int(code)} |" in section, code
+
+
+def _takes_json(command: object) -> bool:
+    params = getattr(command, "params", [])
+    return any("--json" in getattr(p, "opts", ()) for p in params)
+
+
+def test_every_json_command_documents_its_keys() -> None:
+    # The contract of a --json command is its keys; its help says them after "JSON:".
+    undocumented = [
+        " ".join(path)
+        for path, command in iter_commands()
+        if _takes_json(command) and "JSON:" not in (command.help or "")
+    ]
+    assert not undocumented, "say the JSON keys (JSON: {...}) of:\n  " + "\n  ".join(undocumented)

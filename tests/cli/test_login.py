@@ -19,7 +19,9 @@ from tests.backend.world import World
 from tests.cli.conftest import Cli
 from tests.cli.file_keyring import JsonFileKeyring
 
-LOGIN_KEYS = {"context", "storedIn", "path", "subject", "role", "tenant", "venue", "expiresAt"}
+LOGIN_KEYS = {
+    "context", "storedIn", "path", "verified", "subject", "role", "tenant", "venue", "expiresAt",
+}  # fmt: skip
 
 
 def _token(exp_in: int, **claims: object) -> str:
@@ -31,7 +33,7 @@ def _token(exp_in: int, **claims: object) -> str:
 def test_login_from_stdin_stores_a_0600_file_and_never_prints_the_token(cli: Cli) -> None:
     cli.json("context", "set", "hall", "--url", "http://127.0.0.1:9")
     token = _token(3600)
-    result = cli.run("login", "--json", input=token + "\n")
+    result = cli.run("login", "--no-verify", "--json", input=token + "\n")
     assert result.returncode == 0, result.stderr
     assert token not in result.stdout + result.stderr
     report = __import__("json").loads(result.stdout)
@@ -71,7 +73,7 @@ def test_login_uses_the_keyring_when_there_is_one(cli: Cli, tmp_path: Path) -> N
     try:
         cli.json("context", "set", "hall", "--url", "http://127.0.0.1:9")
         token = _token(3600)
-        result = cli.run("login", "--json", input=token)
+        result = cli.run("login", "--no-verify", "--json", input=token)
         assert result.returncode == 0, result.stderr
         assert "Warning" not in result.stderr
         assert __import__("json").loads(result.stdout)["storedIn"] == "keyring"
@@ -86,7 +88,7 @@ def test_login_uses_the_keyring_when_there_is_one(cli: Cli, tmp_path: Path) -> N
 
 def test_an_expired_token_is_refused_and_not_stored(cli: Cli) -> None:
     cli.json("context", "set", "hall")
-    result = cli.run("login", input=_token(-60))
+    result = cli.run("login", "--no-verify", input=_token(-60))
     assert result.returncode == 4
     assert result.stderr.startswith("Error: this token expired at ")
     assert "nothing was stored" in result.stderr
@@ -95,13 +97,13 @@ def test_an_expired_token_is_refused_and_not_stored(cli: Cli) -> None:
 
 def test_a_token_about_to_expire_is_stored_with_a_warning(cli: Cli) -> None:
     cli.json("context", "set", "hall")
-    result = cli.run("login", input=_token(120))
+    result = cli.run("login", "--no-verify", input=_token(120))
     assert result.returncode == 0
     assert "Warning: this token expires in 1 min" in result.stderr
 
 
 def test_login_needs_a_context_and_a_token(cli: Cli) -> None:
-    result = cli.run("login", input=_token(600))
+    result = cli.run("login", "--no-verify", input=_token(600))
     assert result.returncode == 2
     assert "Hint: create one first" in result.stderr
     cli.json("context", "set", "hall")
@@ -115,7 +117,7 @@ def test_the_stored_token_is_used_and_an_expired_one_exits_4(
 ) -> None:
     cli.json("context", "set", "v1", "--url", server.url, "--event", world.own.event)
     good = server.token(Role.VENUE_MANAGER, world.own.tenant, world.own.venue)
-    assert cli.run("login", "--verify", input=good).returncode == 0
+    assert cli.run("login", input=good).returncode == 0  # verified by default
     assert cli.json("policy", "show")["eventId"] == world.own.event
 
     # A token that expired after login: a clear message, exit 4, no call made.
@@ -146,7 +148,7 @@ def test_the_prompt_does_not_echo_the_token(cli: Cli) -> None:
     token = _token(3600)
     leader, follower = os.openpty()
     process = subprocess.Popen(
-        [SCANCTL, "login"],
+        [SCANCTL, "login", "--no-verify"],
         stdin=follower,
         stdout=follower,
         stderr=follower,
@@ -188,7 +190,7 @@ def test_ctrl_c_at_the_prompt_exits_130(cli: Cli) -> None:
     cli.json("context", "set", "hall")
     leader, follower = os.openpty()
     process = subprocess.Popen(
-        [SCANCTL, "login"],
+        [SCANCTL, "login", "--no-verify"],
         stdin=follower,
         stdout=follower,
         stderr=follower,
@@ -219,3 +221,53 @@ def test_ctrl_c_at_the_prompt_exits_130(cli: Cli) -> None:
     assert b"Interrupted." in seen
     assert b"Traceback" not in seen
     assert not (cli.config_dir / "credentials" / "hall.token").exists()
+
+
+def test_a_broken_keyring_configuration_falls_back_to_the_file_with_one_warning(
+    cli: Cli,
+) -> None:
+    # SecretService without a D-Bus session: keyring.get_keyring() raises RuntimeError.
+    broken = {
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.SecretService.Keyring",
+        "DBUS_SESSION_BUS_ADDRESS": "",
+    }
+    assert cli.process("context", "set", "hall", "--url", "http://127.0.0.1:9").returncode == 0
+    token = _token(3600)
+    login = cli.process("login", "--no-verify", input=token, **broken)
+    assert login.returncode == 0, login.stderr
+    (warning,) = login.stderr.splitlines()
+    assert warning.startswith("Warning: the OS keyring cannot be used (RuntimeError: ")
+    assert "0600" in warning
+    shown = cli.process("context", "show", "--show-token", **broken)
+    assert (shown.returncode, shown.stdout, shown.stderr) == (0, token + "\n", "")
+    assert cli.process("logout", **broken).returncode == 0
+
+
+def test_login_asks_the_backend_and_stores_only_a_token_it_accepts(
+    cli: Cli, server: ServerProcess, world: World
+) -> None:
+    cli.json("context", "set", "v2", "--url", server.url)
+    for garbage in ("not-a-token", _token(3600, tenantId=world.own.tenant)):
+        refused = cli.run("login", input=garbage)
+        assert refused.returncode == 4, refused.stderr
+        assert refused.stderr.startswith("Error: the backend refused the token")
+        assert cli.run("context", "show", "--show-token").returncode == 4  # nothing stored
+    good = server.token(Role.VENUE_MANAGER, world.own.tenant, world.own.venue)
+    report = cli.json("login", input=good)
+    assert report["verified"] is True
+    assert (report["role"], report["tenant"], report["venue"]) == (
+        "VENUE_MANAGER", world.own.tenant, world.own.venue,
+    )  # fmt: skip
+    assert report["expiresAt"].endswith("Z")
+
+
+def test_login_without_a_backend_stores_nothing_unless_told(cli: Cli) -> None:
+    cli.json("context", "set", "far", "--url", "http://127.0.0.1:9")
+    token = _token(3600)
+    result = cli.run("login", input=token)
+    assert result.returncode == 3
+    assert result.stderr.startswith("Error: cannot reach the backend at http://127.0.0.1:9")
+    assert "the token was not stored" in result.stderr.splitlines()[0]
+    assert "--no-verify" in result.stderr
+    assert cli.run("context", "show", "--show-token").returncode == 4
+    assert cli.json("login", "--no-verify", input=token)["verified"] is False

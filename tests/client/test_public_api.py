@@ -10,7 +10,8 @@ EXPECTED = {
     "AsyncScanctlClient", "AuthError", "BadRequest", "BearerToken", "BreakerSnapshot",
     "BreakerState", "Call", "CircuitBreaker", "CircuitOpen", "ClientError", "Conflict",
     "ConnectFailed", "DeviceAuth", "FieldError", "Forbidden", "InvalidResponse",
-    "NotAuthorized", "NotFound", "RateLimited", "RetryPolicy", "ScanResult", "ScanctlClient",
+    "NotAuthorized", "NotFound", "RateLimited", "RetryPolicy", "ScanResult", "ScansPage",
+    "ScanctlClient",
     "ServerError", "ServiceUnavailable", "TimedOut", "Unreachable", "mint_device_token",
 }  # fmt: skip
 

@@ -69,19 +69,29 @@ def device_out(record: store.DeviceRecord) -> DeviceOut:
 def register(
     body: DeviceIn, principal: DeviceManager, db: Db, now: NowMs, request: Request
 ) -> RegisteredDeviceOut:
-    """Register a device of a venue you manage. At most 10 registrations per hour per venue."""
+    """Register a device of a venue you manage.
+
+    Venue managers may register at most ``DEVICE_REGISTRATION_LIMIT`` (10 per hour) per
+    venue: a stolen manager token cannot flood a venue with devices. Tenant-wide roles
+    (ADMIN, SYSTEM) set up whole venues at once and are not limited per venue.
+    """
     scope = principal.scope()
     venue_id = str(body.venue_id)
     # Venue first, so that the limit of a venue is not spent by callers outside it.
     scope.require_venue("venue", venue_id, venue_id)
-    limits: RateLimits = backend_state(request.app).rate_limits
-    retry_after = limits.hit_device_registration(scope.tenant_id, venue_id)
-    if retry_after is not None:
-        raise HTTPException(
-            status_code=429,
-            detail="too many device registrations for this venue",
-            headers={"Retry-After": str(retry_after)},
-        )
+    if not principal.tenant_wide:
+        state = backend_state(request.app)
+        limits: RateLimits = state.rate_limits
+        retry_after = limits.hit_device_registration(scope.tenant_id, venue_id)
+        if retry_after is not None:
+            limit = state.settings.device_registration_limit
+            raise HTTPException(
+                status_code=429,
+                detail=f"too many device registrations for this venue (DEVICE_REGISTRATION_LIMIT"
+                f" is {limit}); the next is allowed in {retry_after} s, or ask an ADMIN,"
+                " who is not limited per venue",
+                headers={"Retry-After": str(retry_after)},
+            )
     device = store.NewDevice(
         id=str(body.device_id),
         venue_id=venue_id,
