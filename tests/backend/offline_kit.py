@@ -130,13 +130,17 @@ def offline_scan(
     gate: str = "north",
     direction: str = "entry",
     scan_id: str | None = None,
+    nonce: str | None = None,
+    qr_data: str | None = None,
 ) -> dict[str, Any]:
-    """A scan as the daemon's outbox sends it."""
+    """A scan as the daemon's outbox sends it: a rotating code with a nonce of its own
+    (unless ``nonce`` repeats one), or ``qr_data`` (a printed code, say)."""
     from datetime import UTC, datetime
 
+    nonce = nonce or uuid.uuid4().hex[:16]
     return {
         "id": scan_id or str(uuid.uuid4()),
-        "qrData": f"{ticket_id or 'garbage'}:{at_ms}:0011223344556677:{'ab' * 32}",
+        "qrData": qr_data or f"{ticket_id or 'garbage'}:{at_ms}:{nonce}:{'ab' * 32}",
         "ticketId": ticket_id,
         "allowed": allowed,
         "reason": "ADMITTED" if allowed else "INVALID",

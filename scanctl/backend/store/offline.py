@@ -17,6 +17,7 @@ __all__ = [
     "admissions_by_ticket",
     "admissions_for_tickets",
     "admissions_stamp",
+    "admitted_passes",
     "manifest_ticket_rows",
     "ticket_events",
     "venue_events",
@@ -149,4 +150,25 @@ def ticket_events(
         )
         for ticket_id, event_id in rows:
             found.setdefault(ticket_id, []).append(event_id)
+    return found
+
+
+def admitted_passes(
+    scope: Scope, conn: Connection, event_id: str, ticket_ids: Sequence[str]
+) -> list[ScanRecord]:
+    """Every admitted pass (entries and exits) of these tickets of the event, in scan
+    order: what conflict detection looks at."""
+    tenant, event, ticket = ticket_key(conn)
+    found: list[ScanRecord] = []
+    for chunk in _chunks(sorted(set(ticket_ids))):
+        rows = conn.execute(
+            select(scans).where(
+                tenant == scope.tenant_id,
+                event == event_id,
+                ticket.in_(chunk),
+                scans.c.allowed == true(),
+            )
+        )
+        found.extend(record_of(row) for row in rows)
+    found.sort(key=lambda s: (s.scanned_at_ms, s.device_id, s.id))
     return found
