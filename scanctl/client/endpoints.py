@@ -27,6 +27,7 @@ __all__ = [
     "get_policy",
     "get_policy_template",
     "health",
+    "list_conflicts",
     "list_devices",
     "list_events",
     "list_scans",
@@ -138,6 +139,24 @@ def list_scans(
         "GET",
         "/api/scans",
         lambda r: responses.json_list(r, "scans"),
+        params=params,
+        idempotent=True,
+        timeout=timeout,
+    )
+
+
+def list_conflicts(
+    event_id: str, *, since: str | None = None, timeout: float | None = None
+) -> Call[list[Any]]:
+    """``GET /api/conflicts?eventId=&since=``: double entries of an event (a device gets
+    those that involve its own scans)."""
+    params = {"eventId": event_id}
+    if since is not None:
+        params["since"] = since
+    return Call(
+        "GET",
+        "/api/conflicts",
+        lambda r: responses.json_list(r, "conflicts"),
         params=params,
         idempotent=True,
         timeout=timeout,

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import subprocess
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from scanctl.backend.auth.principal import Role
-from tests.backend.helpers import ServerProcess, new_id
+from tests.backend.helpers import SCANCTL, ServerProcess, new_id
 from tests.backend.offline_kit import (
     SCANNED_MS,
     Gate,
@@ -146,3 +149,53 @@ def test_who_may_list_conflicts(server: ServerProcess) -> None:
         spec = http.get("/openapi.json").json()
     route = spec["paths"]["/api/conflicts"]["get"]
     assert {"401", "403", "404"} <= set(route["responses"])
+
+
+def test_the_cli_lists_conflicts_for_people_and_scripts(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    venue = make_venue(
+        server, "conflicts-cli", policy={"reentry_allowed": True, "max_reentries": 1}
+    )
+    a, b = register_gate(server, venue), register_gate(server, venue)
+    expected = double_entries(server, venue, a, b)
+    manager = server.token(Role.VENUE_MANAGER, venue.tenant, venue.venue)
+    as_json = _run(
+        tmp_path, server.url, manager, "conflicts", "list", "--event", venue.event, "--json"
+    )
+    assert as_json.returncode == 1, as_json.stderr  # conflicts found
+    body = json.loads(as_json.stdout)
+    assert {c["ticketId"]: c["kind"] for c in body["conflicts"]} == expected
+    assert set(body["conflicts"][0]) == {
+        "id", "kind", "eventId", "ticketId", "detectedAt", "firstScanId", "admissions",
+    }  # fmt: skip
+    table = _run(tmp_path, server.url, manager, "conflicts", "list", "--event", venue.event)
+    assert table.returncode == 1
+    for ticket, kind in expected.items():
+        line = next(row for row in table.stdout.splitlines() if ticket in row)
+        assert kind in line and "north" in line and "south" in line and "(first)" in line
+    later = _run(
+        tmp_path, server.url, manager, "conflicts", "list", "--event", venue.event,
+        "--since", "2099-01-01T00:00:00Z", "--json",
+    )  # fmt: skip
+    assert later.returncode == 0 and json.loads(later.stdout) == {"conflicts": []}
+    staff = server.token(Role.VENUE_STAFF, venue.tenant, venue.venue)
+    refused = _run(tmp_path, server.url, staff, "conflicts", "list", "--event", venue.event)
+    assert refused.returncode == 4 and "Traceback" not in refused.stderr
+
+
+def _run(tmp_path: Path, url: str, token: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+        "SCANCTL_URL": url,
+        "SCANCTL_TOKEN": token,
+        "NO_COLOR": "1",
+        "COLUMNS": "250",
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
+    }
+    return subprocess.run(
+        [SCANCTL, *args], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
