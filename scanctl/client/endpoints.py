@@ -132,17 +132,7 @@ def list_scans(
     event_id: str, *, since: str | None = None, timeout: float | None = None
 ) -> Call[list[Any]]:
     """``GET /api/scans?eventId=&since=``: recorded scans of an event."""
-    params = {"eventId": event_id}
-    if since is not None:
-        params["since"] = since
-    return Call(
-        "GET",
-        "/api/scans",
-        lambda r: responses.json_list(r, "scans"),
-        params=params,
-        idempotent=True,
-        timeout=timeout,
-    )
+    return _event_listing("/api/scans", "scans", event_id, since, timeout)
 
 
 def list_conflicts(
@@ -150,13 +140,20 @@ def list_conflicts(
 ) -> Call[list[Any]]:
     """``GET /api/conflicts?eventId=&since=``: double entries of an event (a device gets
     those that involve its own scans)."""
+    return _event_listing("/api/conflicts", "conflicts", event_id, since, timeout)
+
+
+def _event_listing(
+    path: str, key: str, event_id: str, since: str | None, timeout: float | None
+) -> Call[list[Any]]:
+    """``GET path?eventId=&since=`` answering ``{key: [...]}``."""
     params = {"eventId": event_id}
     if since is not None:
         params["since"] = since
     return Call(
         "GET",
-        "/api/conflicts",
-        lambda r: responses.json_list(r, "conflicts"),
+        path,
+        lambda r: responses.json_list(r, key),
         params=params,
         idempotent=True,
         timeout=timeout,

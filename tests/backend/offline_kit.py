@@ -150,3 +150,14 @@ def offline_scan(
         "scannedAt": datetime.fromtimestamp(at_ms / 1000, UTC).isoformat(),
         "decidedBy": "offline",
     }
+
+
+def push(server: ServerProcess, gate: Gate, scans: list[dict[str, Any]]) -> dict[str, Any]:
+    """Upload scans as the gate (POST /api/offline/reconcile); the answer, asserted 200."""
+    with gate.client(server) as http:
+        response = http.post(
+            "/api/offline/reconcile", json={"deviceId": gate.device_id, "scans": scans}
+        )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body

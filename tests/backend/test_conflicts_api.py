@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from scanctl.backend.auth.principal import Role
-from tests.backend.helpers import SCANCTL, ServerProcess, new_id
+from tests.backend.helpers import ServerProcess, new_id, run_cli
 from tests.backend.offline_kit import (
     SCANNED_MS,
     Gate,
@@ -18,21 +17,12 @@ from tests.backend.offline_kit import (
     admin,
     make_venue,
     offline_scan,
+    push,
     register_gate,
 )
 
 MIN = 60_000
 PRINTED = "Pr1nted-secret-Zm9vYmFyYmF6cXV4cXV1eA"
-
-
-def push(server: ServerProcess, gate: Gate, scans: list[dict[str, Any]]) -> dict[str, Any]:
-    with gate.client(server) as http:
-        response = http.post(
-            "/api/offline/reconcile", json={"deviceId": gate.device_id, "scans": scans}
-        )
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 def listed(server: ServerProcess, token: str, event: str, **params: str) -> Any:
@@ -160,7 +150,7 @@ def test_the_cli_lists_conflicts_for_people_and_scripts(
     a, b = register_gate(server, venue), register_gate(server, venue)
     expected = double_entries(server, venue, a, b)
     manager = server.token(Role.VENUE_MANAGER, venue.tenant, venue.venue)
-    as_json = _run(
+    as_json = run_cli(
         tmp_path, server.url, manager, "conflicts", "list", "--event", venue.event, "--json"
     )
     assert as_json.returncode == 1, as_json.stderr  # conflicts found
@@ -169,33 +159,16 @@ def test_the_cli_lists_conflicts_for_people_and_scripts(
     assert set(body["conflicts"][0]) == {
         "id", "kind", "eventId", "ticketId", "detectedAt", "firstScanId", "admissions",
     }  # fmt: skip
-    table = _run(tmp_path, server.url, manager, "conflicts", "list", "--event", venue.event)
+    table = run_cli(tmp_path, server.url, manager, "conflicts", "list", "--event", venue.event)
     assert table.returncode == 1
     for ticket, kind in expected.items():
         line = next(row for row in table.stdout.splitlines() if ticket in row)
         assert kind in line and "north" in line and "south" in line and "(first)" in line
-    later = _run(
+    later = run_cli(
         tmp_path, server.url, manager, "conflicts", "list", "--event", venue.event,
         "--since", "2099-01-01T00:00:00Z", "--json",
     )  # fmt: skip
     assert later.returncode == 0 and json.loads(later.stdout) == {"conflicts": []}
     staff = server.token(Role.VENUE_STAFF, venue.tenant, venue.venue)
-    refused = _run(tmp_path, server.url, staff, "conflicts", "list", "--event", venue.event)
+    refused = run_cli(tmp_path, server.url, staff, "conflicts", "list", "--event", venue.event)
     assert refused.returncode == 4 and "Traceback" not in refused.stderr
-
-
-def _run(tmp_path: Path, url: str, token: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(tmp_path),
-        "XDG_CONFIG_HOME": str(tmp_path / "config"),
-        "XDG_DATA_HOME": str(tmp_path / "data"),
-        "SCANCTL_URL": url,
-        "SCANCTL_TOKEN": token,
-        "NO_COLOR": "1",
-        "COLUMNS": "250",
-        "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
-    }
-    return subprocess.run(
-        [SCANCTL, *args], env=env, capture_output=True, text=True, timeout=60, check=False
-    )
