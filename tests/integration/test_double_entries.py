@@ -28,7 +28,7 @@ from scanctl.backend.auth.principal import Role
 from scanctl.core import derive_event_key, mint_token, new_nonce, static_code_hash
 from scanctl.tui import DoorApp, LiveSource
 from scanctl.tui.source import Backoff
-from tests.backend.helpers import SCANCTL, ServerProcess, start_server, wait_for
+from tests.backend.helpers import SCANCTL, ServerProcess, run_cli, start_server, wait_for
 from tests.backend.offline_kit import Venue, admin, make_venue
 from tests.daemon.gate_kit import api, pty_pair, wait_ready
 from tests.integration.kit import provision_gate, restart
@@ -212,20 +212,8 @@ def test_every_double_entry_reaches_both_gates_their_tuis_a_restart_and_the_cli(
 
         # The CLI lists them (a manager of the venue).
         manager = server.token(Role.VENUE_MANAGER, venue.tenant, venue.venue)
-        listed = subprocess.run(
-            [SCANCTL, "conflicts", "list", "--event", venue.event, "--json"],
-            env={
-                "PATH": "/usr/bin:/bin",
-                "HOME": str(tmp_path),
-                "XDG_CONFIG_HOME": str(tmp_path / "config"),
-                "SCANCTL_URL": server.url,
-                "SCANCTL_TOKEN": manager,
-                "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
-            },
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
+        listed = run_cli(
+            tmp_path, server.url, manager, "conflicts", "list", "--event", venue.event, "--json"
         )
         assert listed.returncode == 1, listed.stderr  # 1: conflicts found
         assert {c["id"] for c in json.loads(listed.stdout)["conflicts"]} == by_gate["a"].keys()
