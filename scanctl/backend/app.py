@@ -16,6 +16,7 @@ from scanctl import __version__
 from scanctl.backend.api import (
     audit,
     catalog,
+    conflicts,
     devices,
     health,
     offline,
@@ -172,6 +173,7 @@ def create_app(
         offline.router,
         qr.router,
         scans.router,
+        conflicts.router,
         upstream.router,
     ):
         app.include_router(router)

@@ -122,6 +122,12 @@ app.command("scan")(_scan)
 app.add_typer(_scans.app, name="scans")
 
 
+# Double entries (issue 14): conflicts found across gates.
+from scanctl.cli import conflicts as _conflicts  # noqa: E402
+
+app.add_typer(_conflicts.app, name="conflicts")
+
+
 def main() -> None:
     """Console entry point."""
     app()

@@ -101,7 +101,8 @@ def status(
 ) -> None:
     """Show a running daemon's state, manifest, journal and gates.
 
-    JSON: the daemon's /status answer with its "gates" added.
+    JSON: the daemon's /status answer with its "gates" added; "conflicts" counts the
+    double entries reported to this gate ({"open", "acknowledged"}).
     """
     path = _socket_for(config, socket)
     report = _get(path, "/status")
@@ -117,6 +118,12 @@ def status(
     )
     journal = report["journal"]
     typer.echo(f"journal: {journal['scans']} scans, {journal['unsent']} not yet synced")
+    conflicts = report.get("conflicts") or {}
+    if conflicts:
+        typer.echo(
+            f"conflicts: {conflicts.get('open', 0)} open,"
+            f" {conflicts.get('acknowledged', 0)} acknowledged"
+        )
     for gate in report["gates"]:
         flag = " (paused)" if gate["paused"] else ""
         typer.echo(

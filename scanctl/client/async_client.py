@@ -155,6 +155,12 @@ class AsyncScanctlClient(ClientBase):
         """A fresh rotating code for a ticket (``GET /api/qr/generate/{ticketId}``)."""
         return await self.call(endpoints.generate_qr(ticket_id, timeout=timeout))
 
+    async def list_conflicts(
+        self, event_id: str, *, since: str | None = None, timeout: float | None = None
+    ) -> list[Any]:
+        """Double entries of an event, with their evidence (``GET /api/conflicts``)."""
+        return await self.call(endpoints.list_conflicts(event_id, since=since, timeout=timeout))
+
     async def list_scans(
         self, event_id: str, *, since: str | None = None, timeout: float | None = None
     ) -> list[Any]:

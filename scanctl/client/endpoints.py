@@ -27,6 +27,7 @@ __all__ = [
     "get_policy",
     "get_policy_template",
     "health",
+    "list_conflicts",
     "list_devices",
     "list_events",
     "list_scans",
@@ -133,13 +134,28 @@ def list_scans(
     event_id: str, *, since: str | None = None, timeout: float | None = None
 ) -> Call[list[Any]]:
     """``GET /api/scans?eventId=&since=``: recorded scans of an event."""
+    return _event_listing("/api/scans", "scans", event_id, since, timeout)
+
+
+def list_conflicts(
+    event_id: str, *, since: str | None = None, timeout: float | None = None
+) -> Call[list[Any]]:
+    """``GET /api/conflicts?eventId=&since=``: double entries of an event (a device gets
+    those that involve its own scans)."""
+    return _event_listing("/api/conflicts", "conflicts", event_id, since, timeout)
+
+
+def _event_listing(
+    path: str, key: str, event_id: str, since: str | None, timeout: float | None
+) -> Call[list[Any]]:
+    """``GET path?eventId=&since=`` answering ``{key: [...]}``."""
     params = {"eventId": event_id}
     if since is not None:
         params["since"] = since
     return Call(
         "GET",
-        "/api/scans",
-        lambda r: responses.json_list(r, "scans"),
+        path,
+        lambda r: responses.json_list(r, key),
         params=params,
         idempotent=True,
         timeout=timeout,

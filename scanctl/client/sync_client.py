@@ -154,6 +154,12 @@ class ScanctlClient(ClientBase):
         """A fresh rotating code for a ticket (``GET /api/qr/generate/{ticketId}``)."""
         return self.call(endpoints.generate_qr(ticket_id, timeout=timeout))
 
+    def list_conflicts(
+        self, event_id: str, *, since: str | None = None, timeout: float | None = None
+    ) -> list[Any]:
+        """Double entries of an event, with their evidence (``GET /api/conflicts``)."""
+        return self.call(endpoints.list_conflicts(event_id, since=since, timeout=timeout))
+
     def list_scans(
         self, event_id: str, *, since: str | None = None, timeout: float | None = None
     ) -> list[Any]:

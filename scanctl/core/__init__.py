@@ -1,6 +1,14 @@
 """The pure domain of scanctl: codes, keys, policies, reasons and decide(). No I/O."""
 
 from scanctl.core.bad_reads import BadRead, bad_read_message
+from scanctl.core.conflicts import (
+    Admission,
+    Conflict,
+    ConflictKind,
+    code_key,
+    conflict_id,
+    find_conflicts,
+)
 from scanctl.core.decide import Decision, decide, deny
 from scanctl.core.decision_wire import (
     WireDecision,
@@ -51,7 +59,10 @@ __all__ = [
     "PLACE_NAME_PATTERN",
     "POLICY_TEMPLATES",
     "UNVERIFIED_REASONS",
+    "Admission",
     "BadRead",
+    "Conflict",
+    "ConflictKind",
     "Decision",
     "Direction",
     "EventFacts",
@@ -71,12 +82,15 @@ __all__ = [
     "UnzonedTickets",
     "WireDecision",
     "bad_read_message",
+    "code_key",
     "compute_mac",
+    "conflict_id",
     "decide",
     "decision_from_wire",
     "decision_to_wire",
     "deny",
     "derive_event_key",
+    "find_conflicts",
     "format_token",
     "gate_zone",
     "iso_ms",

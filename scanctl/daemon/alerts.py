@@ -2,7 +2,9 @@
 
 An alert has a kind (what), a key (where: a gate, a scanner, or the daemon) and stays
 one alert while its cause lasts, however often the cause repeats. Every change is
-published on the event bus; acknowledging keeps it listed but quiet.
+published on the event bus; acknowledging keeps it listed but quiet. With a store
+(`alert_store.AlertStore`, in the journal's file) every change is saved too, and the
+alerts nobody acknowledged are back after a restart.
 """
 
 from __future__ import annotations
@@ -11,10 +13,13 @@ import itertools
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scanctl.daemon.events import EventBus
 from scanctl.daemon.windows import SlidingWindows
+
+if TYPE_CHECKING:
+    from scanctl.daemon.alert_store import AlertStore
 
 __all__ = ["Alert", "AlertBook", "AlertKind", "BurstDetector", "Severity"]
 
@@ -61,6 +66,27 @@ class AlertBook:
         self._keep = keep
         self._by_key: dict[tuple[AlertKind, str], Alert] = {}
         self._ids = itertools.count(1)
+        self._store: AlertStore | None = None
+
+    def attach(self, store: AlertStore) -> None:
+        """Save every change in ``store`` from now on, and take back the alerts nobody
+        acknowledged before the restart (the current ones win over saved ones)."""
+        self._store = store
+        last = 0
+        for kind, key, saved in store.unacknowledged():
+            fields = {k: v for k, v in saved.items() if k != "type"}
+            alert = Alert(**fields)
+            alert.kind, alert.severity = AlertKind(kind), Severity(alert.severity)
+            self._by_key.setdefault((alert.kind, key), alert)
+            suffix = alert.id.rsplit("-", 1)[-1]
+            last = max(last, int(suffix) if suffix.isdigit() else 0)
+        self._ids = itertools.count(last + 1)
+        for (kind_, key), alert in self._by_key.items():
+            self._save(kind_, key, alert)
+
+    def _save(self, kind: AlertKind, key: str, alert: Alert) -> None:
+        if self._store is not None:
+            self._store.save(kind.value, key, alert.as_event())
 
     def raise_alert(
         self,
@@ -75,7 +101,9 @@ class AlertBook:
         """Raise (or keep) the alert for this cause; a repeat only refreshes the message."""
         current = self._by_key.get((kind, key))
         if current is not None and current.active:
-            current.message = message
+            if current.message != message:
+                current.message = message
+                self._save(kind, key, current)
             return current
         alert = Alert(
             f"{kind.value}-{next(self._ids)}",
@@ -87,6 +115,7 @@ class AlertBook:
             scanner,
         )
         self._by_key[(kind, key)] = alert
+        self._save(kind, key, alert)
         self._trim()
         self._bus.publish(alert.as_event())
         return alert
@@ -96,12 +125,14 @@ class AlertBook:
         alert = self._by_key.get((kind, key))
         if alert is not None and alert.active:
             alert.active = False
+            self._save(kind, key, alert)
             self._bus.publish(alert.as_event())
 
     def acknowledge(self, alert_id: str) -> bool:
-        for alert in self._by_key.values():
+        for (kind, key), alert in self._by_key.items():
             if alert.id == alert_id:
                 alert.acknowledged = True
+                self._save(kind, key, alert)
                 self._bus.publish(alert.as_event())
                 return True
         return False
@@ -120,6 +151,8 @@ class AlertBook:
         )
         for key in inactive[: len(self._by_key) - self._keep]:
             del self._by_key[key]
+            if self._store is not None:
+                self._store.forget(key[0].value, key[1])
 
 
 class BurstDetector:

@@ -169,6 +169,9 @@ class DaemonSettings(BaseSettings):
     """How often to pull a manifest delta while the backend is reachable."""
     outbox_batch: Annotated[int, Field(ge=1, le=10_000)] = 500
     """How many journaled scans one reconciliation push carries."""
+    conflict_check_s: Annotated[float, Field(ge=0.2, le=3600)] = 30
+    """How often to ask the backend about conflicts with this gate's scans while it is
+    reachable (also after every push and after reconnecting)."""
     journal_sync: JournalSync = JournalSync.NORMAL
     """When a scan counts as journaled, and so when the scanner beeps. ``normal``: once
     the operating system has it — a crash or kill of the daemon loses nothing, and the

@@ -2,7 +2,8 @@
 
 Routes: ``/status``, ``/gates``, ``/scans?limit=&gate=&reason=&ticket=``, ``/events``
 (server-sent events of every decision and state change), ``POST /gates/{gate}/pause``
-and ``/resume``, ``/alerts`` and ``POST /alerts/{id}/ack``, ``/metrics`` (Prometheus).
+and ``/resume``, ``/alerts`` and ``POST /alerts/{id}/ack``, ``/conflicts`` and
+``POST /conflicts/{id}/ack`` (body ``{"by": "<who>"}``), ``/metrics`` (Prometheus).
 The TUI and ``scanctl daemon status`` use it; nothing else of the daemon is reachable
 from outside the process.
 """
@@ -52,6 +53,10 @@ class DaemonView(Protocol):
 
     def acknowledge_alert(self, alert_id: str) -> bool: ...
 
+    def list_conflicts(self) -> list[dict[str, Any]]: ...
+
+    def acknowledge_conflict(self, conflict_id: str, by: str) -> dict[str, Any] | None: ...
+
     def metrics_text(self) -> str: ...
 
 
@@ -94,6 +99,26 @@ def build_app(daemon: DaemonView) -> Starlette:
             return JSONResponse({"error": f"no alert {alert_id!r}"}, status_code=404)
         return JSONResponse({"id": alert_id, "acknowledged": True})
 
+    async def conflicts(request: Request) -> Response:
+        return JSONResponse({"conflicts": daemon.list_conflicts()})
+
+    async def acknowledge_conflict(request: Request) -> Response:
+        conflict_id = request.path_params["conflict_id"]
+        by = "local-api"
+        if await request.body():
+            try:
+                body = await request.json()
+            except ValueError:
+                return JSONResponse({"error": "the body must be JSON"}, status_code=400)
+            given = body.get("by") if isinstance(body, dict) else None
+            if given is not None and (not isinstance(given, str) or not 0 < len(given) <= 100):
+                return JSONResponse({"error": "by: 1 to 100 characters"}, status_code=400)
+            by = given or by
+        view = daemon.acknowledge_conflict(conflict_id, by)
+        if view is None:
+            return JSONResponse({"error": f"no conflict {conflict_id!r}"}, status_code=404)
+        return JSONResponse(view)
+
     async def metrics(request: Request) -> Response:
         return PlainTextResponse(daemon.metrics_text(), media_type="text/plain; version=0.0.4")
 
@@ -110,6 +135,8 @@ def build_app(daemon: DaemonView) -> Starlette:
             Route("/gates/{gate}/resume", resume, methods=["POST"]),
             Route("/alerts", alerts),
             Route("/alerts/{alert_id}/ack", acknowledge, methods=["POST"]),
+            Route("/conflicts", conflicts),
+            Route("/conflicts/{conflict_id}/ack", acknowledge_conflict, methods=["POST"]),
             Route("/metrics", metrics),
         ]
     )

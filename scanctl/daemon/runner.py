@@ -20,8 +20,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from scanctl.core import Reason, ScanMode, TicketStatus, lane_zone_conflict
+from scanctl.daemon.alert_store import AlertStore
 from scanctl.daemon.alerts import AlertBook, AlertKind, BurstDetector, Severity
 from scanctl.daemon.config import DaemonSettings, DriverKind, ScannerSettings
+from scanctl.daemon.conflicts import ConflictJournal
 from scanctl.daemon.decider import GateContext, GateDecider, Lane
 from scanctl.daemon.driver_factory import build_driver
 from scanctl.daemon.events import EventBus
@@ -90,6 +92,7 @@ class Daemon:
         self.manifest: ManifestStore | None = None
         self.decider: GateDecider | None = None
         self.link: BackendLink | None = None
+        self.conflicts: ConflictJournal | None = None
 
     # -- start and stop --------------------------------------------------------------
 
@@ -116,6 +119,7 @@ class Daemon:
             sync=settings.journal_sync,
             flush_interval_s=settings.journal_flush_ms / 1000,
         )
+        self._open_conflicts()
         now = self.clock_ms()
         state = GateState(self.journal.load_history(), self.journal.load_nonces(now))
         self.decider = GateDecider(self._context(header), self.manifest, state)
@@ -129,6 +133,7 @@ class Daemon:
                 clock_ms=self.clock_ms,
                 on_manifest=self._manifest_changed,
             )
+            self.link.conflict_journal = self.conflicts
         online = self.link if settings.mode is ScanMode.ONLINE_FIRST else None
         # A restarted daemon carries on counting: the supervisor sees the whole event.
         journaled = self.journal.counts_by_scanner()
@@ -157,6 +162,24 @@ class Daemon:
         # garbage collection, whose full passes would otherwise stall the lanes.
         gc.collect()
         gc.freeze()
+
+    def _open_conflicts(self) -> None:
+        """Alerts and conflicts live in the journal's file: both survive a restart."""
+        path = self.settings.database_path
+        self._alert_store = AlertStore(path)
+        self.alerts.attach(self._alert_store)
+        self.conflicts = ConflictJournal(
+            path,
+            device_id=self.identity.device_id,
+            bus=self.bus,
+            alerts=self.alerts,
+            clock_ms=self.clock_ms,
+        )
+
+    def _close_conflicts(self) -> None:
+        if self.conflicts is not None:
+            self.conflicts.close()
+            self._alert_store.close()
 
     def _context(self, header: ManifestHeader) -> GateContext:
         if header.device_id != self.identity.device_id:
@@ -273,6 +296,7 @@ class Daemon:
                     await syncing
                 await self.link.aclose()
             self.journal.close()
+            self._close_conflicts()
             self.manifest.close()
             api.stop()
             with contextlib.suppress(asyncio.CancelledError):
@@ -384,6 +408,14 @@ class Daemon:
     def acknowledge_alert(self, alert_id: str) -> bool:
         return self.alerts.acknowledge(alert_id)
 
+    def list_conflicts(self) -> list[dict[str, Any]]:
+        assert self.conflicts is not None
+        return self.conflicts.listing()
+
+    def acknowledge_conflict(self, conflict_id: str, by: str) -> dict[str, Any] | None:
+        assert self.conflicts is not None
+        return self.conflicts.acknowledge(conflict_id, by)
+
     # -- what the local API shows ----------------------------------------------------
 
     def set_paused(self, gate: str, paused: bool) -> bool:
@@ -411,6 +443,7 @@ class Daemon:
             "journal": {"scans": self.journal.count(), "unsent": self.journal.unsent_count()},
             "link": self.link.status() if self.link else {"backend": None, "online": False},
             "totals": self._totals(),
+            "conflicts": self.conflicts.counts() if self.conflicts else {},
             "scanners": [{"gate": lane.lane.gate, **_scanner_view(lane)} for lane in self.lanes],
             "events": {"published": self.bus.published, "listeners": self.bus.listeners},
         }
@@ -492,6 +525,8 @@ class Daemon:
             "# TYPE scanctl_daemon_uptime_seconds gauge",
             f"scanctl_daemon_uptime_seconds {(self.clock_ms() - self.started_at_ms) / 1000}",
         ]
+        if self.conflicts is not None:
+            lines += self.conflicts.metrics_lines()
         return "\n".join(lines) + "\n"
 
 

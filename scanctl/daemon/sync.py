@@ -4,7 +4,10 @@ Everything here is best effort and never on the door's critical path: the gate d
 offline whenever the backend is slow, failing or gone. The outbox pushes journaled
 scans in batches to ``/api/offline/reconcile`` (idempotent on each scan id, so a retry
 after a lost answer doubles nothing) and marks them sent only after a 2xx. Manifest
-deltas are pulled on a schedule and as soon as the backend answers again.
+deltas are pulled on a schedule and as soon as the backend answers again. Conflicts
+that involve this gate's scans are asked for after every push, after reconnecting and
+every ``conflict_check_s`` (another gate's later upload makes one with an earlier scan
+of ours), and kept in the journal (`daemon.conflicts`).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from scanctl.client import (
 from scanctl.core import Decision, iso_ms
 from scanctl.daemon.alerts import AlertBook, AlertKind, Severity
 from scanctl.daemon.config import DaemonSettings
+from scanctl.daemon.conflicts import ConflictJournal
 from scanctl.daemon.decider import Read
 from scanctl.daemon.identity import DeviceIdentity
 from scanctl.daemon.journal import Journal, OutboxRow
@@ -96,6 +100,10 @@ class BackendLink:
         self.last_error: str | None = None
         self.conflicts = 0
         self._offline_since_ms: int | None = clock_ms()
+        self.conflict_journal: ConflictJournal | None = None
+        """Where reported conflicts go (set by the daemon); None: not asked for."""
+        self._conflicts_due = True
+        self.last_conflict_check_ms: int | None = None
 
     # -- state -----------------------------------------------------------------------
 
@@ -109,6 +117,7 @@ class BackendLink:
             "last_sync_ms": self.last_sync_ms,
             "last_error": self.last_error,
             "conflicts": self.conflicts,
+            "last_conflict_check_ms": self.last_conflict_check_ms,
         }
 
     def _reached(self) -> None:
@@ -120,6 +129,7 @@ class BackendLink:
         self.alerts.clear(AlertKind.BACKEND_UNREACHABLE, "backend")
         if was_offline:
             log.info("backend reachable again")
+            self._conflicts_due = True  # what the other gates uploaded meanwhile
 
     def _failed(self, error: Exception) -> None:
         now = self.clock_ms()
@@ -189,6 +199,7 @@ class BackendLink:
                     await self.refresh_manifest()
                     next_refresh = now + refresh_every
                 pushed = await self.push_outbox()
+                await self._check_conflicts_when_due(pushed > 0)
                 backoff = 1.0
                 if pushed == 0:
                     await asyncio.sleep(1.0)
@@ -227,14 +238,52 @@ class BackendLink:
         await asyncio.to_thread(self.journal.mark_sent, sent, self.clock_ms())
         self.last_sync_ms = self.clock_ms()
         conflicts = [scan_id for scan_id, status in sent.items() if status == "conflict"]
-        if conflicts:
-            self.conflicts += len(conflicts)
+        self.conflicts += len(conflicts)
+        if conflicts and self.conflict_journal is None:
             self.alerts.raise_alert(
                 AlertKind.RECONCILE_CONFLICT,
                 "reconcile",
                 f"{self.conflicts} offline admission(s) conflict with other gates",
             )
         return len(rows)
+
+    async def _check_conflicts_when_due(self, pushed: bool) -> None:
+        """After a push, after reconnecting, and every ``conflict_check_s``."""
+        if self.conflict_journal is None:
+            return
+        now = self.clock_ms()
+        last = self.last_conflict_check_ms
+        every_ms = self.settings.conflict_check_s * 1000
+        if pushed or self._conflicts_due or last is None or now - last >= every_ms:
+            try:
+                await self.check_conflicts()
+            except ApiError as error:
+                if isinstance(error, AuthError):
+                    raise
+                # A backend without the route, or one that failed: ask again later,
+                # never at the cost of the outbox.
+                log.warning("asking for conflicts failed: %s", error)
+                self._conflicts_due = False
+                self.last_conflict_check_ms = now
+
+    async def check_conflicts(self) -> list[dict[str, Any]]:
+        """Ask the backend for the conflicts that involve this gate's scans and keep
+        them; returns the ones not known before."""
+        assert self.conflict_journal is not None
+        found = await self.client.list_conflicts(self.settings.event_id)
+        self._reached()
+        self._conflicts_due = False
+        self.last_conflict_check_ms = self.clock_ms()
+        fresh = self.conflict_journal.record(c for c in found if isinstance(c, dict))
+        for conflict in fresh:
+            log.warning(
+                "conflict %s: ticket %s (%s) at %s",
+                conflict["id"],
+                conflict["ticket_id"],
+                conflict["kind"],
+                ", ".join(conflict["gates"]),
+            )
+        return fresh
 
     async def refresh_manifest(self) -> None:
         """Pull a delta (or a full manifest) and apply it if it verifies."""

@@ -1,4 +1,4 @@
-"""The door supervisor's app: four screens over one state, fed by one source."""
+"""The door supervisor's app: five screens over one state, fed by one source."""
 
 from __future__ import annotations
 
@@ -11,7 +11,14 @@ from textual.binding import Binding, BindingType
 from scanctl.tui.errors import TuiError
 from scanctl.tui.messages import DaemonEvents, DaemonSnapshot, LinkUpdate
 from scanctl.tui.model import DoorState
-from scanctl.tui.screens import AlertsScreen, GatesScreen, HelpScreen, LinkScreen, LogScreen
+from scanctl.tui.screens import (
+    AlertsScreen,
+    ConflictsScreen,
+    GatesScreen,
+    HelpScreen,
+    LinkScreen,
+    LogScreen,
+)
 from scanctl.tui.screens.base import DoorScreen
 from scanctl.tui.source import DoorSource
 
@@ -31,6 +38,7 @@ class DoorApp(App[None]):
         "log": LogScreen,
         "alerts": AlertsScreen,
         "link": LinkScreen,
+        "conflicts": ConflictsScreen,
     }
     DEFAULT_MODE = "gates"
     # Textual declares this as an instance attribute, so no ClassVar here.
@@ -40,6 +48,7 @@ class DoorApp(App[None]):
         Binding("2", "switch_mode('log')", "Log", tooltip="Scan log, filters, ticket search"),
         Binding("3", "switch_mode('alerts')", "Alerts", tooltip="Alerts to acknowledge"),
         Binding("4", "switch_mode('link')", "Link", tooltip="Daemon, backend, outbox, manifest"),
+        Binding("5", "switch_mode('conflicts')", "Conflicts", tooltip="Double entries to review"),
         Binding("question_mark", "help", "Help", key_display="?", tooltip="This list of keys"),
         Binding("q", "quit", "Quit", tooltip="Leave the TUI (the daemon keeps running)"),
         # Ctrl+C quits as in any terminal program (Textual would only hint at Ctrl+Q).
@@ -65,7 +74,9 @@ class DoorApp(App[None]):
         self._redraw()
 
     def on_daemon_snapshot(self, message: DaemonSnapshot) -> None:
-        self.state.apply_snapshot(message.status, message.gates, message.alerts, message.recent)
+        self.state.apply_snapshot(
+            message.status, message.gates, message.alerts, message.recent, message.conflicts
+        )
         self._redraw()
 
     def on_daemon_events(self, message: DaemonEvents) -> None:
@@ -104,12 +115,22 @@ class DoorApp(App[None]):
 
         self.run_worker(call(), group="actions")
 
+    def request_acknowledge_conflict(self, conflict_id: str) -> None:
+        async def call() -> None:
+            try:
+                await self.source.acknowledge_conflict(conflict_id)
+            except TuiError as error:
+                self.notify(f"Conflict {conflict_id[:12]}: {error}", severity="error")
+
+        self.run_worker(call(), group="actions")
+
     def action_help(self) -> None:
         sections: list[tuple[str, list[BindingType]]] = [("Everywhere", list(self.BINDINGS))]
         for name, screen in (
             ("Gates", GatesScreen),
             ("Log", LogScreen),
             ("Alerts", AlertsScreen),
+            ("Conflicts", ConflictsScreen),
         ):
             sections.append((name, list(screen.BINDINGS)))
         self.push_screen(HelpScreen(sections))

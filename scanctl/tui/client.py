@@ -38,9 +38,9 @@ class DaemonClient:
     async def aclose(self) -> None:
         await self._client.aclose()
 
-    async def _call(self, method: str, path: str, **params: str | int) -> Any:
+    async def _call(self, method: str, path: str, *, json: Any = None, **params: str | int) -> Any:
         try:
-            response = await self._client.request(method, path, params=params or None)
+            response = await self._client.request(method, path, params=params or None, json=json)
         except httpx.TransportError as error:
             raise DaemonUnavailable(self._unreachable(error)) from error
         if response.is_error:
@@ -78,6 +78,15 @@ class DaemonClient:
                 return []
             raise
 
+    async def conflicts(self) -> list[dict[str, Any]]:
+        """Double entries reported to this gate; an older daemon without them has none."""
+        try:
+            return list((await self._call("GET", "/conflicts"))["conflicts"])
+        except DaemonRefused as refused:
+            if refused.status == 404:
+                return []
+            raise
+
     async def scans(
         self,
         *,
@@ -99,6 +108,9 @@ class DaemonClient:
 
     async def acknowledge(self, alert_id: str) -> None:
         await self._call("POST", f"/alerts/{alert_id}/ack")
+
+    async def acknowledge_conflict(self, conflict_id: str, by: str) -> None:
+        await self._call("POST", f"/conflicts/{conflict_id}/ack", json={"by": by})
 
     # -- the event stream ------------------------------------------------------------
 

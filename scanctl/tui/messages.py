@@ -33,7 +33,8 @@ class LinkUpdate(Message):
 
 @dataclass
 class DaemonSnapshot(Message):
-    """A full read of ``/status``, ``/gates`` and ``/alerts``: it replaces what is shown.
+    """A full read of ``/status``, ``/gates``, ``/alerts`` and ``/conflicts``: it replaces
+    what is shown.
 
     Only the newest snapshot matters, so a queued one is replaced by a later one.
     """
@@ -43,6 +44,8 @@ class DaemonSnapshot(Message):
     alerts: list[dict[str, Any]]
     recent: list[dict[str, Any]] | None = None
     """The latest ``/scans`` rows, newest first, when (re)connecting; None otherwise."""
+    conflicts: list[dict[str, Any]] | None = None
+    """``/conflicts``: the double entries reported to this gate (None: not read)."""
 
     def can_replace(self, message: Message) -> bool:
         # Textual asks the queued message whether a later one (``message``) supersedes

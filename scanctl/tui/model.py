@@ -81,6 +81,8 @@ class DoorState:
     status: dict[str, Any] = field(default_factory=dict)
     gates: dict[str, GateView] = field(default_factory=dict)
     alerts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    conflicts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Double entries reported to this gate, by their stable id."""
     recent: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=LOG_KEEP))
     events_seen: int = 0
     daemon_state: str = ""
@@ -95,7 +97,10 @@ class DoorState:
         gates: list[dict[str, Any]],
         alerts: list[dict[str, Any]],
         recent: list[dict[str, Any]] | None = None,
+        conflicts: list[dict[str, Any]] | None = None,
     ) -> None:
+        if conflicts is not None:
+            self.conflicts = {str(c["id"]): c for c in conflicts if "id" in c}
         if recent is not None:
             self.recent.clear()
             self.recent.extend(recent)
@@ -117,6 +122,8 @@ class DoorState:
                     gate.paused = bool(event.get("paused"))
             elif kind == "alert":
                 self._alert(event)
+            elif kind == "conflict" and "id" in event:
+                self.conflicts[str(event["id"])] = {k: v for k, v in event.items() if k != "type"}
             elif kind == "state":
                 self.daemon_state = str(event.get("state", ""))
 
@@ -160,6 +167,16 @@ class DoorState:
             self.alerts.values(),
             key=lambda alert: (not alert.get("active", True), -int(alert.get("at_ms", 0))),
         )
+
+    def conflict_list(self) -> list[dict[str, Any]]:
+        """Open first, then the latest reported first (the daemon's order)."""
+        return sorted(
+            self.conflicts.values(),
+            key=lambda c: (bool(c.get("acknowledged")), -int(c.get("first_seen_ms") or 0)),
+        )
+
+    def open_conflicts(self) -> list[dict[str, Any]]:
+        return [c for c in self.conflicts.values() if not c.get("acknowledged")]
 
     def unacknowledged(self) -> list[dict[str, Any]]:
         return [

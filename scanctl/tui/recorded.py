@@ -4,8 +4,8 @@ Each line is one record, by ``kind``:
 
 - ``{"kind": "clock", "now_ms": …, "tz": "UTC"}`` — the frozen "now" ages are measured
   against, and the zone times of day are shown in;
-- ``{"kind": "snapshot", "status": {…}, "gates": […], "alerts": […]}`` — as the
-  daemon's ``/status``, ``/gates`` and ``/alerts`` would answer;
+- ``{"kind": "snapshot", "status": {…}, "gates": […], "alerts": […], "conflicts": […]}``
+  — as the daemon's ``/status``, ``/gates``, ``/alerts`` and ``/conflicts`` would answer;
 - ``{"kind": "scans", "scans": […]}`` — the journal that ``/scans`` queries filter;
 - ``{"kind": "event", "event": {…}}`` — one ``/events`` event, in order.
 
@@ -42,6 +42,7 @@ class RecordedSource:
         self.status: dict[str, Any] = {}
         self.gates: list[dict[str, Any]] = []
         self.alerts: list[dict[str, Any]] = []
+        self.conflicts: list[dict[str, Any]] = []
         self.journal: list[dict[str, Any]] = []
         self.events: list[dict[str, Any]] = []
         self._post: Post | None = None
@@ -63,6 +64,7 @@ class RecordedSource:
             self.status = dict(record.get("status") or {})
             self.gates = list(record.get("gates") or [])
             self.alerts = list(record.get("alerts") or [])
+            self.conflicts = list(record.get("conflicts") or [])
         elif kind == "scans":
             self.journal = list(record.get("scans") or [])
         elif kind == "event":
@@ -78,7 +80,7 @@ class RecordedSource:
         post(LinkUpdate(LinkState.RECORDED, f"replaying {self.name}"))
         replayed = {event.get("scan_id") for event in self.events}
         recent = [row for row in await self.scans(limit=LOG_KEEP) if row["scan_id"] not in replayed]
-        post(DaemonSnapshot(self.status, self.gates, self.alerts, recent))
+        post(DaemonSnapshot(self.status, self.gates, self.alerts, recent, self.conflicts))
         coalescer = Coalescer(post)
         for event in self.events:
             coalescer.add(event)
@@ -114,6 +116,14 @@ class RecordedSource:
                 self._emit({**alert, "type": "alert"})
                 return
         raise DaemonRefused(f"no alert {alert_id!r}", 404)
+
+    async def acknowledge_conflict(self, conflict_id: str) -> None:
+        for conflict in self.conflicts:
+            if str(conflict.get("id")) == conflict_id:
+                conflict.update(acknowledged=True, acked_by="recording", acked_at_ms=self.frozen_ms)
+                self._emit({**conflict, "type": "conflict"})
+                return
+        raise DaemonRefused(f"no conflict {conflict_id!r}", 404)
 
     def _emit(self, event: dict[str, Any]) -> None:
         if self._post is not None:

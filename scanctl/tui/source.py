@@ -8,6 +8,7 @@ the supervisor's actions. The app never knows which kind it has.
 from __future__ import annotations
 
 import asyncio
+import getpass
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import tzinfo
@@ -55,6 +56,8 @@ class DoorSource(Protocol):
     async def set_paused(self, gate: str, paused: bool) -> None: ...
 
     async def acknowledge(self, alert_id: str) -> None: ...
+
+    async def acknowledge_conflict(self, conflict_id: str) -> None: ...
 
     async def aclose(self) -> None: ...
 
@@ -122,11 +125,14 @@ class LiveSource:
             await _first_to_end(self._read(events, coalescer), coalescer.run(), self._poll(post))
 
     async def _snapshot(self, post: Post, *, with_recent: bool = False) -> None:
-        status, gates, alerts = await asyncio.gather(
-            self.client.status(), self.client.gates(), self.client.alerts()
+        status, gates, alerts, conflicts = await asyncio.gather(
+            self.client.status(),
+            self.client.gates(),
+            self.client.alerts(),
+            self.client.conflicts(),
         )
         recent = await self.client.scans(limit=LOG_KEEP) if with_recent else None
-        post(DaemonSnapshot(status, gates, alerts, recent))
+        post(DaemonSnapshot(status, gates, alerts, recent, conflicts))
 
     async def _read(self, events: AsyncIterator[dict[str, Any]], coalescer: Coalescer) -> None:
         async for event in events:
@@ -154,8 +160,19 @@ class LiveSource:
     async def acknowledge(self, alert_id: str) -> None:
         await self.client.acknowledge(alert_id)
 
+    async def acknowledge_conflict(self, conflict_id: str) -> None:
+        await self.client.acknowledge_conflict(conflict_id, f"tui:{_user()}")
+
     async def aclose(self) -> None:
         await self.client.aclose()
+
+
+def _user() -> str:
+    """Who is at the keyboard, for the acknowledgement's record."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "supervisor"
 
 
 async def _first_to_end(*jobs: Awaitable[None]) -> NoReturn:

@@ -209,3 +209,21 @@ class AppClient:
 
     def delete(self, url: str, **kwargs: Any) -> httpx.Response:
         return self.request("DELETE", url, **kwargs)
+
+
+def run_cli(tmp_path: Path, url: str, token: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`scanctl ARGS` against ``url`` with ``token``, in a clean home (no contexts, no keyring)."""
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+        "SCANCTL_URL": url,
+        "SCANCTL_TOKEN": token,
+        "NO_COLOR": "1",
+        "COLUMNS": "200",
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
+    }
+    return subprocess.run(
+        [SCANCTL, *args], env=env, capture_output=True, text=True, timeout=60, check=False
+    )

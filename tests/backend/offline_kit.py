@@ -130,13 +130,17 @@ def offline_scan(
     gate: str = "north",
     direction: str = "entry",
     scan_id: str | None = None,
+    nonce: str | None = None,
+    qr_data: str | None = None,
 ) -> dict[str, Any]:
-    """A scan as the daemon's outbox sends it."""
+    """A scan as the daemon's outbox sends it: a rotating code with a nonce of its own
+    (unless ``nonce`` repeats one), or ``qr_data`` (a printed code, say)."""
     from datetime import UTC, datetime
 
+    nonce = nonce or uuid.uuid4().hex[:16]
     return {
         "id": scan_id or str(uuid.uuid4()),
-        "qrData": f"{ticket_id or 'garbage'}:{at_ms}:0011223344556677:{'ab' * 32}",
+        "qrData": qr_data or f"{ticket_id or 'garbage'}:{at_ms}:{nonce}:{'ab' * 32}",
         "ticketId": ticket_id,
         "allowed": allowed,
         "reason": "ADMITTED" if allowed else "INVALID",
@@ -146,3 +150,14 @@ def offline_scan(
         "scannedAt": datetime.fromtimestamp(at_ms / 1000, UTC).isoformat(),
         "decidedBy": "offline",
     }
+
+
+def push(server: ServerProcess, gate: Gate, scans: list[dict[str, Any]]) -> dict[str, Any]:
+    """Upload scans as the gate (POST /api/offline/reconcile); the answer, asserted 200."""
+    with gate.client(server) as http:
+        response = http.post(
+            "/api/offline/reconcile", json={"deviceId": gate.device_id, "scans": scans}
+        )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body

@@ -16,10 +16,10 @@ import pytest
 from tests.backend.helpers import ServerProcess, start_server, wait_for
 from tests.backend.offline_kit import (
     SCANNED_MS,
-    Gate,
     Venue,
     make_venue,
     offline_scan,
+    push,
     register_gate,
 )
 
@@ -36,16 +36,6 @@ def stored(server: ServerProcess, event: str) -> list[tuple[Any, ...]]:
             " WHERE event_id = ? ORDER BY id",
             (event,),
         ).fetchall()
-
-
-def push(server: ServerProcess, gate: Gate, scans: list[dict[str, Any]]) -> dict[str, Any]:
-    with gate.client(server) as http:
-        response = http.post(
-            "/api/offline/reconcile", json={"deviceId": gate.device_id, "scans": scans}
-        )
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 def statuses(answer: dict[str, Any]) -> dict[str, str]:

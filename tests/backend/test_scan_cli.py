@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from scanctl.backend.auth.principal import Role
-from tests.backend.helpers import SCANCTL, ServerProcess, free_port
+from tests.backend.helpers import ServerProcess, free_port, run_cli
 from tests.backend.scan_kit import Door, open_door
 
 
@@ -24,43 +23,26 @@ def door(server: ServerProcess) -> Iterator[Door]:
         opened.staff.close()
 
 
-def _run(tmp_path: Path, url: str, token: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "HOME": str(tmp_path),
-        "XDG_CONFIG_HOME": str(tmp_path / "config"),
-        "XDG_DATA_HOME": str(tmp_path / "data"),
-        "SCANCTL_URL": url,
-        "SCANCTL_TOKEN": token,
-        "NO_COLOR": "1",
-        "COLUMNS": "200",
-        "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring",
-    }
-    return subprocess.run(
-        [SCANCTL, *args], env=env, capture_output=True, text=True, timeout=60, check=False
-    )
-
-
 def test_generate_scan_and_list(door: Door, tmp_path: Path) -> None:
     server = door.server
     admin = server.token(Role.ADMIN, door.tenant)
     staff = server.token(Role.VENUE_STAFF, door.tenant, door.venue)
     ticket = door.ticket()
-    generated = _run(tmp_path, server.url, admin, "qr", "generate", ticket, "--json")
+    generated = run_cli(tmp_path, server.url, admin, "qr", "generate", ticket, "--json")
     assert generated.returncode == 0, generated.stderr
     code = json.loads(generated.stdout)["qrData"]
     scan = ("scan", code, "--event", door.event, "--device", door.device, "--gate", "cli")
-    first = _run(tmp_path, server.url, staff, *scan)
+    first = run_cli(tmp_path, server.url, staff, *scan)
     assert first.returncode == 0, first.stderr
     assert first.stdout.startswith("ADMITTED  ADMITTED")
-    again = _run(tmp_path, server.url, staff, *scan, "--json")
+    again = run_cli(tmp_path, server.url, staff, *scan, "--json")
     assert again.returncode == 1
     assert json.loads(again.stdout)["reason"] == "QR_ALREADY_USED"
-    listed = _run(tmp_path, server.url, admin, "scans", "list", "--event", door.event, "--json")
+    listed = run_cli(tmp_path, server.url, admin, "scans", "list", "--event", door.event, "--json")
     assert listed.returncode == 0, listed.stderr
     mine = [s for s in json.loads(listed.stdout)["scans"] if s["gate"] == "cli"]
     assert [s["reason"] for s in mine] == ["ADMITTED", "QR_ALREADY_USED"]
-    shown = _run(tmp_path, server.url, admin, "qr", "show", ticket)
+    shown = run_cli(tmp_path, server.url, admin, "qr", "show", ticket)
     assert shown.returncode == 0, shown.stderr
     assert "▀" in shown.stdout or "█" in shown.stdout
 
@@ -68,12 +50,12 @@ def test_generate_scan_and_list(door: Door, tmp_path: Path) -> None:
 def test_errors_have_exit_codes(door: Door, tmp_path: Path) -> None:
     server = door.server
     scan = ("scan", "x" * 30, "--event", door.event, "--device", door.device)
-    refused = _run(tmp_path, server.url, "not-a-token", *scan)
+    refused = run_cli(tmp_path, server.url, "not-a-token", *scan)
     assert refused.returncode == 4
     assert refused.stderr.startswith("Error: ")
-    down = _run(tmp_path, f"http://127.0.0.1:{free_port()}", "t", *scan)
+    down = run_cli(tmp_path, f"http://127.0.0.1:{free_port()}", "t", *scan)
     assert down.returncode == 3
     assert down.stderr.startswith("Error: ")
     staff = server.token(Role.VENUE_STAFF, door.tenant, door.venue)
-    forbidden = _run(tmp_path, server.url, staff, "qr", "generate", "00000001")
+    forbidden = run_cli(tmp_path, server.url, staff, "qr", "generate", "00000001")
     assert forbidden.returncode == 4

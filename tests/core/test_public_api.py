@@ -14,7 +14,8 @@ EXPECTED = {
     "static_code_hash", "verify_mac", "UNVERIFIED_REASONS", "UnzonedTickets", "WireDecision",
     "decision_from_wire", "decision_to_wire", "gate_zone", "iso_ms", "lane_zone_conflict",
     "ms_of_iso", "rate_limit_unit", "zone_admits",
-    "bad_read_message",
+    "bad_read_message", "Admission", "Conflict", "ConflictKind", "code_key", "conflict_id",
+    "find_conflicts",
 }  # fmt: skip
 
 

@@ -52,6 +52,12 @@ async def alerts_screen(app: DoorApp, pilot: Pilot[None]) -> None:
     await until(pilot, lambda: len(table_rows(app)) == 3, "three alerts")
 
 
+async def conflicts_screen(app: DoorApp, pilot: Pilot[None]) -> None:
+    await replayed(app, pilot)
+    await pilot.press("5")
+    await until(pilot, lambda: len(table_rows(app)) == 2, "two conflicts")
+
+
 async def link_screen(app: DoorApp, pilot: Pilot[None]) -> None:
     await replayed(app, pilot)
     await pilot.press("4")
@@ -75,6 +81,7 @@ SCREENS: dict[str, Steps] = {
     "log": log_screen,
     "ticket": ticket_history,
     "alerts": alerts_screen,
+    "conflicts": conflicts_screen,
     "link": link_screen,
     "help": help_screen,
     "pause": pause_dialog,

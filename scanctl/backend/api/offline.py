@@ -191,12 +191,15 @@ class _Out(BaseModel):
 
 
 class ConflictOut(_Out):
-    """Another admission of the same ticket."""
+    """Another admission of the same ticket, and the conflict the two are part of
+    (``kind`` and ``conflictId`` as in `GET /api/conflicts`)."""
 
     scan_id: str
     device_id: str
     gate: str | None
     scanned_at: datetime
+    kind: str
+    conflict_id: str
 
 
 class ScanResultOut(_Out):
@@ -242,6 +245,8 @@ def _result_out(result: ScanResult) -> ScanResultOut:
                 device_id=c.device_id,
                 gate=c.gate,
                 scanned_at=ms_to_datetime(c.scanned_at_ms),
+                kind=c.kind,
+                conflict_id=c.conflict_id,
             )
             for c in result.conflicts
         ]
@@ -268,8 +273,9 @@ def reconcile(
 ) -> ReconcileOut:
     """Upload a device's offline scans (at most 10,000 per call). Idempotent on each
     scan's id: a re-push stores nothing new and answers `duplicate` (or `conflict`
-    again). A conflict is an admission of a ticket admitted more often, across all
-    devices, than the event's policy allows; the answer lists the other admissions."""
+    again). A conflict is an admission in a double entry of its ticket across all
+    devices (same code, same printed code, entry without exit, over allowance: see
+    `GET /api/conflicts`); the answer lists the other admissions involved."""
     who = acting_device(principal, body.device_id)
     settings: Settings = backend_state(request.app).settings
     scope = principal.scope()

@@ -12,9 +12,11 @@
 | audit:read        |       |    x    |   x   |        |        |
 | manifest:pull     |       |    x    |   x   |        |   x    |
 | scans:reconcile   |       |         |   x   |        |   x    |
+| conflicts:read    |       |    x    |   x   |        |   x    |
 
 A manager or admin pulls a manifest only on behalf of a named device of its venue; the
-event key inside is sealed to that device, so the person cannot use it.
+event key inside is sealed to that device, so the person cannot use it. A device reads
+only the conflicts that involve its own scans (the route filters).
 
 Venue scoping is not a permission: staff, managers and devices act on their own venue,
 ADMIN and SYSTEM on every venue of their tenant (see `Principal.scope`), never beyond.
@@ -42,6 +44,7 @@ class Permission(StrEnum):
     READ_AUDIT = "audit:read"
     PULL_MANIFEST = "manifest:pull"
     RECONCILE = "scans:reconcile"
+    READ_CONFLICTS = "conflicts:read"
 
 
 P = Permission
@@ -56,11 +59,12 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.MANAGE_POLICIES,
             P.READ_AUDIT,
             P.PULL_MANIFEST,
+            P.READ_CONFLICTS,
         }
     ),
     Role.ADMIN: frozenset(Permission),
     Role.SYSTEM: frozenset({P.READ, P.SCAN, P.GENERATE_QR, P.MANAGE_CATALOG}),
-    Role.DEVICE: frozenset({P.SCAN, P.PULL_MANIFEST, P.RECONCILE}),
+    Role.DEVICE: frozenset({P.SCAN, P.PULL_MANIFEST, P.RECONCILE, P.READ_CONFLICTS}),
 }
 
 

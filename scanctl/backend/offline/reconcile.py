@@ -10,12 +10,13 @@ device's ids are never in the way. Answers per scan:
   the stored scan becomes the gate's: one scan, as the person was let in (or not);
 - ``duplicate``: already stored (a re-push), or decided online (the backend stored it
   when it decided, so the upload is not stored a second time);
-- ``conflict``: the scan is an admission of a ticket that, counting every stored
-  admission of it from every device, was admitted more often than the event's policy
-  allows (1, or 1 + max re-entries). Every admission of such a ticket is in conflict,
-  whichever side uploaded first, and the answer lists the other admissions. A re-push
-  of a conflicting scan answers ``conflict`` again, so an answer lost in transit is
-  never lost for good;
+- ``conflict``: the scan is an admission involved in a double entry of its ticket,
+  counting every stored pass of it from every device (`core.conflicts`: the same
+  rotating code twice, the same printed code twice, two entries without an exit, or
+  more entries than the event's policy allows). Every admission involved is in
+  conflict, whichever side uploaded first, and the answer lists the other admissions
+  with the conflict's kind and id. A re-push of a conflicting scan answers
+  ``conflict`` again, so an answer lost in transit is never lost for good;
 - ``rejected``: the scan cannot be filed (the device's venue has no event). Not stored.
 
 Everything happens in one write transaction per request, which first locks the
@@ -33,9 +34,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection
 
 from scanctl.backend import store
+from scanctl.backend.offline.conflicts import ticket_conflicts
 from scanctl.backend.store import offline as scans_store
 from scanctl.backend.store.offline import VenueEvent
-from scanctl.core import Direction, Policy
+from scanctl.core import Conflict, Direction, Policy
 
 __all__ = [
     "RAW_MAX",
@@ -75,12 +77,14 @@ class OfflineScan:
 
 @dataclass(frozen=True, slots=True)
 class ConflictRef:
-    """Another admission of the same ticket."""
+    """Another admission of the same ticket, and the conflict the two are in."""
 
     scan_id: str
     device_id: str
     gate: str | None
     scanned_at_ms: int
+    kind: str = ""
+    conflict_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +189,7 @@ def reconcile_scans(
     for scan_id in superseded & new_rows.keys():
         store.replace_decision(scope, conn, new_rows[scan_id])
 
-    over = _over_admitted(scope, conn, rows.values(), policy_of)
+    involved = _conflicts_by_scan(scope, conn, rows.values(), policy_of)
     results: list[ScanResult] = []
     answered: set[str] = set()
     for scan in uploads:
@@ -195,12 +199,12 @@ def reconcile_scans(
             error = None if status == "duplicate" else "no event of the device's venue"
             results.append(ScanResult(scan.id, status, ticket_id=scan.ticket_id, error=error))
             continue
-        key = (row.event_id, row.ticket_id)
-        if row.is_admission and key in over:
+        if row.is_admission and row.id in involved:
             others = tuple(
-                ConflictRef(o.id, o.device_id, o.gate, o.scanned_at_ms)
-                for o in over[key]
-                if o.id != row.id
+                ConflictRef(o.scan_id, o.device_id, o.gate, o.at_ms, c.kind.value, c.id)
+                for c in involved[row.id]
+                for o in c.admissions
+                if (o.device_id, o.scan_id) != (row.device_id, row.id)
             )[:MAX_CONFLICTS_LISTED]
             status = "conflict"
         else:
@@ -227,28 +231,29 @@ def _lock_admitted_tickets(
         store.lock_tickets(scope, conn, event_id, sorted(wanted[event_id]))
 
 
-def _over_admitted(
+def _conflicts_by_scan(
     scope: store.Scope,
     conn: Connection,
     rows: Iterable[store.ScanRecord],
     policy_of: Callable[[str], Policy],
-) -> dict[tuple[str, str | None], list[store.ScanRecord]]:
-    """(event, ticket) -> every admission of it, for tickets admitted past their allowance."""
+) -> dict[str, list[Conflict]]:
+    """Scan id of an admission among ``rows`` that is in a conflict -> every conflict of
+    its ticket (the answer lists all the ticket's other admissions involved, as it
+    always has; each names its conflict). The rows are one device's, so a scan id names
+    one of them."""
     wanted: dict[str, set[str]] = defaultdict(set)
+    mine: set[tuple[str, str]] = set()
     for row in rows:
         if row.is_admission and row.ticket_id is not None:
             wanted[row.event_id].add(row.ticket_id)
-    over: dict[tuple[str, str | None], list[store.ScanRecord]] = {}
+            mine.add((row.device_id, row.id))
+    involved: dict[str, list[Conflict]] = defaultdict(list)
     for event_id, ticket_ids in wanted.items():
-        allowance = policy_of(event_id).admission_allowance
-        if allowance is None:
-            continue
-        by_ticket: dict[str, list[store.ScanRecord]] = defaultdict(list)
-        for admission in scans_store.admissions_for_tickets(
-            scope, conn, event_id, sorted(ticket_ids)
-        ):
-            by_ticket[admission.ticket_id or ""].append(admission)
-        for ticket_id, admissions in by_ticket.items():
-            if len(admissions) > allowance:
-                over[(event_id, ticket_id)] = admissions
-    return over
+        by_ticket: dict[str, list[Conflict]] = defaultdict(list)
+        for conflict in ticket_conflicts(scope, conn, event_id, ticket_ids, policy_of(event_id)):
+            by_ticket[conflict.ticket_id].append(conflict)
+        for conflicts in by_ticket.values():
+            for admission in {a for c in conflicts for a in c.admissions}:
+                if (admission.device_id, admission.scan_id) in mine:
+                    involved[admission.scan_id] = conflicts
+    return involved

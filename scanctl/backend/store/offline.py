@@ -17,6 +17,7 @@ __all__ = [
     "admissions_by_ticket",
     "admissions_for_tickets",
     "admissions_stamp",
+    "admitted_passes",
     "manifest_ticket_rows",
     "ticket_events",
     "venue_events",
@@ -96,15 +97,30 @@ def admissions_for_tickets(
     scope: Scope, conn: Connection, event_id: str, ticket_ids: Sequence[str]
 ) -> list[ScanRecord]:
     """Every stored admission of these tickets of the event, in scan order."""
+    return _tickets_scans(scope, conn, event_id, ticket_ids, _admitted())
+
+
+def admitted_passes(
+    scope: Scope, conn: Connection, event_id: str, ticket_ids: Sequence[str]
+) -> list[ScanRecord]:
+    """Every admitted pass (entries and exits) of these tickets of the event, in scan
+    order: what conflict detection looks at."""
+    return _tickets_scans(scope, conn, event_id, ticket_ids, scans.c.allowed == true())
+
+
+def _tickets_scans(
+    scope: Scope,
+    conn: Connection,
+    event_id: str,
+    ticket_ids: Sequence[str],
+    condition: ColumnElement[bool],
+) -> list[ScanRecord]:
     tenant, event, ticket = ticket_key(conn)
     found: list[ScanRecord] = []
     for chunk in _chunks(sorted(set(ticket_ids))):
         rows = conn.execute(
             select(scans).where(
-                tenant == scope.tenant_id,
-                event == event_id,
-                ticket.in_(chunk),
-                _admitted(),
+                tenant == scope.tenant_id, event == event_id, ticket.in_(chunk), condition
             )
         )
         found.extend(record_of(row) for row in rows)

@@ -1,6 +1,7 @@
 """The supervisor TUI's screens, one module per area."""
 
 from scanctl.tui.screens.alerts import AlertsScreen
+from scanctl.tui.screens.conflicts import ConflictsScreen
 from scanctl.tui.screens.dialogs import ConfirmScreen, PickScreen, TicketPrompt
 from scanctl.tui.screens.gates import GatesScreen
 from scanctl.tui.screens.help import HelpScreen
@@ -10,6 +11,7 @@ from scanctl.tui.screens.log import LogScreen
 __all__ = [
     "AlertsScreen",
     "ConfirmScreen",
+    "ConflictsScreen",
     "GatesScreen",
     "HelpScreen",
     "LinkScreen",
