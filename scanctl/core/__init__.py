@@ -11,6 +11,14 @@ from scanctl.core.decision_wire import (
 )
 from scanctl.core.keys import compute_mac, derive_event_key, mint_token, new_nonce, verify_mac
 from scanctl.core.lanes import gate_zone, lane_zone_conflict, rate_limit_unit, zone_admits
+from scanctl.core.manifest_validity import (
+    ExpiryStage,
+    StaleOverride,
+    expiry_stage,
+    format_time_left,
+    manifest_is_stale,
+    manifest_valid_until_ms,
+)
 from scanctl.core.policy import (
     POLICY_TEMPLATES,
     Policy,
@@ -48,6 +56,7 @@ __all__ = [
     "Decision",
     "Direction",
     "EventFacts",
+    "ExpiryStage",
     "InvalidCode",
     "ParsedCode",
     "PastScan",
@@ -58,6 +67,7 @@ __all__ = [
     "ScanMode",
     "ScannerContext",
     "StaleManifestAction",
+    "StaleOverride",
     "StaticCode",
     "TicketFacts",
     "TicketStatus",
@@ -70,10 +80,14 @@ __all__ = [
     "decision_to_wire",
     "deny",
     "derive_event_key",
+    "expiry_stage",
+    "format_time_left",
     "format_token",
     "gate_zone",
     "iso_ms",
     "lane_zone_conflict",
+    "manifest_is_stale",
+    "manifest_valid_until_ms",
     "message_for",
     "mint_token",
     "ms_of_iso",

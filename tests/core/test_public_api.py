@@ -14,6 +14,8 @@ EXPECTED = {
     "decision_from_wire", "decision_to_wire", "gate_zone", "iso_ms", "lane_zone_conflict",
     "ms_of_iso", "rate_limit_unit", "zone_admits",
     "bad_read_message",
+    "ExpiryStage", "StaleOverride", "expiry_stage", "format_time_left", "manifest_is_stale",
+    "manifest_valid_until_ms",
 }  # fmt: skip
 
 
