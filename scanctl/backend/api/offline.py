@@ -69,6 +69,7 @@ def issuer(request: Request) -> ManifestIssuer:
         load_signing_key(settings.manifest_signing_key.get_secret_value()),
         tuple(secrets),
         validity_ms=int(settings.offline_manifest_validity_hours * 3_600_000),
+        grace_ms=int(settings.offline_manifest_grace_hours * 3_600_000),
         admissions=admissions_by_ticket,
         admissions_stamp=admissions_stamp,
     )
