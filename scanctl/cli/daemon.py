@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -104,8 +105,14 @@ def status(
     typer.echo(f"daemon {report['state']} (pid {report['pid']}), event {report['event_id']}")
     typer.echo(
         f"manifest: sequence {manifest.get('sequence')}, {manifest.get('tickets')} tickets,"
-        f" {'STALE' if manifest.get('stale') else 'valid'}"
+        f" {'STALE' if manifest.get('stale') else 'valid'}{_valid_until(manifest)}"
     )
+    override = report.get("override")
+    if override is not None and override.get("in_force"):
+        typer.echo(
+            f"override: on an expired manifest gates {override['action']} until"
+            f" {_clock(override['until_ms'])} (by {override['by']} at {_clock(override['at_ms'])})"
+        )
     journal = report["journal"]
     typer.echo(f"journal: {journal['scans']} scans, {journal['unsent']} not yet synced")
     for gate in report["gates"]:
@@ -114,6 +121,15 @@ def status(
             f"gate {gate['gate']}{flag}: {gate['admitted']} admitted, {gate['denied']} denied,"
             f" {gate['per_minute_now']}/min"
         )
+
+
+def _clock(ms: int) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(ms / 1000))
+
+
+def _valid_until(manifest: dict[str, Any]) -> str:
+    until = manifest.get("valid_until_ms")
+    return "" if until is None else f" until {_clock(until)}"
 
 
 @daemon_app.command("stop")

@@ -26,6 +26,7 @@ __all__ = [
     "ExpiryStage",
     "StaleOverride",
     "expiry_stage",
+    "extended_until_ms",
     "format_time_left",
     "manifest_is_stale",
     "manifest_valid_until_ms",
@@ -77,6 +78,13 @@ class StaleOverride:
     def in_force(self, now_ms: int) -> bool:
         """Whether this override decides at ``now_ms``."""
         return self.action is not None and self.at_ms <= now_ms < self.until_ms
+
+
+def extended_until_ms(valid_until_ms: int | None, now_ms: int, minutes: int) -> int:
+    """The end of an "extend validity by ``minutes``" override: counted from the
+    manifest's own end (from now when none is held)."""
+    base = now_ms if valid_until_ms is None else valid_until_ms
+    return base + minutes * 60_000
 
 
 def stale_action(

@@ -2,7 +2,10 @@
 
 Routes: ``/status``, ``/gates``, ``/scans?limit=&gate=&reason=&ticket=``, ``/events``
 (server-sent events of every decision and state change), ``POST /gates/{gate}/pause``
-and ``/resume``, ``/alerts`` and ``POST /alerts/{id}/ack``, ``/metrics`` (Prometheus).
+and ``/resume``, ``/alerts`` and ``POST /alerts/{id}/ack``, ``/metrics`` (Prometheus),
+``GET /overrides`` and ``POST /override`` (a supervisor's override of what gates do on
+an expired manifest: ``{"action": "admit-with-warning"|"deny"|null, "until_ms"}`` or
+``{"extend_minutes"}``, with ``by`` and ``note``).
 The TUI and ``scanctl daemon status`` use it; nothing else of the daemon is reachable
 from outside the process.
 """
@@ -24,6 +27,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from scanctl.core import StaleManifestAction
 from scanctl.daemon.events import EventBus
 
 __all__ = ["DaemonView", "LocalApi", "build_app"]
@@ -53,6 +57,18 @@ class DaemonView(Protocol):
     def acknowledge_alert(self, alert_id: str) -> bool: ...
 
     def metrics_text(self) -> str: ...
+
+    def list_overrides(self) -> list[dict[str, Any]]: ...
+
+    def apply_override(
+        self,
+        action: StaleManifestAction | None,
+        *,
+        by: str,
+        until_ms: int | None = None,
+        extend_minutes: int | None = None,
+        note: str = "",
+    ) -> dict[str, Any]: ...
 
 
 def build_app(daemon: DaemonView) -> Starlette:
@@ -97,6 +113,28 @@ def build_app(daemon: DaemonView) -> Starlette:
     async def metrics(request: Request) -> Response:
         return PlainTextResponse(daemon.metrics_text(), media_type="text/plain; version=0.0.4")
 
+    async def overrides(request: Request) -> Response:
+        return JSONResponse({"overrides": daemon.list_overrides()})
+
+    async def override(request: Request) -> Response:
+        try:
+            body = await request.json()
+            if not isinstance(body, dict):
+                raise ValueError("a JSON object is expected")
+            action = body.get("action")
+            extend = body.get("extend_minutes")
+            until = body.get("until_ms")
+            view = daemon.apply_override(
+                None if action is None else StaleManifestAction(action),
+                by=str(body.get("by") or ""),
+                until_ms=None if until is None else int(until),
+                extend_minutes=None if extend is None else int(extend),
+                note=str(body.get("note") or ""),
+            )
+        except ValueError as error:  # OverrideError, a bad action, a bad number, bad JSON
+            return JSONResponse({"error": str(error)}, status_code=400)
+        return JSONResponse(view)
+
     async def events(request: Request) -> Response:
         return StreamingResponse(_event_stream(daemon.bus, request), media_type="text/event-stream")
 
@@ -111,6 +149,8 @@ def build_app(daemon: DaemonView) -> Starlette:
             Route("/alerts", alerts),
             Route("/alerts/{alert_id}/ack", acknowledge, methods=["POST"]),
             Route("/metrics", metrics),
+            Route("/overrides", overrides),
+            Route("/override", override, methods=["POST"]),
         ]
     )
 

@@ -8,6 +8,7 @@ from scanctl.core.manifest_validity import (
     ExpiryStage,
     StaleOverride,
     expiry_stage,
+    extended_until_ms,
     format_time_left,
     manifest_is_stale,
     manifest_valid_until_ms,
@@ -64,6 +65,11 @@ def test_the_latest_override_decides_only_while_in_force() -> None:
     cleared = StaleOverride(None, NOW + HOUR, "sam", NOW)
     assert not cleared.in_force(NOW)
     assert stale_action(Policy(stale_manifest=ADMIT), cleared, NOW) == (ADMIT, None)
+
+
+def test_an_extension_counts_from_the_manifest_s_own_end() -> None:
+    assert extended_until_ms(NOW - 10 * MINUTE, NOW, 30) == NOW + 20 * MINUTE
+    assert extended_until_ms(None, NOW, 30) == NOW + 30 * MINUTE
 
 
 def test_warnings_say_who_allowed_it() -> None:

@@ -15,7 +15,7 @@ EXPECTED = {
     "ms_of_iso", "rate_limit_unit", "zone_admits",
     "bad_read_message",
     "ExpiryStage", "StaleOverride", "expiry_stage", "format_time_left", "manifest_is_stale",
-    "manifest_valid_until_ms",
+    "manifest_valid_until_ms", "extended_until_ms",
 }  # fmt: skip
 
 
