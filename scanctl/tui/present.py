@@ -24,7 +24,8 @@ __all__ = [
 ADMIT_STYLE = "bold #f0fff0 on #1b6e2a"
 DENY_STYLE = "bold #fff0f0 on #a11d21"
 NEUTRAL_STYLE = "bold"
-ADMIT_SYMBOL, DENY_SYMBOL = "✔", "✘"
+WARN_STYLE = "bold #000000 on #e0a800"
+ADMIT_SYMBOL, DENY_SYMBOL, WARN_SYMBOL = "✔", "✘", "⚠"
 _ALLOWED = {reason.value for reason in ALLOWED_REASONS}
 
 
@@ -32,11 +33,21 @@ def is_admitted(reason: str) -> bool:
     return reason in _ALLOWED
 
 
-def reason_text(reason: str, *, allowed: bool | None = None, compact: bool = False) -> Text:
-    """``✔ ADMITTED`` on green, ``✘ DENIED QR_ALREADY_USED`` on red (or compact forms)."""
+def reason_text(
+    reason: str,
+    *,
+    allowed: bool | None = None,
+    compact: bool = False,
+    warning: str | None = None,
+) -> Text:
+    """``✔ ADMITTED`` on green, ``✘ DENIED QR_ALREADY_USED`` on red (or compact forms);
+    an admission with a warning (an expired manifest) gets ``⚠ WARNING`` on amber too."""
     if is_admitted(reason) if allowed is None else allowed:
         word = reason if reason != Reason.ADMITTED or compact else "ADMITTED"
-        return Text(f"{ADMIT_SYMBOL} {word}", style=ADMIT_STYLE)
+        text = Text(f"{ADMIT_SYMBOL} {word}", style=ADMIT_STYLE)
+        if warning:
+            text.append(f" {WARN_SYMBOL} WARNING", style=WARN_STYLE)
+        return text
     label = reason if compact else f"DENIED {reason}"
     return Text(f"{DENY_SYMBOL} {label}", style=DENY_STYLE)
 
@@ -45,9 +56,12 @@ def decision_text(event: dict[str, Any] | None) -> Text:
     """The last decision at a gate: outcome, then ticket and scanner."""
     if not event:
         return Text("no scans yet", style="dim")
-    text = reason_text(str(event.get("reason", "?")), allowed=event.get("allowed"))
+    warning = event.get("warning")
+    text = reason_text(str(event.get("reason", "?")), allowed=event.get("allowed"), warning=warning)
     text.append(f" {event.get('ticket_id') or '—'}", style="bold")
     text.append(f" @{event.get('scanner', '?')}", style="dim")
+    if warning and event.get("allowed"):
+        text.append(f" — {warning}", style="bold #e0a800")
     return text
 
 

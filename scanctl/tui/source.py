@@ -56,6 +56,8 @@ class DoorSource(Protocol):
 
     async def acknowledge(self, alert_id: str) -> None: ...
 
+    async def override(self, body: dict[str, Any]) -> dict[str, Any]: ...
+
     async def aclose(self) -> None: ...
 
 
@@ -153,6 +155,9 @@ class LiveSource:
 
     async def acknowledge(self, alert_id: str) -> None:
         await self.client.acknowledge(alert_id)
+
+    async def override(self, body: dict[str, Any]) -> dict[str, Any]:
+        return await self.client.override(body)
 
     async def aclose(self) -> None:
         await self.client.aclose()
