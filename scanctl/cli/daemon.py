@@ -70,13 +70,20 @@ def _socket_for(config: Path | None, socket: Path | None) -> Path:
 
 
 def _get(socket: Path, path: str) -> dict[str, Any]:
+    response = _request(socket, "GET", path)
+    response.raise_for_status()
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def _request(
+    socket: Path, method: str, path: str, body: dict[str, Any] | None = None
+) -> httpx.Response:
+    """One call to the daemon's local API; no daemon there is exit 3 with a hint."""
     transport = httpx.HTTPTransport(uds=str(socket))
     try:
         with httpx.Client(transport=transport, base_url="http://daemon", timeout=5) as client:
-            response = client.get(path)
-            response.raise_for_status()
-            result: dict[str, Any] = response.json()
-            return result
+            return client.request(method, path, json=body)
     except (httpx.TransportError, OSError) as error:
         raise CliError(
             f"no daemon answers on {socket} ({error})",

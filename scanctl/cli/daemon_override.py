@@ -8,11 +8,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import typer
 
 from scanctl.cli.common import CliError, JsonOption, print_json
-from scanctl.cli.daemon import SOCKET_OPTION, _get, _socket_for
+from scanctl.cli.daemon import SOCKET_OPTION, _get, _request, _socket_for
 from scanctl.cli.exit_codes import ExitCode
 
 __all__ = ["override_app", "parse_until"]
@@ -65,16 +64,7 @@ def _until_ms(until: str | None, minutes: int | None) -> int:
 
 
 def _post(socket: Path, body: dict[str, Any]) -> dict[str, Any]:
-    transport = httpx.HTTPTransport(uds=str(socket))
-    try:
-        with httpx.Client(transport=transport, base_url="http://daemon", timeout=5) as client:
-            response = client.post("/override", json=body)
-    except (httpx.TransportError, OSError) as error:
-        raise CliError(
-            f"no daemon answers on {socket} ({error})",
-            ExitCode.UNREACHABLE,
-            hint="is `scanctl daemon run` running with this gate.toml?",
-        ) from None
+    response = _request(socket, "POST", "/override", body)
     answer: dict[str, Any] = response.json()
     if response.status_code == 400:
         raise CliError(f"the daemon refused the override: {answer.get('error')}", ExitCode.USAGE)

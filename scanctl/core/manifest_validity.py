@@ -133,12 +133,13 @@ def expiry_stage(
     return ExpiryStage.FRESH
 
 
-def format_time_left(ms: int) -> str:
-    """``1 h 05 min``, ``12 min``, ``40 s``: time left (or past, for negatives' size)."""
-    seconds = abs(ms) // 1000
-    if seconds < 60:
+def format_time_left(ms: int | float) -> str:
+    """A duration the way people say it: ``45 s``, ``12 min``, ``3 h 20 min`` (a negative
+    one by its size: the time since)."""
+    seconds = int(abs(ms) // 1000)
+    if seconds < 90:
         return f"{seconds} s"
     minutes = seconds // 60
-    if minutes < 60:
+    if minutes < 90:
         return f"{minutes} min"
     return f"{minutes // 60} h {minutes % 60:02d} min"

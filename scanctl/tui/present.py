@@ -9,7 +9,7 @@ from typing import Any
 
 from rich.text import Text
 
-from scanctl.core import ALLOWED_REASONS, Reason
+from scanctl.core import ALLOWED_REASONS, Reason, format_time_left
 
 __all__ = [
     "alert_badge",
@@ -78,16 +78,8 @@ def format_count(value: int) -> str:
 
 
 def format_age(ms: int | float | None) -> str:
-    """A duration the way people say it: 45 s, 12 min, 3 h 20 min."""
-    if ms is None:
-        return "—"
-    seconds = max(0, int(ms // 1000))
-    if seconds < 90:
-        return f"{seconds} s"
-    minutes = seconds // 60
-    if minutes < 90:
-        return f"{minutes} min"
-    return f"{minutes // 60} h {minutes % 60:02d} min"
+    """A duration the way people say it: 45 s, 12 min, 3 h 20 min (the core's words)."""
+    return "—" if ms is None else format_time_left(max(0, ms))
 
 
 def format_time(ms: int | None, tz: tzinfo | None) -> str:

@@ -96,7 +96,13 @@ def test_expiry_stages_warn_two_hours_ahead(left: int | None, stage: ExpiryStage
 
 @pytest.mark.parametrize(
     ("ms", "text"),
-    [(40_000, "40 s"), (-40_000, "40 s"), (12 * MINUTE, "12 min"), (65 * MINUTE, "1 h 05 min")],
+    [
+        (40_000, "40 s"),
+        (-40_000, "40 s"),
+        (12 * MINUTE, "12 min"),
+        (89 * MINUTE, "89 min"),
+        (95 * MINUTE, "1 h 35 min"),
+    ],
 )
 def test_time_left_reads_at_a_glance(ms: int, text: str) -> None:
     assert format_time_left(ms) == text

@@ -142,7 +142,7 @@ def test_alerts_warn_two_hours_before_expiry_with_the_time_left(tmp_path: Path) 
         alerts = api(gate.socket, "/alerts")["alerts"]
         assert expiring["severity"] == "warning"
         assert (
-            "expires in 1 h 2" in expiring["message"] or "expires in 1 h 30" in expiring["message"]
+            "expires in 89 min" in expiring["message"] or "expires in 90 min" in expiring["message"]
         )
         assert "deny every ticket" in expiring["message"]
         assert not [a for a in alerts if a["kind"] == "manifest_stale"]
