@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -93,42 +94,45 @@ def _apply(config: Path | None, socket: Path | None, body: dict[str, Any], as_js
     _show(_post(_socket_for(config, socket), body), as_json)
 
 
-@override_app.command("admit-with-warning")
-def admit_with_warning(
-    by: str = BY,
-    until: str | None = UNTIL,
-    minutes: int | None = FOR,
-    note: str = NOTE,
-    config: Path | None = CONFIG,
-    socket: Path | None = SOCKET_OPTION,
-    as_json: JsonOption = False,
-) -> None:
-    """Admit on an expired manifest, each admission with a warning (its own beep), until
+def _timed(action: str, doc: str) -> Callable[..., None]:
+    """The command that sets ``action`` until --until or for --for minutes (two share it)."""
+
+    def command(
+        by: str = BY,
+        until: str | None = UNTIL,
+        minutes: int | None = FOR,
+        note: str = NOTE,
+        config: Path | None = CONFIG,
+        socket: Path | None = SOCKET_OPTION,
+        as_json: JsonOption = False,
+    ) -> None:
+        body = {"action": action, "until_ms": _until_ms(until, minutes), "by": by, "note": note}
+        _apply(config, socket, body, as_json)
+
+    command.__doc__ = doc
+    return command
+
+
+override_app.command("admit-with-warning")(
+    _timed(
+        "admit-with-warning",
+        """Admit on an expired manifest, each admission with a warning (its own beep), until
     --until or for --for minutes.
 
     JSON: the override (id, action, until_ms, by, at_ms, note, in_force, sent).
-    """
-    body = {"action": "admit-with-warning", "until_ms": _until_ms(until, minutes)}
-    _apply(config, socket, {**body, "by": by, "note": note}, as_json)
-
-
-@override_app.command("deny")
-def deny(
-    by: str = BY,
-    until: str | None = UNTIL,
-    minutes: int | None = FOR,
-    note: str = NOTE,
-    config: Path | None = CONFIG,
-    socket: Path | None = SOCKET_OPTION,
-    as_json: JsonOption = False,
-) -> None:
-    """Deny every ticket on an expired manifest (MANIFEST_STALE) until --until or for
+    """,
+    )
+)
+override_app.command("deny")(
+    _timed(
+        "deny",
+        """Deny every ticket on an expired manifest (MANIFEST_STALE) until --until or for
     --for minutes, whatever the policy says.
 
     JSON: the override, as for admit-with-warning.
-    """
-    body = {"action": "deny", "until_ms": _until_ms(until, minutes)}
-    _apply(config, socket, {**body, "by": by, "note": note}, as_json)
+    """,
+    )
+)
 
 
 @override_app.command("extend")
