@@ -5,7 +5,8 @@ the daemon under test talks to something with the device's manners, not to a moc
 
 - ``HoneywellHostAck``: in host-ACK mode a Honeywell scanner sends a read and then
   stays locked, taking no further reads, until the host answers ``ESC 7 ,`` (good) or
-  ``ESC 8 ,`` (bad), or its timeout runs out (up to 10 s): a read the host never
+  ``ESC 8 ,`` (bad; a good answer followed by two low beeps, ``ESC 4 ,``, is the
+  host's "admitted with a warning"), or its timeout runs out (up to 10 s): a read the host never
   answers is a person stuck at the door. ``scan`` fails the test in that case.
 - ``ZebraSsi``: a Zebra decoder in SSI mode answers every host packet with CMD_ACK (or
   CMD_NAK, for as many beeps as told to), sends codes either as plain text with a CR
@@ -31,7 +32,7 @@ __all__ = ["HoneywellHostAck", "ZebraSsi", "ssi_packet"]
 HOST_ACK_WINDOW_S = 10.0
 """The longest a Honeywell scanner waits for the host's answer before unlocking."""
 
-_HOST_ANSWER = re.compile(rb"[0-6]?\x1b([78]),")
+_HOST_ANSWER = re.compile(rb"[0-6]?\x1b([78]),((?:[0-6]?\x1b4,)*)")
 
 
 def ssi_packet(opcode: int, data: bytes = b"", *, status: int = 0, source: int = 0x00) -> bytes:
@@ -103,7 +104,8 @@ class HoneywellHostAck(_Emulator):
         super().__init__(master)
 
     def scan(self, frame: bytes, *, pause_at: int | None = None, pause_s: float = 0.0) -> str:
-        """Send one read, stay locked until the host answers; ``"good"`` or ``"bad"``."""
+        """Send one read, stay locked until the host answers; ``"good"``, ``"bad"`` or
+        ``"warning"`` (good, then two low beeps)."""
         with self.lock:
             before = len(self.answers)
             self._sent_at = time.monotonic()
@@ -124,7 +126,10 @@ class HoneywellHostAck(_Emulator):
     def from_host(self, data: bytes) -> None:
         self._pending += data
         for match in _HOST_ANSWER.finditer(self._pending):
-            self.answers.append("good" if match.group(1) == b"7" else "bad")
+            if match.group(1) == b"8":
+                self.answers.append("bad")
+            else:
+                self.answers.append("warning" if match.group(2).count(b"\x1b4,") >= 2 else "good")
             self.answered_after_s.append(time.monotonic() - self._sent_at)
         last = list(_HOST_ANSWER.finditer(self._pending))
         if last:

@@ -118,8 +118,14 @@ class Settings(BaseSettings):
     """Default duplicate window of events without their own policy."""
     qr_expiration_seconds: Annotated[int, Field(ge=5, le=3600)] = 30
     """How long a rotating QR code is valid."""
-    offline_manifest_validity_hours: Annotated[float, Field(gt=0, le=7 * 24)] = 4
-    """How long an offline manifest may be used."""
+    offline_manifest_validity_hours: Annotated[float, Field(gt=0, le=7 * 24)] = 24
+    """Upper bound on an offline manifest's validity, from the pull. A manifest is valid
+    until its event's end plus OFFLINE_MANIFEST_GRACE_HOURS; this only caps that, so a
+    snapshot pulled days early (refunds and transfers since unseen) is not used at the
+    doors. 24 h covers any one-day event pulled the same day."""
+    offline_manifest_grace_hours: Annotated[float, Field(ge=0, le=48)] = 2
+    """How long after its event's end an offline manifest stays valid (late exits,
+    an overrunning show, a gate that cannot reach the backend at the end)."""
     offline_late_upload_hours: Annotated[float, Field(gt=0, le=365 * 24)] = 24
     """An offline scan uploaded more than this long after it was scanned is flagged late."""
 

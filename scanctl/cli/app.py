@@ -76,7 +76,9 @@ app.add_typer(_catalog.app, name="catalog")
 
 
 from scanctl.cli.daemon import daemon_app  # noqa: E402 - registered after the root app
+from scanctl.cli.daemon_override import override_app  # noqa: E402
 
+daemon_app.add_typer(override_app, name="override")
 app.add_typer(daemon_app, name="daemon")
 
 from scanctl.cli.tui import tui as _tui  # noqa: E402 - the supervisor TUI (issue 8)

@@ -6,14 +6,18 @@ import logging
 import os
 import signal
 import sys
+import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from scanctl.cli.common import CliError, JsonOption, print_json
 from scanctl.cli.contract import to_contract
 from scanctl.cli.exit_codes import ExitCode
+
+if TYPE_CHECKING:
+    import httpx
 
 # The daemon's stack (drivers, journal, manifests, the async client) is imported by the
 # commands that use it, not at the CLI's start.
@@ -76,15 +80,22 @@ def _socket_for(config: Path | None, socket: Path | None) -> Path:
 
 
 def _get(socket: Path, path: str) -> dict[str, Any]:
-    import httpx
+    response = _request(socket, "GET", path)
+    response.raise_for_status()
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def _request(
+    socket: Path, method: str, path: str, body: dict[str, Any] | None = None
+) -> httpx.Response:
+    """One call to the daemon's local API; no daemon there is exit 3 with a hint."""
+    import httpx  # here, not at the top: `scanctl --help` must not pay for it
 
     transport = httpx.HTTPTransport(uds=str(socket))
     try:
         with httpx.Client(transport=transport, base_url="http://daemon", timeout=5) as client:
-            response = client.get(path)
-            response.raise_for_status()
-            result: dict[str, Any] = response.json()
-            return result
+            return client.request(method, path, json=body)
     except (httpx.TransportError, OSError) as error:
         raise CliError(
             f"no daemon answers on {socket} ({error})",
@@ -114,8 +125,14 @@ def status(
     typer.echo(f"daemon {report['state']} (pid {report['pid']}), event {report['event_id']}")
     typer.echo(
         f"manifest: sequence {manifest.get('sequence')}, {manifest.get('tickets')} tickets,"
-        f" {'STALE' if manifest.get('stale') else 'valid'}"
+        f" {'STALE' if manifest.get('stale') else 'valid'}{_valid_until(manifest)}"
     )
+    override = report.get("override")
+    if override is not None and override.get("in_force"):
+        typer.echo(
+            f"override: on an expired manifest gates {override['action']} until"
+            f" {_clock(override['until_ms'])} (by {override['by']} at {_clock(override['at_ms'])})"
+        )
     journal = report["journal"]
     typer.echo(f"journal: {journal['scans']} scans, {journal['unsent']} not yet synced")
     conflicts = report.get("conflicts") or {}
@@ -130,6 +147,15 @@ def status(
             f"gate {gate['gate']}{flag}: {gate['admitted']} admitted, {gate['denied']} denied,"
             f" {gate['per_minute_now']}/min"
         )
+
+
+def _clock(ms: int) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(ms / 1000))
+
+
+def _valid_until(manifest: dict[str, Any]) -> str:
+    until = manifest.get("valid_until_ms")
+    return "" if until is None else f" until {_clock(until)}"
 
 
 @daemon_app.command("stop")

@@ -245,6 +245,16 @@ class AsyncScanctlClient(ClientBase):
         """Push offline scans (``POST /api/offline/reconcile``); per-scan results."""
         return await self.call(endpoints.reconcile(device_id, scans, timeout=timeout))
 
+    async def report_overrides(
+        self,
+        device_id: str,
+        overrides: Sequence[Mapping[str, Any]],
+        *,
+        timeout: float | None = None,
+    ) -> dict[str, Any]:
+        """Report a gate's stale-manifest overrides (``POST /api/offline/overrides``)."""
+        return await self.call(endpoints.report_overrides(device_id, overrides, timeout=timeout))
+
     async def create_event(
         self, event: Mapping[str, Any], *, timeout: float | None = None
     ) -> dict[str, Any]:

@@ -327,6 +327,20 @@ def reconcile(
     )
 
 
+def report_overrides(
+    device_id: str, overrides: Sequence[Mapping[str, Any]], *, timeout: float | None = None
+) -> Call[dict[str, Any]]:
+    """``POST /api/offline/overrides``: a gate's stale-manifest overrides, recorded once each."""
+    return Call(
+        "POST",
+        "/api/offline/overrides",
+        responses.json_object,
+        json={"deviceId": device_id, "overrides": [dict(o) for o in overrides]},
+        idempotent=True,
+        timeout=timeout,
+    )
+
+
 # -- catalog -------------------------------------------------------------------------
 
 

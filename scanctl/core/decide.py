@@ -18,7 +18,8 @@ The order of the checks, and why:
    an old screenshot reads "expired", the more useful word at the door.
 4. QR_ALREADY_USED — the nonce was seen before: a screenshot passed around.
 5. MANIFEST_STALE — the gate's offline data is past its validity: deny, or (if the
-   policy says so) carry on and attach a warning to the outcome.
+   policy, or a supervisor's override in force, says so) carry on and attach a warning
+   to the outcome (`core.manifest_validity` has the rule).
 6. WRONG_EVENT — the ticket belongs to another event.
 7. Exit lanes stop here with EXITED: nobody is kept inside for a refunded ticket.
 8. TICKET_REFUNDED / TICKET_CANCELLED / TICKET_TRANSFERRED — the ticket is dead
@@ -41,6 +42,7 @@ from typing import NamedTuple
 
 from scanctl.core.keys import verify_mac
 from scanctl.core.lanes import gate_zone, zone_admits
+from scanctl.core.manifest_validity import StaleOverride, stale_action, stale_warning
 from scanctl.core.policy import Policy, StaleManifestAction
 from scanctl.core.reasons import ALLOWED_REASONS, Reason, message_for
 from scanctl.core.tickets import (
@@ -60,7 +62,6 @@ _STATUS_REASONS = {
     TicketStatus.CANCELLED: Reason.TICKET_CANCELLED,
     TicketStatus.TRANSFERRED: Reason.TICKET_TRANSFERRED,
 }
-_STALE_WARNING = "offline ticket data is out of date"
 _MESSAGES = {reason: message_for(reason) for reason in Reason}
 
 
@@ -108,12 +109,15 @@ def decide(
     event_keys: Sequence[bytes],
     nonce_seen: bool = False,
     manifest_stale: bool = False,
+    stale_override: StaleOverride | None = None,
 ) -> Decision:
     """Admit or deny one scan; see the module docstring for the order of the checks.
 
     ``ticket`` is the ticket the code names (looked up by id, or by hash for static
     codes), or None when unknown. ``event_keys`` are the keys of the ticket's event,
     current first. ``history`` holds the ticket's admitted passes, oldest first.
+    ``stale_override`` is the supervisor's latest override of the policy's
+    ``stale_manifest`` (it only counts while in force, and only on a stale manifest).
     """
     if scanner.venue_id != event.venue_id:
         return deny(Reason.UNAUTHORIZED_VENUE)
@@ -129,9 +133,10 @@ def decide(
             return _verified(Reason.QR_ALREADY_USED, ticket)
     warning = None
     if manifest_stale:
-        if policy.stale_manifest is StaleManifestAction.DENY:
+        action, override = stale_action(policy, stale_override, now_ms)
+        if action is StaleManifestAction.DENY:
             return _verified(Reason.MANIFEST_STALE, ticket)
-        warning = _STALE_WARNING
+        warning = stale_warning(override)
     decision = _decide_verified(ticket, event, policy, history, scanner, now_ms)
     if warning is not None and decision.allowed:
         return decision._replace(warning=warning)

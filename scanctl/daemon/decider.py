@@ -26,6 +26,7 @@ from scanctl.core import (
     Reason,
     RotatingCode,
     ScannerContext,
+    StaleOverride,
     StaticCode,
     TicketFacts,
     decide,
@@ -103,6 +104,9 @@ class GateDecider:
         self.tickets = tickets
         self.state = state
         self.limiter = SlidingWindowLimiter(context.policy.scanner_rate_limit_per_minute)
+        self.stale_override: StaleOverride | None = None
+        """A supervisor's latest override of the policy's ``stale_manifest`` (a fact for
+        decide(), which says whether it applies)."""
         self._scanners: dict[Lane, tuple[ScannerContext, str]] = {}
 
     def replace_context(self, context: GateContext) -> None:
@@ -158,6 +162,7 @@ class GateDecider:
                 event_keys=context.event_keys,
                 nonce_seen=nonce is not None and self.state.nonce_seen(nonce, now_ms),
                 manifest_stale=self.tickets.is_stale(now_ms),
+                stale_override=self.stale_override,
             )
         return decision, self._remember(read, code, decision, "offline")
 
@@ -214,4 +219,5 @@ class GateDecider:
             scanned_at_ms=read.read_ms,
             nonce=nonce,
             nonce_expires_at_ms=nonce_expiry,
+            warning=decision.warning,
         )

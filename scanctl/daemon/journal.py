@@ -73,7 +73,8 @@ CREATE TABLE IF NOT EXISTS scans (
     recorded_at_ms INTEGER NOT NULL,
     nonce TEXT,
     sent_at_ms INTEGER,
-    sync_result TEXT
+    sync_result TEXT,
+    warning TEXT
 );
 CREATE INDEX IF NOT EXISTS scans_unsent ON scans (seq) WHERE sent_at_ms IS NULL;
 CREATE TABLE IF NOT EXISTS passes (
@@ -104,8 +105,9 @@ CREATE TABLE IF NOT EXISTS nonces (
 
 _INSERT_SCAN = """
 INSERT OR IGNORE INTO scans (scan_id, ticket_id, raw, symbology, scanner, gate, direction,
-    reason, allowed, decided_by, scanned_at_ms, recorded_at_ms, nonce, sent_at_ms, sync_result)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    reason, allowed, decided_by, scanned_at_ms, recorded_at_ms, nonce, sent_at_ms, sync_result,
+    warning)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 _INSERT_PASSAGE = """
 INSERT OR IGNORE INTO passes (ticket_id, at_ms, gate, direction, device_id, source, scan_id)
@@ -119,8 +121,11 @@ ONLINE = "online"
 
 _RECENT_KEYS = (
     "scan_id", "ticket_id", "scanner", "gate", "direction", "reason", "allowed",
-    "decided_by", "scanned_at_ms", "recorded_at_ms", "sync_result",
+    "decided_by", "scanned_at_ms", "recorded_at_ms", "sync_result", "warning",
 )  # fmt: skip
+
+_ADDED_COLUMNS = (("scans", "warning", "TEXT"),)
+"""Columns added after the first release: journals made before them get them at open."""
 
 
 class JournalSync(StrEnum):
@@ -155,6 +160,8 @@ class JournalEntry:
     scanned_at_ms: int
     nonce: str | None = None
     nonce_expires_at_ms: int | None = None
+    warning: str | None = None
+    """Why an admission needs a second look (admitted on an expired manifest)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +179,7 @@ class OutboxRow:
     allowed: bool
     decided_by: str
     scanned_at_ms: int
+    warning: str | None = None
 
 
 _MARK_SENT_CHUNK = 100
@@ -197,6 +205,7 @@ class Journal:
         # Both modes commit with synchronous=NORMAL: `full` gets its fsync from the keeper.
         self._conn = self._connect(path)
         self._conn.executescript(_SCHEMA)
+        _add_missing_columns(self._conn)
         # Checkpoints belong to the WalKeeper thread, not to whichever commit is unlucky.
         self._conn.execute("PRAGMA wal_autocheckpoint=0")
         self._write_lock = threading.Lock()
@@ -378,6 +387,7 @@ class Journal:
                     # The backend decided (and recorded) online scans itself: not outbox.
                     recorded_at if e.decided_by == ONLINE else None,
                     ONLINE if e.decided_by == ONLINE else None,
+                    e.warning,
                 )
                 for e in entries
             ],
@@ -515,7 +525,7 @@ class Journal:
         """The newest journaled scans, newest first, as plain data, optionally filtered."""
         rows = self._query(
             "SELECT scan_id, ticket_id, scanner, gate, direction, reason, allowed, decided_by,"
-            " scanned_at_ms, recorded_at_ms, sync_result FROM scans"
+            " scanned_at_ms, recorded_at_ms, sync_result, warning FROM scans"
             " WHERE (?1 IS NULL OR gate = ?1) AND (?2 IS NULL OR reason = ?2)"
             " AND (?3 IS NULL OR ticket_id = ?3) ORDER BY seq DESC LIMIT ?4",
             (gate, reason, ticket, limit),
@@ -528,7 +538,8 @@ class Journal:
         """The oldest journaled scans the backend has not accepted yet."""
         rows = self._query(
             "SELECT seq, scan_id, ticket_id, raw, scanner, gate, direction, reason, allowed,"
-            " decided_by, scanned_at_ms FROM scans WHERE sent_at_ms IS NULL ORDER BY seq LIMIT ?",
+            " decided_by, scanned_at_ms, warning FROM scans WHERE sent_at_ms IS NULL"
+            " ORDER BY seq LIMIT ?",
             (limit,),
         )
         return [_outbox_row(row) for row in rows]
@@ -538,7 +549,7 @@ class Journal:
         may put in conflict (re-sending them is idempotent and reports that)."""
         rows = self._query(
             "SELECT seq, scan_id, ticket_id, raw, scanner, gate, direction, reason, allowed,"
-            " decided_by, scanned_at_ms FROM scans WHERE sync_result = 'accepted'"
+            " decided_by, scanned_at_ms, warning FROM scans WHERE sync_result = 'accepted'"
             " AND allowed = 1 AND direction = 'entry' AND decided_by = 'offline' ORDER BY seq"
         )
         return [_outbox_row(row) for row in rows]
@@ -598,8 +609,16 @@ def _by_scanner(rows: list[tuple[Any, ...]]) -> dict[str, dict[str, int]]:
 
 
 def _outbox_row(row: tuple[Any, ...]) -> OutboxRow:
-    seq, scan_id, ticket, raw, scanner, gate, direction, reason, allowed, by, at = row
+    seq, scan_id, ticket, raw, scanner, gate, direction, reason, allowed, by, at, warning = row
     return OutboxRow(
         seq, scan_id, ticket, raw, scanner, gate, Direction(direction), Reason(reason),
-        bool(allowed), by, at,
+        bool(allowed), by, at, warning,
     )  # fmt: skip
+
+
+def _add_missing_columns(conn: sqlite3.Connection) -> None:
+    """Give a journal made by an earlier release the columns added since (nullable)."""
+    for table, column, kind in _ADDED_COLUMNS:
+        present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        if column not in present:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")

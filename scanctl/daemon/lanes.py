@@ -195,7 +195,10 @@ class LaneRunner:
                         severity=Severity.CRITICAL,
                     )
                 continue
-            await self.driver.feedback(decision.allowed)
+            if decision.allowed and decision.warning is not None:
+                await self.driver.feedback(True, warning=True)  # its own beep: look twice
+            else:
+                await self.driver.feedback(decision.allowed)
             self._count(decision, entry, received)
 
     def _count(self, decision: Decision, entry: JournalEntry, received: float) -> None:
@@ -217,6 +220,7 @@ class LaneRunner:
             "allowed": decision.allowed,
             "reason": decision.reason.value,
             "message": decision.message,
+            "warning": decision.warning,
             "decided_by": entry.decided_by,
             "latency_ms": round((time.monotonic() - received) * 1000, 3),
         }

@@ -3,7 +3,10 @@
 Routes: ``/status``, ``/gates``, ``/scans?limit=&gate=&reason=&ticket=``, ``/events``
 (server-sent events of every decision and state change), ``POST /gates/{gate}/pause``
 and ``/resume``, ``/alerts`` and ``POST /alerts/{id}/ack``, ``/conflicts`` and
-``POST /conflicts/{id}/ack`` (body ``{"by": "<who>"}``), ``/metrics`` (Prometheus).
+``POST /conflicts/{id}/ack`` (body ``{"by": "<who>"}``), ``/metrics`` (Prometheus),
+``GET /overrides`` and ``POST /override`` (a supervisor's override of what gates do on
+an expired manifest: ``{"action": "admit-with-warning"|"deny"|null, "until_ms"}`` or
+``{"extend_minutes"}``, with ``by`` and ``note``).
 The TUI and ``scanctl daemon status`` use it; nothing else of the daemon is reachable
 from outside the process.
 """
@@ -25,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from scanctl.core import StaleManifestAction
 from scanctl.daemon.events import EventBus
 
 __all__ = ["DaemonView", "LocalApi", "build_app"]
@@ -58,6 +62,18 @@ class DaemonView(Protocol):
     def acknowledge_conflict(self, conflict_id: str, by: str) -> dict[str, Any] | None: ...
 
     def metrics_text(self) -> str: ...
+
+    def list_overrides(self) -> list[dict[str, Any]]: ...
+
+    def apply_override(
+        self,
+        action: StaleManifestAction | None,
+        *,
+        by: str,
+        until_ms: int | None = None,
+        extend_minutes: int | None = None,
+        note: str = "",
+    ) -> dict[str, Any]: ...
 
 
 def build_app(daemon: DaemonView) -> Starlette:
@@ -122,6 +138,28 @@ def build_app(daemon: DaemonView) -> Starlette:
     async def metrics(request: Request) -> Response:
         return PlainTextResponse(daemon.metrics_text(), media_type="text/plain; version=0.0.4")
 
+    async def overrides(request: Request) -> Response:
+        return JSONResponse({"overrides": daemon.list_overrides()})
+
+    async def override(request: Request) -> Response:
+        try:
+            body = await request.json()
+            if not isinstance(body, dict):
+                raise ValueError("a JSON object is expected")
+            action = body.get("action")
+            extend = body.get("extend_minutes")
+            until = body.get("until_ms")
+            view = daemon.apply_override(
+                None if action is None else StaleManifestAction(action),
+                by=str(body.get("by") or ""),
+                until_ms=None if until is None else int(until),
+                extend_minutes=None if extend is None else int(extend),
+                note=str(body.get("note") or ""),
+            )
+        except ValueError as error:  # OverrideError, a bad action, a bad number, bad JSON
+            return JSONResponse({"error": str(error)}, status_code=400)
+        return JSONResponse(view)
+
     async def events(request: Request) -> Response:
         return StreamingResponse(_event_stream(daemon.bus, request), media_type="text/event-stream")
 
@@ -138,6 +176,8 @@ def build_app(daemon: DaemonView) -> Starlette:
             Route("/conflicts", conflicts),
             Route("/conflicts/{conflict_id}/ack", acknowledge_conflict, methods=["POST"]),
             Route("/metrics", metrics),
+            Route("/overrides", overrides),
+            Route("/override", override, methods=["POST"]),
         ]
     )
 

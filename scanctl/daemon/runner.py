@@ -19,7 +19,14 @@ import signal
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from scanctl.core import Reason, ScanMode, TicketStatus, lane_zone_conflict
+from scanctl.core import (
+    Reason,
+    ScanMode,
+    StaleManifestAction,
+    TicketStatus,
+    extended_until_ms,
+    lane_zone_conflict,
+)
 from scanctl.daemon.alert_store import AlertStore
 from scanctl.daemon.alerts import AlertBook, AlertKind, BurstDetector, Severity
 from scanctl.daemon.config import DaemonSettings, DriverKind, ScannerSettings
@@ -32,6 +39,8 @@ from scanctl.daemon.journal import Journal
 from scanctl.daemon.lanes import LaneRunner, LaneStats, wall_clock_ms
 from scanctl.daemon.layout import MANIFEST_FILE
 from scanctl.daemon.local_api import LocalApi
+from scanctl.daemon.manifest_watch import watch_manifest
+from scanctl.daemon.overrides import OverrideBook, upload_overrides
 from scanctl.daemon.state import GateState
 from scanctl.daemon.sync import BackendLink
 from scanctl.daemon.systemd import Notifier
@@ -52,7 +61,6 @@ NONCE_GC_EVERY = 30
 REPLAY_BURST = 3
 FORGERY_BURST = 5
 BURST_WINDOW_MS = 60_000
-EXPIRING_SOON_MS = 30 * 60_000
 OUTBOX_ALERT_DEPTH = 1_000
 
 
@@ -93,6 +101,7 @@ class Daemon:
         self.decider: GateDecider | None = None
         self.link: BackendLink | None = None
         self.conflicts: ConflictJournal | None = None
+        self.overrides: OverrideBook | None = None
 
     # -- start and stop --------------------------------------------------------------
 
@@ -123,6 +132,8 @@ class Daemon:
         now = self.clock_ms()
         state = GateState(self.journal.load_history(), self.journal.load_nonces(now))
         self.decider = GateDecider(self._context(header), self.manifest, state)
+        self.overrides = OverrideBook(settings.database_path, clock_ms=self.clock_ms)
+        self.decider.stale_override = self.overrides.latest
         if settings.backend:
             self.link = BackendLink(
                 settings,
@@ -263,6 +274,19 @@ class Daemon:
         ]
         housekeeping = asyncio.create_task(self._housekeeping(), name="housekeeping")
         syncing = asyncio.create_task(self.link.run(), name="sync") if self.link else None
+        reporting = (
+            asyncio.create_task(
+                upload_overrides(
+                    self.overrides,
+                    self.link.client,
+                    self.identity.device_id,
+                    clock_ms=self.clock_ms,
+                ),
+                name="overrides",
+            )
+            if self.link and self.overrides
+            else None
+        )
         self.bus.publish({"type": "state", "state": "running", "at_ms": self.clock_ms()})
         notifier = Notifier()
         notifier.ready(f"{len(self.lanes)} scanner(s), socket {api.path}")
@@ -283,6 +307,8 @@ class Daemon:
                 watchdog.cancel()
             if syncing is not None:
                 syncing.cancel()
+            if reporting is not None:
+                reporting.cancel()
             for lane in self.lanes:
                 lane.stop()
             done, pending = await asyncio.wait(lane_tasks, timeout=DRAIN_TIMEOUT_S)
@@ -297,6 +323,8 @@ class Daemon:
                 await self.link.aclose()
             self.journal.close()
             self._close_conflicts()
+            if self.overrides is not None:
+                self.overrides.close()
             self.manifest.close()
             api.stop()
             with contextlib.suppress(asyncio.CancelledError):
@@ -354,25 +382,14 @@ class Daemon:
                 alerts.clear(AlertKind.FORGERY_BURST, name)
             if self._replays.quiet(lane.lane.gate, now):
                 alerts.clear(AlertKind.REPLAY_BURST, lane.lane.gate)
-        valid_until = self.manifest.valid_until_ms
-        if valid_until is not None and now > valid_until:
-            alerts.raise_alert(
-                AlertKind.MANIFEST_STALE,
-                "manifest",
-                "the offline manifest has expired: pull a fresh one",
-                severity=Severity.CRITICAL,
-            )
-        else:
-            alerts.clear(AlertKind.MANIFEST_STALE, "manifest")
-        if valid_until is not None and 0 <= valid_until - now < EXPIRING_SOON_MS:
-            minutes = (valid_until - now) // 60_000
-            alerts.raise_alert(
-                AlertKind.MANIFEST_EXPIRING,
-                "manifest",
-                f"the offline manifest expires in {minutes} min",
-            )
-        else:
-            alerts.clear(AlertKind.MANIFEST_EXPIRING, "manifest")
+        assert self.decider is not None and self.overrides is not None
+        watch_manifest(
+            alerts,
+            self.manifest.valid_until_ms,
+            now,
+            self.decider.context.policy,
+            self.overrides.latest,
+        )
         unsent = self.journal.unsent_count() if self.settings.backend else 0
         if unsent >= OUTBOX_ALERT_DEPTH:
             alerts.raise_alert(
@@ -440,6 +457,7 @@ class Daemon:
             "started_at_ms": self.started_at_ms,
             "uptime_s": round((now - self.started_at_ms) / 1000, 1),
             "manifest": self.manifest.summary(now),
+            "override": self.override_status(now),
             "journal": {"scans": self.journal.count(), "unsent": self.journal.unsent_count()},
             "link": self.link.status() if self.link else {"backend": None, "online": False},
             "totals": self._totals(),
@@ -447,6 +465,47 @@ class Daemon:
             "scanners": [{"gate": lane.lane.gate, **_scanner_view(lane)} for lane in self.lanes],
             "events": {"published": self.bus.published, "listeners": self.bus.listeners},
         }
+
+    # -- supervisors' overrides of an expired manifest (see daemon.overrides) ---------
+
+    def override_status(self, now: int | None = None) -> dict[str, Any] | None:
+        """The latest override, with whether it is in force now (None: never one)."""
+        record = None if self.overrides is None else self.overrides.latest_record()
+        return None if record is None else record.as_dict(self.clock_ms() if now is None else now)
+
+    def list_overrides(self) -> list[dict[str, Any]]:
+        assert self.overrides is not None
+        now = self.clock_ms()
+        return [record.as_dict(now) for record in self.overrides.history()]
+
+    def apply_override(
+        self,
+        action: StaleManifestAction | None,
+        *,
+        by: str,
+        until_ms: int | None = None,
+        extend_minutes: int | None = None,
+        note: str = "",
+    ) -> dict[str, Any]:
+        """Journal a supervisor's override and decide with it from the next read on.
+        ``extend_minutes`` (admit with a warning until the manifest's end plus that)
+        stands in for ``until_ms``. Raises OverrideError for one the daemon refuses."""
+        assert self.overrides is not None and self.decider is not None
+        assert self.manifest is not None
+        valid_until = self.manifest.valid_until_ms
+        if extend_minutes is not None:
+            action = StaleManifestAction.ADMIT_WITH_WARNING
+            until_ms = extended_until_ms(valid_until, self.clock_ms(), extend_minutes)
+            note = note or f"validity extended by {extend_minutes} min"
+        record = self.overrides.apply(
+            action, until_ms=until_ms, by=by, note=note, manifest_valid_until_ms=valid_until
+        )
+        self.decider.stale_override = record.override
+        view = record.as_dict(self.clock_ms())
+        log.warning("stale-manifest override by %s: %s", record.override.by, view)
+        self.bus.publish({"type": "override", **view})
+        self._watch(self.clock_ms())  # the stale alert says what gates do now, at once
+        return view
 
     def gates(self) -> list[dict[str, Any]]:
         now = self.clock_ms()

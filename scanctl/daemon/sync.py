@@ -59,6 +59,7 @@ def outbox_payload(row: OutboxRow) -> dict[str, Any]:
         "direction": row.direction.value,
         "scannedAt": iso_ms(row.scanned_at_ms),
         "decidedBy": row.decided_by,
+        "warning": row.warning,
     }
 
 

@@ -13,6 +13,7 @@ from scanctl.drivers.errors import (
 from scanctl.drivers.feedback import (
     SSI_BEEP_BAD,
     SSI_BEEP_GOOD,
+    SSI_BEEP_WARNING,
     FeedbackEncoder,
     FeedbackProtocol,
     honeywell_host_ack,
@@ -71,6 +72,7 @@ __all__ = [
     "NAK_RESEND",
     "SSI_BEEP_BAD",
     "SSI_BEEP_GOOD",
+    "SSI_BEEP_WARNING",
     "SSI_CODE_TYPES",
     "STDIN_INTER_BYTE_TIMEOUT",
     "ArrivalCurve",

@@ -1,4 +1,4 @@
-"""Good-read/bad-read feedback to scanners, as the bytes each documented protocol wants. Pure."""
+"""Good-read, bad-read and admitted-with-a-warning feedback, in each protocol's bytes. Pure."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from scanctl.drivers.errors import DriverConfigError
 __all__ = [
     "SSI_BEEP_BAD",
     "SSI_BEEP_GOOD",
+    "SSI_BEEP_WARNING",
     "FeedbackEncoder",
     "FeedbackProtocol",
     "honeywell_host_ack",
@@ -24,6 +25,10 @@ __all__ = [
 _ESC = b"\x1b"
 _HONEYWELL_GOOD = _ESC + b"7,"
 _HONEYWELL_BAD = _ESC + b"8,"
+# Admitted with a warning (an expired manifest): the good indication (it also releases a
+# scanner waiting for its host ACK), then two beeps at low pitch ("ESC 4", one beep at
+# low pitch) — a sound the door hears as "yes, but look", never as the error razz.
+_HONEYWELL_LOW_BEEP = _ESC + b"4,"
 
 # Zebra/Symbol SSI (Simple Serial Interface Programmer's Guide 72E-40451): a packet is
 # Length (bytes before the checksum), Opcode, Message Source (0x04 = host), Status,
@@ -36,6 +41,9 @@ _SSI_BEEP = 0xE6
 _SSI_SOURCE_HOST = 0x04
 SSI_BEEP_GOOD = 0x00
 SSI_BEEP_BAD = 0x16
+SSI_BEEP_WARNING = 0x01
+"""Two short high tones: admitted with a warning (unlike the one good tone or the
+high-low error tone); ``warning_beep`` chooses another code."""
 
 
 class FeedbackProtocol(StrEnum):
@@ -46,11 +54,18 @@ class FeedbackProtocol(StrEnum):
     ZEBRA_SSI = "zebra-ssi"
 
 
-def honeywell_host_ack(good: bool, *, work_group: int | None = None) -> bytes:
-    """``ESC 7 ,`` for a good read, ``ESC 8 ,`` for a bad one, optionally for a work group."""
+def honeywell_host_ack(
+    good: bool, *, work_group: int | None = None, warning: bool = False
+) -> bytes:
+    """``ESC 7 ,`` for a good read, ``ESC 8 ,`` for a bad one, optionally for a work group;
+    a good read with a warning adds two low beeps (``ESC 4 ,`` twice)."""
     if work_group is not None and not 0 <= work_group <= 6:
         raise DriverConfigError("Honeywell work groups are 0 to 6")
     prefix = b"" if work_group is None else str(work_group).encode("ascii")
+    if good and warning:
+        return b"".join(
+            prefix + command for command in (_HONEYWELL_GOOD, *[_HONEYWELL_LOW_BEEP] * 2)
+        )
     return prefix + (_HONEYWELL_GOOD if good else _HONEYWELL_BAD)
 
 
@@ -69,7 +84,9 @@ def zebra_ssi_beep(beep_code: int) -> bytes:
 
 
 class FeedbackEncoder:
-    """The bytes to send for a good or a bad read under one protocol (empty for NONE)."""
+    """The bytes to send for a good or a bad read under one protocol (empty for NONE), and
+    for an admission with a warning: a sequence of its own where the protocol has one
+    (Honeywell: good, then two low beeps; Zebra SSI: ``warning_beep``)."""
 
     def __init__(
         self,
@@ -78,6 +95,7 @@ class FeedbackEncoder:
         work_group: int | None = None,
         good_beep: int = SSI_BEEP_GOOD,
         bad_beep: int = SSI_BEEP_BAD,
+        warning_beep: int = SSI_BEEP_WARNING,
     ) -> None:
         try:
             self.protocol = FeedbackProtocol(protocol)
@@ -87,11 +105,16 @@ class FeedbackEncoder:
         if self.protocol is FeedbackProtocol.HONEYWELL_ACK:
             self._good = honeywell_host_ack(True, work_group=work_group)
             self._bad = honeywell_host_ack(False, work_group=work_group)
+            self._warning = honeywell_host_ack(True, work_group=work_group, warning=True)
         elif self.protocol is FeedbackProtocol.ZEBRA_SSI:
             self._good, self._bad = zebra_ssi_beep(good_beep), zebra_ssi_beep(bad_beep)
+            self._warning = zebra_ssi_beep(warning_beep)
         else:
-            self._good = self._bad = b""
+            self._good = self._bad = self._warning = b""
 
-    def encode(self, good: bool) -> bytes:
-        """The bytes for one outcome; empty when the protocol has no feedback."""
+    def encode(self, good: bool, *, warning: bool = False) -> bytes:
+        """The bytes for one outcome; empty when the protocol has no feedback. ``warning``
+        (a good read admitted with a warning) has its own sequence."""
+        if good and warning:
+            return self._warning
         return self._good if good else self._bad

@@ -140,7 +140,7 @@ class HidScanner:
             self._wakeup.clear()
             await self._wakeup.wait()
 
-    async def feedback(self, good: bool) -> bool:
+    async def feedback(self, good: bool, *, warning: bool = False) -> bool:
         """Keyboard wedges have no back channel: nothing is sent."""
         return False
 

@@ -18,7 +18,9 @@ class ScannerDriver(Protocol):
     Iteration never raises for bad input or a lost device (both are counted and
     retried); it ends when the driver is closed or its source ends for good (stdin at
     EOF, a simulation's scan limit). ``feedback(good)`` tells the scanner the outcome of
-    the last read where its protocol allows and returns whether bytes were sent.
+    the last read where its protocol allows and returns whether bytes were sent;
+    ``warning=True`` (with ``good``) is an admission with a warning, told apart where the
+    protocol can (`drivers.feedback`), else answered as a good read.
     """
 
     name: str
@@ -26,6 +28,6 @@ class ScannerDriver(Protocol):
 
     def __aiter__(self) -> AsyncIterator[RawScan]: ...
 
-    async def feedback(self, good: bool) -> bool: ...
+    async def feedback(self, good: bool, *, warning: bool = False) -> bool: ...
 
     async def aclose(self) -> None: ...

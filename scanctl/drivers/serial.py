@@ -119,9 +119,10 @@ class SerialScanner:
             except TimeoutError:
                 self._expire(self._clock())
 
-    async def feedback(self, good: bool) -> bool:
-        """Send the good/bad-read bytes of the configured protocol; whether they went out."""
-        data = self.feedback_encoder.encode(good)
+    async def feedback(self, good: bool, *, warning: bool = False) -> bool:
+        """Send the good/bad-read (or admitted-with-a-warning) bytes of the configured
+        protocol; whether they went out."""
+        data = self.feedback_encoder.encode(good, warning=warning)
         if not data:
             return False
         if self._port is None or self._lost is not None:
@@ -143,7 +144,7 @@ class SerialScanner:
                 return False
         self.counters.feedback_sent += 1
         if self._ssi is not None:
-            self._ssi.sent(self.feedback_encoder.encode(good))
+            self._ssi.sent(self.feedback_encoder.encode(good, warning=warning))
         return True
 
     async def _writable(self, within_s: float) -> bool:

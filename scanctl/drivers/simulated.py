@@ -279,7 +279,7 @@ class SimulatedScanner:
         self.counters.frames_ok += 1
         return RawScan(token.encode("ascii"), self.symbology, self.name, self._clock())
 
-    async def feedback(self, good: bool) -> bool:
+    async def feedback(self, good: bool, *, warning: bool = False) -> bool:
         """Nothing to beep: no bytes are sent."""
         return False
 

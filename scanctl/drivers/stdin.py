@@ -85,7 +85,7 @@ class StdinScanner:
             self._pending.extend(scans)
         return self._pending.popleft()
 
-    async def feedback(self, good: bool) -> bool:
+    async def feedback(self, good: bool, *, warning: bool = False) -> bool:
         """A terminal has no way back to the scanner: nothing is sent."""
         return False
 

@@ -98,7 +98,7 @@ class TcpScanner:
             self._pending.extend(scans)
         return self._pending.popleft()
 
-    async def feedback(self, good: bool) -> bool:
+    async def feedback(self, good: bool, *, warning: bool = False) -> bool:
         """No documented feedback over a plain line connection: nothing is sent."""
         return False
 

@@ -20,6 +20,7 @@ from scanctl.tui.screens import (
     LogScreen,
 )
 from scanctl.tui.screens.base import DoorScreen
+from scanctl.tui.screens.override import override_body
 from scanctl.tui.source import DoorSource
 
 __all__ = ["DoorApp", "build_app"]
@@ -121,6 +122,20 @@ class DoorApp(App[None]):
                 await self.source.acknowledge_conflict(conflict_id)
             except TuiError as error:
                 self.notify(f"Conflict {conflict_id[:12]}: {error}", severity="error")
+
+        self.run_worker(call(), group="actions")
+
+    def request_override(self, choice: str, minutes: int, by: str) -> None:
+        """Apply a supervisor's override of what gates do on an expired manifest."""
+        body = override_body(choice, minutes, by, self.source.now_ms())
+
+        async def call() -> None:
+            try:
+                view = await self.source.override(body)
+            except TuiError as error:
+                self.notify(f"Override refused: {error}", severity="error")
+            else:
+                self.notify(f"Override by {by}: {view.get('action') or 'ended'}.")
 
         self.run_worker(call(), group="actions")
 

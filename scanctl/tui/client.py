@@ -38,9 +38,16 @@ class DaemonClient:
     async def aclose(self) -> None:
         await self._client.aclose()
 
-    async def _call(self, method: str, path: str, *, json: Any = None, **params: str | int) -> Any:
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str | int] | None = None,
+        body: dict[str, Any] | None = None,
+    ) -> Any:
         try:
-            response = await self._client.request(method, path, params=params or None, json=json)
+            response = await self._client.request(method, path, params=params or None, json=body)
         except httpx.TransportError as error:
             raise DaemonUnavailable(self._unreachable(error)) from error
         if response.is_error:
@@ -99,7 +106,7 @@ class DaemonClient:
         for name, value in (("gate", gate), ("reason", reason), ("ticket", ticket)):
             if value:
                 params[name] = value
-        return list((await self._call("GET", "/scans", **params))["scans"])
+        return list((await self._call("GET", "/scans", params=params))["scans"])
 
     # -- actions ---------------------------------------------------------------------
 
@@ -110,7 +117,12 @@ class DaemonClient:
         await self._call("POST", f"/alerts/{alert_id}/ack")
 
     async def acknowledge_conflict(self, conflict_id: str, by: str) -> None:
-        await self._call("POST", f"/conflicts/{conflict_id}/ack", json={"by": by})
+        await self._call("POST", f"/conflicts/{conflict_id}/ack", body={"by": by})
+
+    async def override(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A supervisor's override of what gates do on an expired manifest (``POST
+        /override``: ``action`` and ``until_ms``, or ``extend_minutes``; ``by``, ``note``)."""
+        return dict(await self._call("POST", "/override", body=body))
 
     # -- the event stream ------------------------------------------------------------
 

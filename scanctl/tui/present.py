@@ -9,7 +9,7 @@ from typing import Any
 
 from rich.text import Text
 
-from scanctl.core import ALLOWED_REASONS, Reason
+from scanctl.core import ALLOWED_REASONS, Reason, format_time_left
 
 __all__ = [
     "alert_badge",
@@ -24,7 +24,8 @@ __all__ = [
 ADMIT_STYLE = "bold #f0fff0 on #1b6e2a"
 DENY_STYLE = "bold #fff0f0 on #a11d21"
 NEUTRAL_STYLE = "bold"
-ADMIT_SYMBOL, DENY_SYMBOL = "✔", "✘"
+WARN_STYLE = "bold #000000 on #e0a800"
+ADMIT_SYMBOL, DENY_SYMBOL, WARN_SYMBOL = "✔", "✘", "⚠"
 _ALLOWED = {reason.value for reason in ALLOWED_REASONS}
 
 
@@ -32,11 +33,21 @@ def is_admitted(reason: str) -> bool:
     return reason in _ALLOWED
 
 
-def reason_text(reason: str, *, allowed: bool | None = None, compact: bool = False) -> Text:
-    """``✔ ADMITTED`` on green, ``✘ DENIED QR_ALREADY_USED`` on red (or compact forms)."""
+def reason_text(
+    reason: str,
+    *,
+    allowed: bool | None = None,
+    compact: bool = False,
+    warning: str | None = None,
+) -> Text:
+    """``✔ ADMITTED`` on green, ``✘ DENIED QR_ALREADY_USED`` on red (or compact forms);
+    an admission with a warning (an expired manifest) gets ``⚠ WARNING`` on amber too."""
     if is_admitted(reason) if allowed is None else allowed:
         word = reason if reason != Reason.ADMITTED or compact else "ADMITTED"
-        return Text(f"{ADMIT_SYMBOL} {word}", style=ADMIT_STYLE)
+        text = Text(f"{ADMIT_SYMBOL} {word}", style=ADMIT_STYLE)
+        if warning:
+            text.append(f" {WARN_SYMBOL} WARNING", style=WARN_STYLE)
+        return text
     label = reason if compact else f"DENIED {reason}"
     return Text(f"{DENY_SYMBOL} {label}", style=DENY_STYLE)
 
@@ -45,9 +56,12 @@ def decision_text(event: dict[str, Any] | None) -> Text:
     """The last decision at a gate: outcome, then ticket and scanner."""
     if not event:
         return Text("no scans yet", style="dim")
-    text = reason_text(str(event.get("reason", "?")), allowed=event.get("allowed"))
+    warning = event.get("warning")
+    text = reason_text(str(event.get("reason", "?")), allowed=event.get("allowed"), warning=warning)
     text.append(f" {event.get('ticket_id') or '—'}", style="bold")
     text.append(f" @{event.get('scanner', '?')}", style="dim")
+    if warning and event.get("allowed"):
+        text.append(f" — {warning}", style="bold #e0a800")
     return text
 
 
@@ -64,16 +78,8 @@ def format_count(value: int) -> str:
 
 
 def format_age(ms: int | float | None) -> str:
-    """A duration the way people say it: 45 s, 12 min, 3 h 20 min."""
-    if ms is None:
-        return "—"
-    seconds = max(0, int(ms // 1000))
-    if seconds < 90:
-        return f"{seconds} s"
-    minutes = seconds // 60
-    if minutes < 90:
-        return f"{minutes} min"
-    return f"{minutes // 60} h {minutes % 60:02d} min"
+    """A duration the way people say it: 45 s, 12 min, 3 h 20 min (the core's words)."""
+    return "—" if ms is None else format_time_left(max(0, ms))
 
 
 def format_time(ms: int | None, tz: tzinfo | None) -> str:

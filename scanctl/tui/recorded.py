@@ -45,6 +45,7 @@ class RecordedSource:
         self.conflicts: list[dict[str, Any]] = []
         self.journal: list[dict[str, Any]] = []
         self.events: list[dict[str, Any]] = []
+        self.overrides: list[dict[str, Any]] = []
         self._post: Post | None = None
         for record in records:
             self._take(record)
@@ -108,6 +109,13 @@ class RecordedSource:
         if not any(entry.get("gate") == gate for entry in self.gates):
             raise DaemonRefused(f"no gate named {gate!r}", 404)
         self._emit({"type": "gate", "gate": gate, "paused": paused, "at_ms": self.frozen_ms})
+
+    async def override(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Keep the override (a recording decides nothing) and show it as the daemon would."""
+        view = {"type": "override", **body, "at_ms": self.frozen_ms, "in_force": True}
+        self.overrides.append(view)
+        self._emit(view)
+        return view
 
     async def acknowledge(self, alert_id: str) -> None:
         for alert in self.alerts:

@@ -59,6 +59,8 @@ class DoorSource(Protocol):
 
     async def acknowledge_conflict(self, conflict_id: str) -> None: ...
 
+    async def override(self, body: dict[str, Any]) -> dict[str, Any]: ...
+
     async def aclose(self) -> None: ...
 
 
@@ -162,6 +164,9 @@ class LiveSource:
 
     async def acknowledge_conflict(self, conflict_id: str) -> None:
         await self.client.acknowledge_conflict(conflict_id, f"tui:{_user()}")
+
+    async def override(self, body: dict[str, Any]) -> dict[str, Any]:
+        return await self.client.override(body)
 
     async def aclose(self) -> None:
         await self.client.aclose()

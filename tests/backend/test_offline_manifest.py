@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -70,8 +71,30 @@ def test_the_manifest_verifies_and_carries_every_ticket(
     manifest = verified.manifest
     assert sorted(e.ticket_id for e in manifest.entries) == sorted(venue.ticket_ids)
     assert not manifest.header.is_delta
+    # An event years ahead: the validity bound (24 h from the pull by default) caps it.
     hours = (manifest.header.valid_until_ms - manifest.header.issued_at_ms) / 3_600_000
-    assert hours == pytest.approx(4)
+    assert hours == pytest.approx(24)
+
+
+def test_the_manifest_is_valid_until_the_event_ends_plus_the_grace_period(
+    server: ServerProcess,
+) -> None:
+    """A 5-hour event pulled at its start stays valid to its end plus 2 h: not 4 h from
+    the pull (which shut the doors an hour before the end)."""
+    now = _now_ms()
+    ends_ms = now + 5 * 3_600_000
+    iso = "%Y-%m-%dT%H:%M:%S.%fZ"
+    tonight = make_venue(
+        server,
+        "offline-manifest-validity",
+        tickets=2,
+        starts=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now // 1000 - 600)),
+        ends=datetime.fromtimestamp(ends_ms / 1000, UTC).strftime(iso),
+    )
+    door = register_gate(server, tonight)
+    header = verify(door, pull(server, door, tonight.event)).manifest.header
+    assert header.event.ends_at_ms == ends_ms
+    assert header.valid_until_ms == ends_ms + 2 * 3_600_000
 
 
 def test_the_manifest_names_the_zone_the_device_was_registered_to(

@@ -17,6 +17,7 @@ from tests.backend.helpers import ServerProcess, start_server, wait_for
 from tests.backend.offline_kit import (
     SCANNED_MS,
     Venue,
+    admin,
     make_venue,
     offline_scan,
     push,
@@ -233,3 +234,22 @@ def test_a_push_interrupted_by_a_killed_server_loses_and_doubles_nothing(
         assert {r[0] for r in rows} == every
     finally:
         assert restarted.stop() == 0
+
+
+def test_an_admission_with_a_warning_is_stored_with_it(server: ServerProcess) -> None:
+    """A gate that admitted on an expired manifest uploads the warning; the backend keeps
+    it with the scan and lists it (GET /api/scans)."""
+    venue = make_venue(server, "reconcile-warning")
+    gate = register_gate(server, venue)
+    warned = offline_scan(venue.ticket_ids[0])
+    warned["warning"] = "offline ticket data is out of date; admitted on sam's override"
+    plain = offline_scan(venue.ticket_ids[1])
+    assert push(server, gate, [warned, plain])["summary"]["accepted"] == 2
+    with sqlite3.connect(f"file:{db_path(server)}?mode=ro", uri=True) as conn:
+        rows = dict(
+            conn.execute("SELECT id, warning FROM scans WHERE event_id = ?", (venue.event,))
+        )
+    assert rows == {warned["id"]: warned["warning"], plain["id"]: None}
+    with admin(server, venue.tenant) as http:
+        listed = http.get("/api/scans", params={"eventId": venue.event}).json()["scans"]
+    assert {s["id"]: s["warning"] for s in listed} == rows

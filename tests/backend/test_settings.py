@@ -21,7 +21,8 @@ def test_defaults(tmp_path: Path) -> None:
     assert settings.should_auto_migrate
     assert settings.qr_expiration_seconds == 30
     assert settings.duplicate_scan_window_seconds == 600
-    assert settings.offline_manifest_validity_hours == 4
+    assert settings.offline_manifest_validity_hours == 24
+    assert settings.offline_manifest_grace_hours == 2
 
 
 def test_secrets_never_print(tmp_path: Path) -> None:

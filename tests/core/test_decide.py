@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from scanctl.core.decide import Decision, decide, deny
 from scanctl.core.keys import derive_event_key, mint_token
+from scanctl.core.manifest_validity import StaleOverride
 from scanctl.core.policy import Policy, StaleManifestAction, UnzonedTickets
 from scanctl.core.reasons import Reason
 from scanctl.core.tickets import (
@@ -31,6 +32,7 @@ OTHER_EVENT = "9d8c7b6a-2222-4b4b-9c9c-0000000000ff"
 KEY = derive_event_key(SECRET, TENANT, EVENT_ID)
 NOW = 1_764_320_000_000
 MINUTE = 60_000
+ADMIT_WARN = StaleManifestAction.ADMIT_WITH_WARNING
 TICKET_ID = "0a1b2c3d"
 STATIC_SECRET = "Zx9_k3Jq-LmN0pQrStUvWxYz12"
 
@@ -68,6 +70,7 @@ class Case:
     keys: tuple[bytes, ...] = (KEY,)
     nonce_seen: bool = False
     manifest_stale: bool = False
+    stale_override: StaleOverride | None = None
     facts: dict[str, Any] = field(default_factory=dict)
 
     def run(self) -> Decision:
@@ -82,6 +85,7 @@ class Case:
             event_keys=self.keys,
             nonce_seen=self.nonce_seen,
             manifest_stale=self.manifest_stale,
+            stale_override=self.stale_override,
         )
 
 
@@ -123,6 +127,28 @@ CASES: dict[str, Case] = {
         manifest_stale=True,
         policy=Policy(stale_manifest=StaleManifestAction.ADMIT_WITH_WARNING),
         ticket=replace(TICKET, status=TicketStatus.REFUNDED),
+        facts={"warning": None},
+    ),
+    "supervisor override admits a stale manifest with a warning": Case(
+        Reason.ADMITTED,
+        manifest_stale=True,
+        stale_override=StaleOverride(ADMIT_WARN, NOW + MINUTE, "sam", NOW - MINUTE),
+        facts={"warning": "offline ticket data is out of date; admitted on sam's override"},
+    ),
+    "an override past its end leaves the policy's deny": Case(
+        Reason.MANIFEST_STALE,
+        manifest_stale=True,
+        stale_override=StaleOverride(ADMIT_WARN, NOW, "sam", NOW - MINUTE),
+    ),
+    "a deny override beats an admitting policy": Case(
+        Reason.MANIFEST_STALE,
+        manifest_stale=True,
+        policy=Policy(stale_manifest=ADMIT_WARN),
+        stale_override=StaleOverride(StaleManifestAction.DENY, NOW + 1, "sam", NOW),
+    ),
+    "an override does nothing to a fresh manifest": Case(
+        Reason.ADMITTED,
+        stale_override=StaleOverride(ADMIT_WARN, NOW + MINUTE, "sam", NOW - MINUTE),
         facts={"warning": None},
     ),
     "wrong event": Case(Reason.WRONG_EVENT, ticket=replace(TICKET, event_id=OTHER_EVENT)),

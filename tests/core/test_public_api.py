@@ -16,6 +16,8 @@ EXPECTED = {
     "ms_of_iso", "rate_limit_unit", "zone_admits",
     "bad_read_message", "Admission", "Conflict", "ConflictKind", "code_key", "conflict_id",
     "find_conflicts",
+    "ExpiryStage", "StaleOverride", "expiry_stage", "format_time_left", "manifest_is_stale",
+    "manifest_valid_until_ms", "extended_until_ms",
 }  # fmt: skip
 
 

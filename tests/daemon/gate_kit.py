@@ -98,11 +98,13 @@ def provision(
     device_zone: str | None = None,
     registered_zone: str | None = None,
     printed: int = 0,
+    valid_for_ms: int = 4 * HOUR_MS,
 ) -> Gate:
     """A registered device with a manifest for ``tickets`` active tickets (plus refunds,
     plus ``printed`` tickets with a static printed code each) granting ``zones``;
     ``device_zone`` is the zone the manifest says the device is registered to,
-    ``registered_zone`` the one device.json keeps."""
+    ``registered_zone`` the one device.json keeps; the manifest is valid for
+    ``valid_for_ms`` from ``now_ms``."""
     signer = ManifestSigner.generate()
     keys = DeviceKeys.generate()
     device_id = "7c0e3d52-4444-4d4d-8e8e-000000000004"
@@ -120,7 +122,7 @@ def provision(
     wire = build_manifest(
         event=event,
         issued_at_ms=now_ms,
-        valid_until_ms=now_ms + 4 * HOUR_MS,
+        valid_until_ms=now_ms + valid_for_ms,
         sequence=1,
         policy=policy or {},
         device_id=device_id,

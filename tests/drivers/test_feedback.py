@@ -52,3 +52,20 @@ def test_encoder_per_protocol() -> None:
     assert ssi.encode(False) == zebra_ssi_beep(2)
     with pytest.raises(DriverConfigError):
         FeedbackEncoder("morse")
+
+
+def test_an_admission_with_a_warning_sounds_different_where_the_protocol_allows() -> None:
+    """Honeywell: the good indication (it releases host ACK), then two low beeps; Zebra
+    SSI: two short high tones. Never the bad-read sound; no protocol: nothing."""
+    honeywell = FeedbackEncoder("honeywell-ack", work_group=1)
+    assert honeywell.encode(True, warning=True) == b"1\x1b7,1\x1b4,1\x1b4,"
+    assert honeywell_host_ack(True, warning=True) == b"\x1b7,\x1b4,\x1b4,"
+    assert honeywell_host_ack(False, warning=True) == b"\x1b8,"
+    ssi = FeedbackEncoder("zebra-ssi")
+    assert ssi.encode(True, warning=True) == zebra_ssi_beep(0x01)
+    assert len({ssi.encode(True), ssi.encode(False), ssi.encode(True, warning=True)}) == 3
+    assert ssi.encode(False, warning=True) == ssi.encode(False)
+    assert FeedbackEncoder("zebra-ssi", warning_beep=0x17).encode(True, warning=True) == (
+        zebra_ssi_beep(0x17)
+    )
+    assert FeedbackEncoder().encode(True, warning=True) == b""

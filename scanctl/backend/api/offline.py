@@ -69,6 +69,7 @@ def issuer(request: Request) -> ManifestIssuer:
         load_signing_key(settings.manifest_signing_key.get_secret_value()),
         tuple(secrets),
         validity_ms=int(settings.offline_manifest_validity_hours * 3_600_000),
+        grace_ms=int(settings.offline_manifest_grace_hours * 3_600_000),
         admissions=admissions_by_ticket,
         admissions_stamp=admissions_stamp,
     )
@@ -170,6 +171,8 @@ class ScanIn(BaseModel):
     scanned_at: AwareDatetime
     decided_by: Literal["offline", "online"] = "offline"
     event_id: UUID | None = None
+    warning: Annotated[str, StringConstraints(max_length=500)] | None = None
+    """Why the gate flagged an admission (admitted on an expired manifest)."""
 
 
 class ReconcileIn(BaseModel):
@@ -233,6 +236,7 @@ def _upload(scan: ScanIn, event_id: UUID | None) -> OfflineScan:
         scanned_at_ms=datetime_to_ms(scan.scanned_at),
         decided_by=scan.decided_by,
         event_id=None if event is None else str(event),
+        warning=scan.warning,
     )
 
 

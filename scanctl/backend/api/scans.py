@@ -42,6 +42,8 @@ class ScanRecordOut(BaseModel):
     scanned_at: datetime
     recorded_at: datetime
     late: bool
+    warning: str | None = None
+    """Why the gate flagged the admission (admitted on an expired manifest), else null."""
 
 
 class ScansOut(BaseModel):
@@ -66,6 +68,7 @@ def _out(record: ScanRecord) -> ScanRecordOut:
         scanned_at=ms_to_datetime(record.scanned_at_ms),
         recorded_at=ms_to_datetime(record.recorded_at_ms),
         late=record.late,
+        warning=record.warning,
     )
 
 

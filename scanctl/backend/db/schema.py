@@ -190,6 +190,9 @@ scans = Table(
     Column("recorded_at_ms", BigInteger, nullable=False),
     # An offline upload that arrived long after the scan.
     Column("late", Boolean, nullable=False, server_default=false()),
+    # Why an admission needs a second look: the gate admitted it on an expired manifest
+    # (the venue's admit-with-warning choice, or a supervisor's override). Migration 0007.
+    Column("warning", Text, nullable=True),
     ForeignKeyConstraint(
         ["tenant_id", "event_id"],
         ["events.tenant_id", "events.id"],

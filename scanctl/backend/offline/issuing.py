@@ -10,6 +10,9 @@ delta carries the tickets changed after it. A ``since`` the backend cannot have 
 Deltas carry changed tickets whole, with their admissions so far; tickets are never
 deleted from the catalog, so ``removed`` is always empty. Admission counts of tickets
 that did not change are refreshed by a full pull.
+
+Validity: until the event's end plus the grace period, never more than the venue's
+bound after the pull (`core.manifest_valid_until_ms`, the one rule).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from sqlalchemy import Connection
 from scanctl.backend import store
 from scanctl.backend.errors import StoreError
 from scanctl.backend.store.offline import manifest_ticket_rows
-from scanctl.core import Policy, TicketStatus, derive_event_key
+from scanctl.core import Policy, TicketStatus, derive_event_key, manifest_valid_until_ms
 from scanctl.manifests import (
     ManifestEntry,
     ManifestSigner,
@@ -130,6 +133,7 @@ class ManifestIssuer:
         hmac_secrets: tuple[str, ...],
         *,
         validity_ms: int,
+        grace_ms: int = 2 * 3_600_000,
         admissions: AdmissionCounts = _no_admissions,
         admissions_stamp: Callable[[store.Scope, Connection, str], object] | None = None,
     ) -> None:
@@ -138,6 +142,7 @@ class ManifestIssuer:
         self.signer = signer
         self._secrets = hmac_secrets
         self._validity_ms = validity_ms
+        self._grace_ms = grace_ms
         self._admissions = admissions
         self._stamp = admissions_stamp
         self._packed: OrderedDict[tuple[object, ...], tuple[PackedEntries, int]] = OrderedDict()
@@ -170,7 +175,12 @@ class ManifestIssuer:
             )
             for secret in self._secrets
         ]
-        valid_until_ms = now_ms + self._validity_ms
+        valid_until_ms = manifest_valid_until_ms(
+            issued_at_ms=now_ms,
+            event_ends_at_ms=facts.ends_at_ms,
+            grace_ms=self._grace_ms,
+            bound_ms=self._validity_ms,
+        )
         if since is not None and _usable_base(since, event.ticket_seq, sequence):
             entries = _entries(
                 scope, conn, event.id, base_ticket_seq(since), self._admissions, all_tickets=False

@@ -73,6 +73,7 @@ class OfflineScan:
     scanned_at_ms: int
     decided_by: str
     event_id: str | None = None
+    warning: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +183,7 @@ def reconcile_scans(
             scanned_at_ms=scan.scanned_at_ms,
             recorded_at_ms=now_ms,
             late=now_ms - scan.scanned_at_ms > late_after_ms,
+            warning=scan.warning,
         )
     rows = {**stored, **new_rows}
     _lock_admitted_tickets(scope, conn, rows.values())

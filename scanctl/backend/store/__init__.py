@@ -5,7 +5,13 @@ tenant, and each query filters by it (and by venue where the table has one), so
 one tenant's rows cannot reach another tenant by construction.
 """
 
-from scanctl.backend.store.audit import AuditEntry, AuditRecord, list_audit, record_audit
+from scanctl.backend.store.audit import (
+    AuditEntry,
+    AuditRecord,
+    audit_targets,
+    list_audit,
+    record_audit,
+)
 from scanctl.backend.store.devices import (
     DeviceRecord,
     DeviceStatus,
@@ -73,6 +79,7 @@ __all__ = [
     "UpsertResult",
     "admitted_histories",
     "admitted_history",
+    "audit_targets",
     "delete_template",
     "forget_expired_nonces",
     "get_device",

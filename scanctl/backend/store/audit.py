@@ -9,7 +9,7 @@ from sqlalchemy import Connection, or_, select
 from scanctl.backend.db.schema import audit_log
 from scanctl.backend.store.scope import Scope
 
-__all__ = ["AuditEntry", "AuditRecord", "list_audit", "record_audit"]
+__all__ = ["AuditEntry", "AuditRecord", "audit_targets", "list_audit", "record_audit"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +40,18 @@ class AuditRecord:
 def record_audit(scope: Scope, conn: Connection, entry: AuditEntry) -> None:
     """Append an entry to the tenant's audit log."""
     conn.execute(audit_log.insert().values(tenant_id=scope.tenant_id, **_fields(entry)))
+
+
+def audit_targets(scope: Scope, conn: Connection, *, action: str, device_id: str) -> set[str]:
+    """The target ids of a device's entries of one action (to record each thing once)."""
+    rows = conn.execute(
+        select(audit_log.c.target_id).where(
+            audit_log.c.tenant_id == scope.tenant_id,
+            audit_log.c.action == action,
+            audit_log.c.device_id == device_id,
+        )
+    )
+    return {target for target in rows.scalars() if target is not None}
 
 
 def _fields(entry: AuditEntry) -> dict[str, object]:

@@ -59,6 +59,8 @@ class ScanRecord:
     scanned_at_ms: int
     recorded_at_ms: int
     late: bool = False
+    warning: str | None = None
+    """Why the gate flagged the admission (admitted on an expired manifest)."""
 
     @property
     def is_admission(self) -> bool:
@@ -82,6 +84,7 @@ def _row(scope: Scope, record: ScanRecord) -> dict[str, object]:
         "scanned_at_ms": record.scanned_at_ms,
         "recorded_at_ms": record.recorded_at_ms,
         "late": record.late,
+        "warning": record.warning,
     }
 
 
@@ -114,11 +117,12 @@ _ROW_COLUMNS = (
     "scanned_at_ms",
     "recorded_at_ms",
     "late",
+    "warning",
 )
 _SQLITE_INSERT = (
     "INSERT INTO scans (tenant_id, id, event_id, ticket_id, device_id, gate, direction, raw,"
-    " reason, allowed, decided_by, scanned_at_ms, recorded_at_ms, late)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " reason, allowed, decided_by, scanned_at_ms, recorded_at_ms, late, warning)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -162,6 +166,7 @@ def replace_decision(scope: Scope, conn: Connection, record: ScanRecord) -> None
             scanned_at_ms=record.scanned_at_ms,
             recorded_at_ms=record.recorded_at_ms,
             late=record.late,
+            warning=record.warning,
         )
     )
 
@@ -271,6 +276,7 @@ def record_of(row: Row[tuple[object, ...]]) -> ScanRecord:
         scanned_at_ms=m["scanned_at_ms"],
         recorded_at_ms=m["recorded_at_ms"],
         late=bool(m["late"]),
+        warning=m["warning"],
     )
 
 

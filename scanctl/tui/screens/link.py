@@ -2,23 +2,42 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Grid
 from textual.widgets import Static
 
 from scanctl.tui.model import DoorState
 from scanctl.tui.present import format_age, format_count
 from scanctl.tui.screens.base import DoorScreen
+from scanctl.tui.screens.override import OverrideScreen
 
 __all__ = ["LinkScreen"]
 
 
 class LinkScreen(DoorScreen):
-    """Four panels of facts; nothing to do here but read."""
+    """Four panels of facts, and the one thing to do about them when the backend is gone
+    and the manifest runs out: a supervisor's override (``o``)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "o",
+            "override",
+            "Override",
+            tooltip="On an expired manifest: admit with a warning, extend, or deny, until when",
+        ),
+    ]
+
+    def action_override(self) -> None:
+        def chosen(answer: tuple[str, int, str] | None) -> None:
+            if answer is not None:
+                self.door.request_override(*answer)
+
+        self.app.push_screen(OverrideScreen(), chosen)
 
     def compose_body(self) -> ComposeResult:
         with Grid(id="link-grid"):
@@ -92,12 +111,24 @@ def _manifest(status: dict[str, Any], now_ms: int) -> Table:
     valid_until = manifest.get("valid_until_ms")
     left = int(valid_until) - now_ms if valid_until else None
     by_status = manifest.get("by_status") or {}
+    override = status.get("override") or {}
+    in_force = (
+        (
+            (
+                "override",
+                Text(f"⚠ {override.get('action')} ({override.get('by')})", style="bold #e0a800"),
+            ),
+        )
+        if override.get("in_force")
+        else ()
+    )
     return _facts(
         ("state", _flag(not manifest.get("stale"), "fresh", "STALE")),
         ("sequence", str(manifest.get("sequence", "—"))),
         ("tickets", format_count(int(manifest.get("tickets", 0)))),
         ("age", format_age(manifest.get("age_ms"))),
         ("valid for", format_age(left) if left and left > 0 else "expired"),
+        *in_force,
         *(
             (str(name).lower(), format_count(int(count)))
             for name, count in sorted(by_status.items())

@@ -153,7 +153,12 @@ class LogScreen(DoorScreen):
                 str(row.get("scanner") or ""),
                 "in" if row.get("direction") == "entry" else "out",
                 str(row.get("ticket_id") or "—"),
-                reason_text(str(row.get("reason")), allowed=row.get("allowed"), compact=True),
+                reason_text(
+                    str(row.get("reason")),
+                    allowed=row.get("allowed"),
+                    compact=True,
+                    warning=row.get("warning"),
+                ),
                 str(row.get("decided_by") or ""),
                 key=str(row.get("scan_id") or f"row-{index}"),
             )

@@ -44,6 +44,8 @@ class RecentDecisions(Static):
                 str(row.get("gate") or ""),
                 str(row.get("scanner") or ""),
                 str(row.get("ticket_id") or "—"),
-                reason_text(str(row.get("reason")), allowed=row.get("allowed")),
+                reason_text(
+                    str(row.get("reason")), allowed=row.get("allowed"), warning=row.get("warning")
+                ),
             )
         self.update(table)
