@@ -74,6 +74,24 @@ def scan_row_from_event(event: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def bad_read_row(event: dict[str, Any]) -> dict[str, Any]:
+    """A bad-read event (a read that could not be decided) as a row of the live log."""
+    at_ms = event.get("at_ms")
+    return {
+        "scan_id": f"bad-read:{event.get('scanner')}:{at_ms}:{event.get('payload_sha256')}",
+        "ticket_id": None,
+        "scanner": event.get("scanner"),
+        "gate": event.get("gate"),
+        "direction": event.get("direction"),
+        "reason": event.get("reason"),
+        "allowed": False,
+        "decided_by": "bad read",
+        "scanned_at_ms": at_ms,
+        "recorded_at_ms": at_ms,
+        "sync_result": None,
+    }
+
+
 @dataclass
 class DoorState:
     """Everything on screen, kept by the app and read by every screen."""
@@ -126,6 +144,10 @@ class DoorState:
                 self.conflicts[str(event["id"])] = {k: v for k, v in event.items() if k != "type"}
             elif kind == "state":
                 self.daemon_state = str(event.get("state", ""))
+            elif kind == "bad_read":
+                # Answered with a bad beep, not decided: in the log with its reason, so a
+                # supervisor sees why a scanner said no; never counted as a denial.
+                self.recent.appendleft(bad_read_row(event))
 
     def _alert(self, event: dict[str, Any]) -> None:
         if "id" not in event:

@@ -83,3 +83,24 @@ def test_a_queued_snapshot_gives_way_to_a_newer_one_but_keeps_its_log_rows() -> 
     assert not seeded.can_replace(newer)
     assert not plain.can_replace(DaemonEvents([]))
     assert not DaemonEvents([]).can_replace(DaemonEvents([]))
+
+
+def test_a_bad_read_is_in_the_log_with_its_reason_and_counts_as_no_decision() -> None:
+    state = DoorState()
+    state.apply_snapshot({"totals": {"admitted": 0, "denied": 0}}, [], [])
+    bad = {
+        "type": "bad_read",
+        "at_ms": 7,
+        "scanner": "north-1",
+        "gate": "north",
+        "direction": "entry",
+        "allowed": False,
+        "reason": "SYMBOLOGY_NOT_ACCEPTED",
+        "payload_sha256": "ab" * 32,
+    }
+    state.apply_events([bad, {**bad, "at_ms": 8}])
+    rows = list(state.recent)
+    assert [row["reason"] for row in rows] == ["SYMBOLOGY_NOT_ACCEPTED"] * 2
+    assert rows[0]["decided_by"] == "bad read" and rows[0]["allowed"] is False
+    assert len({row["scan_id"] for row in rows}) == 2  # each read its own line
+    assert "north" not in state.gates and state.totals == {"admitted": 0, "denied": 0}
