@@ -237,12 +237,30 @@ def register(
     JSON: {"deviceId", "tenantId", "venueId", "canScanOffline", "identity" (the path of
     device.json), "keys" ("keyring" or "file"), "manifestSigningKeyId"}.
     """
-    from scanctl.daemon.identity import IDENTITY_FILE, DeviceIdentity, IdentityError
+    from scanctl.daemon.identity import (
+        IDENTITY_FILE,
+        DeviceIdentity,
+        IdentityError,
+        check_data_dir,
+        keyring_usable,
+    )
     from scanctl.manifests import DeviceKeys
 
     side = gate_side(context=context, url=url, data_dir=data_dir, config=config, token=token)
     target = side.target
     venue_id = target.require("venue", venue)
+    # Refused before the backend hears of the device: a registration whose private keys
+    # cannot be kept would leave a device nobody can ever authenticate as.
+    if key_store.value == "keyring" and not keyring_usable():
+        raise CliError(
+            "--key-store keyring: no usable OS keyring here; nothing was registered",
+            ExitCode.USAGE,
+            hint="use --key-store file (a 0600 file), or set up a keyring first",
+        )
+    try:
+        check_data_dir(side.data_dir)
+    except IdentityError as error:
+        raise CliError(str(error), ExitCode.USAGE) from None
     if (side.data_dir / IDENTITY_FILE).exists() and not force:
         raise CliError(
             f"{side.data_dir / IDENTITY_FILE} already holds a device identity",
@@ -277,7 +295,9 @@ def register(
     try:
         path = identity.save(side.data_dir, key_store=key_store.value)
     except IdentityError as error:
-        raise CliError(str(error), ExitCode.FAILED) from None
+        # Registered already: keep the keys in the 0600 file rather than lose them.
+        path = identity.save(side.data_dir, key_store="file")
+        warn(f"{error}; the device's private keys were written to {path} (mode 0600) instead")
     stored = DeviceIdentity.stored_in(side.data_dir)
     if stored == "file":
         warn(f"no usable OS keyring: the device's private keys are in {path} (mode 0600)")

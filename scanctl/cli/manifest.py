@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -29,6 +29,9 @@ from scanctl.cli.device import (
 from scanctl.cli.exit_codes import ExitCode
 from scanctl.cli.times import rfc3339
 from scanctl.daemon.layout import MANIFEST_FILE
+
+if TYPE_CHECKING:
+    from scanctl.manifests import ManifestStore, ManifestVerifier
 
 __all__ = ["app"]
 
@@ -81,7 +84,6 @@ def pull(
     from scanctl.manifests import (
         DeltaBaseMismatch,
         ManifestRefused,
-        ManifestStore,
         ManifestVerifier,
         SealError,
         open_event_keys,
@@ -98,7 +100,7 @@ def pull(
         )
     verifier = ManifestVerifier(identity.trusted_manifest_keys)
     with (
-        ManifestStore(side.data_dir / MANIFEST_FILE) as store,
+        _held_store(side.data_dir / MANIFEST_FILE, verifier, reset=full) as store,
         device_client(side, identity) as backend,
         progress("Pulling manifest", enabled=not as_json) as bar,
     ):
@@ -155,6 +157,24 @@ def pull(
         f"{result['entries']} entries, {result['tickets']} tickets held, "
         f"valid for {_age(header.valid_until_ms - _now_ms())}."
     )
+
+
+def _held_store(path: Path, verifier: ManifestVerifier, *, reset: bool) -> ManifestStore:
+    """The store, checked at rest; one that fails the check is cleared for a --full pull."""
+    from scanctl.manifests import ManifestStore, ManifestStoreError
+
+    try:
+        return ManifestStore(path, verifier=verifier)
+    except ManifestStoreError as error:
+        if not reset:
+            raise CliError(str(error), ExitCode.FAILED) from None
+    try:
+        store = ManifestStore(path)
+    except ManifestStoreError:
+        path.unlink()  # unreadable even without checking: nothing in it is worth keeping
+        store = ManifestStore(path)
+    store.clear()
+    return store
 
 
 def _summary(data_dir: Path) -> dict[str, Any]:
@@ -216,26 +236,38 @@ def verify(
     context: ContextOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Check the held manifest: present, signed by a trusted key, for this device, its
-    event key opens, not stale. Exit 1 when any check fails.
+    """Check the held manifest: present, signed by a trusted key, every ticket as it was
+    signed (an edit of manifest.db is found), for this device, its event key opens,
+    not stale. Exit 1 when any check fails.
 
     JSON: {"ok", "problems": [text], "path"}.
     """
-    from scanctl.manifests import ManifestStore, SealError, TrustedKeys, open_event_keys
+    from scanctl.manifests import (
+        KeyMaterialError,
+        ManifestStore,
+        ManifestStoreError,
+        ManifestVerifier,
+        SealError,
+        open_event_keys,
+    )
 
     side = gate_side(context=context, url=None, data_dir=data_dir, config=config)
     identity = load_identity(side.data_dir)
     problems: list[str] = []
     path = side.data_dir / MANIFEST_FILE
     header = None
-    if path.exists():
-        with ManifestStore(path) as store:
-            header = store.header
+    try:
+        # Every ticket row is checked against the signed bytes it was applied from.
+        verifier = ManifestVerifier(identity.trusted_manifest_keys)
+        if path.exists():
+            with ManifestStore(path, verifier=verifier) as store:
+                header = store.header
+    except (ManifestStoreError, KeyMaterialError) as error:
+        problems.append(str(error))
     if header is None:
-        problems.append(f"no manifest held in {path}")
+        if not problems:
+            problems.append(f"no manifest held in {path}")
     else:
-        if header.signing_key_id not in TrustedKeys(identity.trusted_manifest_keys).key_ids:
-            problems.append(f"signed by key {header.signing_key_id}, which is not trusted")
         if (header.tenant_id, header.venue_id, header.device_id) != (
             identity.tenant_id,
             identity.venue_id,

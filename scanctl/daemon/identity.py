@@ -20,7 +20,14 @@ from typing import Any, Literal
 from scanctl.manifests.errors import KeyMaterialError
 from scanctl.manifests.sealing import DeviceKeys
 
-__all__ = ["IDENTITY_FILE", "KEYRING_SERVICE", "DeviceIdentity", "IdentityError", "keyring_usable"]
+__all__ = [
+    "IDENTITY_FILE",
+    "KEYRING_SERVICE",
+    "DeviceIdentity",
+    "IdentityError",
+    "check_data_dir",
+    "keyring_usable",
+]
 
 IDENTITY_FILE = "device.json"
 KEYRING_SERVICE = "scanctl-device"
@@ -75,7 +82,44 @@ def _keyring_load(device_id: str, path: Path) -> DeviceKeys:
 
 
 class IdentityError(Exception):
-    """The device identity is missing, unreadable or too widely readable."""
+    """The device identity is missing, unreadable or too widely readable, or its data
+    directory is one that others can write."""
+
+
+_OTHERS_WRITE = stat.S_IWGRP | stat.S_IWOTH
+_GATE_FILES = ("manifest.db", "gate.db", IDENTITY_FILE)
+
+
+def check_data_dir(data_dir: Path) -> None:
+    """Refuse a data directory (or a file of it) that anyone but its owner can write.
+
+    Whoever can write there can swap the journal, the identity or the manifest's
+    signed copies, so the gate would decide on what they put there: IdentityError
+    naming the path and the `chmod` that fixes it. A directory not made yet is fine.
+    """
+    try:
+        info = data_dir.stat()
+    except FileNotFoundError:
+        return
+    except OSError as error:
+        raise IdentityError(f"{data_dir}: cannot inspect the data directory ({error})") from None
+    if info.st_mode & _OTHERS_WRITE:
+        raise IdentityError(
+            f"{data_dir}: the data directory is writable by others "
+            f"(mode {stat.S_IMODE(info.st_mode):o}); run `chmod go-w {data_dir}`"
+        )
+    if info.st_uid not in (os.geteuid(), 0):
+        raise IdentityError(
+            f"{data_dir}: the data directory belongs to uid {info.st_uid}, not to this user"
+        )
+    for name in _GATE_FILES:
+        for path in (data_dir / name, data_dir / f"{name}-wal", data_dir / f"{name}-shm"):
+            try:
+                mode = path.stat().st_mode
+            except OSError:
+                continue
+            if mode & _OTHERS_WRITE:
+                raise IdentityError(f"{path}: writable by others; run `chmod go-w {path}`")
 
 
 @dataclass(frozen=True)
@@ -97,7 +141,8 @@ class DeviceIdentity:
         in the OS keyring (IdentityError if that fails); "auto" uses the keyring when a
         usable one exists, else the file. `stored_in` tells which was used.
         """
-        data_dir.mkdir(parents=True, exist_ok=True)
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        check_data_dir(data_dir)
         path = data_dir / IDENTITY_FILE
         keys: Any = self.keys.private_b64()
         if key_store != "file" and (key_store == "keyring" or keyring_usable()):
@@ -131,6 +176,8 @@ class DeviceIdentity:
 
     @classmethod
     def load(cls, data_dir: Path) -> DeviceIdentity:
+        """The identity in ``data_dir`` (IdentityError: missing, unreadable, too open)."""
+        check_data_dir(data_dir)
         path = data_dir / IDENTITY_FILE
         try:
             mode = path.stat().st_mode

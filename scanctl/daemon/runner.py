@@ -34,7 +34,7 @@ from scanctl.daemon.conflicts import ConflictJournal
 from scanctl.daemon.decider import GateContext, GateDecider, Lane
 from scanctl.daemon.driver_factory import build_driver
 from scanctl.daemon.events import EventBus
-from scanctl.daemon.identity import DeviceIdentity
+from scanctl.daemon.identity import DeviceIdentity, IdentityError, check_data_dir
 from scanctl.daemon.journal import Journal
 from scanctl.daemon.lanes import LaneRunner, LaneStats, wall_clock_ms
 from scanctl.daemon.layout import MANIFEST_FILE
@@ -46,10 +46,12 @@ from scanctl.daemon.sync import BackendLink
 from scanctl.daemon.systemd import Notifier
 from scanctl.daemon.throughput import Throughput
 from scanctl.drivers import ScannerDriver
-from scanctl.manifests.errors import SealError
+from scanctl.manifests.errors import ManifestError, SealError
 from scanctl.manifests.model import ManifestHeader
 from scanctl.manifests.sealing import open_event_keys
+from scanctl.manifests.signing import TrustedKeys
 from scanctl.manifests.store import ManifestStore
+from scanctl.manifests.verify import ManifestVerifier
 
 __all__ = ["MANIFEST_FILE", "Daemon", "DaemonError"]
 
@@ -108,8 +110,17 @@ class Daemon:
     def open(self) -> None:
         """Open the journal and manifest and build the lanes (no I/O on scanners yet)."""
         settings = self.settings
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        self.manifest = ManifestStore(settings.data_dir / MANIFEST_FILE)
+        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:
+            check_data_dir(settings.data_dir)
+            # Rebuilt from the signed bytes it was applied from: an edit of the file on
+            # disk is refused here, never obeyed at the gate.
+            self.manifest = ManifestStore(
+                settings.data_dir / MANIFEST_FILE,
+                verifier=ManifestVerifier(TrustedKeys(self.identity.trusted_manifest_keys)),
+            )
+        except (IdentityError, ManifestError) as error:
+            raise DaemonError(str(error)) from None
         header = self.manifest.header
         if header is None:
             raise DaemonError(

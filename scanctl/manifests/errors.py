@@ -18,6 +18,8 @@
     │   ├── StaleSequence         not newer than the manifest already held
     │   └── DeltaBaseMismatch     a delta built on another sequence than the one held
     └── ManifestStoreError        the local store cannot do what was asked (no manifest held)
+        └── ManifestTampered      the stored manifest no longer matches the signed bytes it
+                                  was applied from (edited on disk, or kept no signed copy)
 
 Messages are meant for an operator's terminal: they say what was expected and what was
 found, and never contain key material.
@@ -34,6 +36,7 @@ __all__ = [
     "ManifestExpired",
     "ManifestRefused",
     "ManifestStoreError",
+    "ManifestTampered",
     "SealError",
     "StaleSequence",
     "UnknownSigningKey",
@@ -107,3 +110,7 @@ class DeltaBaseMismatch(ManifestRefused):
 
 class ManifestStoreError(ManifestError):
     """The local store cannot do what was asked (e.g. a delta when nothing is held)."""
+
+
+class ManifestTampered(ManifestStoreError):
+    """The held manifest does not match the signed bytes it came from: refuse to use it."""

@@ -5,6 +5,12 @@ a restarted daemon has its manifest at once, without the network. A full manifes
 replaces the held one and a delta patches it, each in one transaction, so a crash
 mid-apply leaves the previous manifest whole; the in-memory view is swapped only after
 the commit. A refused manifest changes nothing.
+
+The signed bytes every held manifest was applied from (the last full one and the deltas
+since) are kept next to the rows. Opened with a verifier, the store checks their
+signatures again, rebuilds the manifest from them and refuses (ManifestTampered) when
+the rows say anything else: what the backend signed stays verifiable at rest, and an
+edit of the file is found, never obeyed.
 """
 
 from __future__ import annotations
@@ -23,7 +29,13 @@ from typing import Any
 import sqlite_utils
 
 from scanctl.core import TicketFacts, TicketStatus
-from scanctl.manifests.errors import DeltaBaseMismatch, MalformedManifest, ManifestStoreError
+from scanctl.manifests.errors import (
+    DeltaBaseMismatch,
+    MalformedManifest,
+    ManifestRefused,
+    ManifestStoreError,
+    ManifestTampered,
+)
 from scanctl.manifests.model import ManifestEntry, ManifestHeader
 from scanctl.manifests.verify import ManifestVerifier, VerifiedManifest, check_sequence
 from scanctl.manifests.wire import canonical_header, parse_header
@@ -33,6 +45,7 @@ __all__ = ["ManifestStore"]
 _STATUS = {str(status): status for status in TicketStatus}
 
 _HEADER = "manifest_header"
+_SIGNED = "SELECT wire FROM manifest_signed ORDER BY position"
 # Literal SQL (table and column names are ours, values always bound).
 _INSERT = (
     "INSERT OR REPLACE INTO manifest_entries (ticket_id, status, zones, valid_from_ms, "
@@ -54,6 +67,10 @@ class _View:
     by_static_hash: dict[str, str] = field(default_factory=dict)
     static_of: dict[str, str] = field(default_factory=dict)
     admissions: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def header_sequence(self) -> int | None:
+        return None if self.header is None else self.header.sequence
 
 
 class _Zones:
@@ -83,17 +100,26 @@ class ManifestStore:
     ticket() and ticket_by_static_hash(), and bring it up to date with load() (verify
     and apply) or apply() (already verified). Safe to apply from a worker thread
     while the event loop keeps looking tickets up.
+
+    With a ``verifier`` the held manifest is rebuilt from its signed bytes, checked
+    against the rows, and ManifestTampered raised when they differ (see the module).
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, verifier: ManifestVerifier | None = None) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
         self._zones = _Zones()
+        conn: sqlite3.Connection | None = None
         try:
-            self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._conn = conn
             self._create_tables()
-            self._view = self._read()
-        except sqlite3.Error as exc:
+            self._view = self._read() if verifier is None else self._verified_view(verifier)
+        except (sqlite3.Error, ManifestStoreError) as exc:
+            if conn is not None:
+                conn.close()
+            if isinstance(exc, ManifestStoreError):
+                raise
             raise ManifestStoreError(f"cannot open the manifest store {self.path}: {exc}") from None
 
     def _create_tables(self) -> None:
@@ -110,6 +136,10 @@ class ManifestStore:
             pk="id",
             not_null={"event_id", "sequence", "signing_key_id", "header_json"},
             if_not_exists=True,
+        )
+        self._conn.execute(
+            "CREATE TABLE IF NOT EXISTS manifest_signed ("
+            " position INTEGER PRIMARY KEY, sequence INTEGER NOT NULL, wire BLOB NOT NULL)"
         )
         # WITHOUT ROWID (which sqlite-utils' create() cannot say): one b-tree keyed by
         # ticket id instead of two, so replacing 100,000 entries costs a third less.
@@ -141,18 +171,96 @@ class ManifestStore:
         admissions: dict[str, int] = {}
         # One pass over the cursor, never the whole result in memory: this runs at every
         # start-up and its peak is the daemon's.
+        try:
+            for (
+                ticket_id,
+                status,
+                zone_text,
+                start,
+                until,
+                moved,
+                count,
+                digest,
+            ) in self._conn.execute(_SELECT):
+                tickets[ticket_id] = TicketFacts(
+                    ticket_id, event_id, _STATUS[status], zones(zone_text), start, until, moved
+                )
+                if digest is not None:
+                    static_of[ticket_id] = digest
+                if count:
+                    admissions[ticket_id] = count
+        except (KeyError, ValueError, TypeError) as exc:
+            raise ManifestStoreError(
+                f"the manifest held in {self.path} is unreadable (a ticket row: {exc!r})"
+            ) from None
+        by_hash = {digest: ticket_id for ticket_id, digest in static_of.items()}
+        return _View(header, tickets, by_hash, static_of, admissions)
+
+    def _verified_view(self, verifier: ManifestVerifier) -> _View:
+        """The held manifest rebuilt from its signed bytes, after checking the rows match."""
+        where = f"the manifest held in {self.path}"
+        redo = "pull a full one (`scanctl manifest pull --full`)"
+        wires = [bytes(w) for (w,) in self._conn.execute(_SIGNED)]
+        header_row = self._conn.execute(
+            "SELECT signing_key_id, header_json FROM manifest_header WHERE id = 1"
+        ).fetchone()
+        if not wires:
+            if header_row is None and not self._has_rows():
+                return _View()
+            raise ManifestTampered(f"{where} has no signed copy to check it against; {redo}")
+        view: _View | None = None
+        for position, wire in enumerate(wires):
+            try:
+                manifest = verifier.verify_signature(wire)
+                if position and not manifest.header.is_delta:
+                    raise MalformedManifest("a full manifest after the first signed copy")
+                check_sequence(manifest.header, None if view is None else view.header_sequence)
+            except ManifestRefused as exc:
+                raise ManifestTampered(
+                    f"{where}: signed copy {position + 1} {exc}; {redo}"
+                ) from None
+            view = self._view_of(manifest.header, manifest.entries, view, manifest.removed)
+        assert view is not None and view.header is not None
+        expected = canonical_header(view.header).decode()
+        if header_row is None or tuple(header_row) != (view.header.signing_key_id, expected):
+            raise ManifestTampered(f"{where} was changed on disk (its header); {redo}")
+        problem = self._rows_differ(view)
+        if problem is not None:
+            raise ManifestTampered(f"{where} was changed on disk ({problem}); {redo}")
+        return view
+
+    def _has_rows(self) -> bool:
+        return self._conn.execute("SELECT 1 FROM manifest_entries LIMIT 1").fetchone() is not None
+
+    def _rows_differ(self, view: _View) -> str | None:
+        """The first way the stored rows differ from ``view`` (None: they match)."""
+        seen = 0
         for ticket_id, status, zone_text, start, until, moved, count, digest in self._conn.execute(
             _SELECT
         ):
-            tickets[ticket_id] = TicketFacts(
-                ticket_id, event_id, _STATUS[status], zones(zone_text), start, until, moved
+            facts = view.tickets.get(ticket_id)
+            if facts is None:
+                return f"ticket {ticket_id!r} was never signed"
+            try:
+                zones = self._zones.parse(zone_text)
+            except (ValueError, TypeError):
+                zones = None
+            stored = (status, zones, start, until, moved, count, digest)
+            signed = (
+                str(facts.status),
+                facts.zones,
+                facts.valid_from_ms,
+                facts.valid_until_ms,
+                facts.transferred_to,
+                view.admissions.get(ticket_id, 0),
+                view.static_of.get(ticket_id),
             )
-            if digest is not None:
-                static_of[ticket_id] = digest
-            if count:
-                admissions[ticket_id] = count
-        by_hash = {digest: ticket_id for ticket_id, digest in static_of.items()}
-        return _View(header, tickets, by_hash, static_of, admissions)
+            if stored != signed:
+                return f"ticket {ticket_id!r} differs from what was signed"
+            seen += 1
+        if seen != len(view.tickets):
+            return f"{len(view.tickets) - seen} signed tickets are missing"
+        return None
 
     @staticmethod
     def _view_of(
@@ -376,9 +484,16 @@ class ManifestStore:
                 )
                 for e in manifest.entries
             )
+            if not verified.wire:
+                raise ValueError("apply a manifest as the verifier returns it (with its bytes)")
             with self._transaction() as conn:
                 if not header.is_delta:
                     conn.execute("DELETE FROM manifest_entries")
+                    conn.execute("DELETE FROM manifest_signed")
+                conn.execute(
+                    "INSERT INTO manifest_signed (sequence, wire) VALUES (?, ?)",
+                    (header.sequence, verified.wire),
+                )
                 conn.executemany(_INSERT, rows)
                 conn.executemany(
                     "DELETE FROM manifest_entries WHERE ticket_id = ?",
@@ -405,6 +520,7 @@ class ManifestStore:
             with self._transaction() as conn:
                 conn.execute("DELETE FROM manifest_entries")
                 conn.execute("DELETE FROM manifest_header")
+                conn.execute("DELETE FROM manifest_signed")
             self._view = _View()
 
     # -- lifecycle -----------------------------------------------------------------------

@@ -29,10 +29,13 @@ __all__ = ["ManifestVerifier", "VerifiedManifest", "check_sequence"]
 class VerifiedManifest:
     """A manifest that passed verification. ``stale`` is true only when the caller
     allowed an expired manifest and this one is past its validity: decide() then gets
-    ``manifest_stale=True`` and the policy chooses deny or admit-with-warning."""
+    ``manifest_stale=True`` and the policy chooses deny or admit-with-warning.
+    ``wire`` is the signed bytes it was decoded from: the store keeps them, so what it
+    holds stays verifiable at rest."""
 
     manifest: Manifest
     stale: bool = False
+    wire: bytes = b""
 
     @property
     def header(self) -> ManifestHeader:
@@ -71,6 +74,23 @@ class ManifestVerifier:
         """``trusted``: a TrustedKeys, or the public keys themselves (base64, raw, PEM)."""
         self.trusted = trusted if isinstance(trusted, TrustedKeys) else TrustedKeys(trusted)
 
+    def verify_signature(self, wire: bytes) -> Manifest:
+        """Check the framing and the signature of ``wire`` only, then decode it.
+
+        What a store re-checks at rest: the context and validity were checked when the
+        manifest was applied, and its expiry is judged by the daemon at every scan.
+        """
+        parts = split_wire(wire)
+        valid = self.trusted.verify(parts.key_id, parts.signature, parts.signed)
+        if valid is None:
+            raise UnknownSigningKey(
+                f"manifest is signed with key {parts.key_id}, which is not trusted "
+                f"(trusted: {', '.join(sorted(self.trusted.key_ids))})"
+            )
+        if not valid:
+            raise BadSignature("manifest signature does not verify: the bytes were altered")
+        return decode_signed(parts)
+
     def verify(
         self,
         wire: bytes,
@@ -92,16 +112,7 @@ class ManifestVerifier:
         checks against what it holds). An expired manifest is refused unless
         ``allow_expired``, in which case it comes back with ``stale=True``.
         """
-        parts = split_wire(wire)
-        valid = self.trusted.verify(parts.key_id, parts.signature, parts.signed)
-        if valid is None:
-            raise UnknownSigningKey(
-                f"manifest is signed with key {parts.key_id}, which is not trusted "
-                f"(trusted: {', '.join(sorted(self.trusted.key_ids))})"
-            )
-        if not valid:
-            raise BadSignature("manifest signature does not verify: the bytes were altered")
-        manifest = decode_signed(parts)
+        manifest = self.verify_signature(wire)
         header = manifest.header
         if header.tenant_id != tenant_id:
             raise WrongTenant(f"manifest is for tenant {header.tenant_id}, expected {tenant_id}")
@@ -119,4 +130,4 @@ class ManifestVerifier:
             )
         if held_sequence is not None:
             check_sequence(header, held_sequence)
-        return VerifiedManifest(manifest, stale)
+        return VerifiedManifest(manifest, stale, bytes(wire))

@@ -57,6 +57,7 @@ def test_public_surface() -> None:
         "ManifestSigner",
         "ManifestStore",
         "ManifestStoreError",
+        "ManifestTampered",
         "ManifestVerifier",
         "PackedEntries",
         "SealError",
