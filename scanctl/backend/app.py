@@ -53,6 +53,7 @@ from scanctl.backend.settings import Settings
 from scanctl.backend.sharedstate import KeySpace
 from scanctl.backend.sharedstate.wiring import shared_state_for
 from scanctl.backend.state import BackendState
+from scanctl.backend.text_guard import JsonTextGuard
 from scanctl.backend.upstream import build_upstream
 
 __all__ = ["create_app"]
@@ -183,6 +184,12 @@ def create_app(
         app.include_router(testing.router)
 
     # Added last = outermost: metrics see the 413s and 504s of the inner limits.
+    # Inside the body limit: it reads whole bodies, which the limit has bounded.
+    app.add_middleware(
+        JsonTextGuard,
+        per_item=frozenset({"/api/offline/reconcile"}),
+        scan_paths=frozenset({"/api/scan"}),
+    )
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(TimeoutMiddleware, seconds=settings.request_timeout_seconds)
     app.add_middleware(GZipMiddleware, minimum_size=1024)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -20,6 +24,14 @@ from scanctl.backend.store import AuditEntry, record_audit
 from scanctl.backend.upstream.errors import UpstreamUnavailable
 
 __all__ = ["install_error_handlers", "record_denial", "scan_denial_recorder"]
+
+
+class _AsciiJSONResponse(JSONResponse):
+    """JSON with non-ASCII escaped, so any Python text renders (lone surrogates too)."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, separators=(",", ":")).encode("ascii")
+
 
 log = logging.getLogger("scanctl.backend")
 
@@ -146,6 +158,12 @@ def install_error_handlers(app: FastAPI) -> None:
             status_code=503,
             headers={"Retry-After": str(retry)},
         )
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's own answer, but rendered with \u escapes: an input echoed back may
+        # hold text UTF-8 cannot encode (a lone surrogate), and that must stay a 422.
+        return _AsciiJSONResponse({"detail": jsonable_encoder(exc.errors())}, status_code=422)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
@@ -18,8 +18,11 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ModelWrapValidatorHandler,
+    PrivateAttr,
     StringConstraints,
     field_validator,
+    model_validator,
 )
 from pydantic.alias_generators import to_camel
 
@@ -35,6 +38,7 @@ from scanctl.backend.offline.reconcile import OfflineScan, ScanResult, reconcile
 from scanctl.backend.settings import Settings
 from scanctl.backend.state import backend_state
 from scanctl.backend.store.offline import admissions_by_ticket, admissions_stamp
+from scanctl.backend.text_guard import SCANNED_PAYLOAD, unsafe_text
 from scanctl.core import Direction, Policy, Reason
 from scanctl.manifests import load_signing_key
 
@@ -144,6 +148,7 @@ MAX_SCANS = 10_000
 """Scans per reconcile call."""
 
 _TICKET_ID = re.compile(r"[0-9a-f]{8}")
+_PAYLOAD = frozenset({SCANNED_PAYLOAD})  # stored safely (reconcile_scans), never refused
 
 
 class ScanIn(BaseModel):
@@ -185,6 +190,42 @@ class ReconcileIn(BaseModel):
     """The event the scans belong to, when the device knows it (else the backend files
     each scan under the venue's event that holds its ticket, nearest in time)."""
     scans: Annotated[list[ScanIn], Field(max_length=MAX_SCANS)]
+
+    _refused: list[tuple[int, str, str]] = PrivateAttr(default_factory=list)
+    """(position, id, why) of items taken out before validation: text that cannot be
+    stored (a NUL, a lone surrogate) refuses that item alone, never the batch."""
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _refuse_unsafe_items(
+        cls, data: Any, handler: ModelWrapValidatorHandler[ReconcileIn]
+    ) -> ReconcileIn:
+        refused: list[tuple[int, str, str]] = []
+        if isinstance(data, dict) and isinstance(data.get("scans"), list):
+            kept = []
+            for position, item in enumerate(data["scans"]):
+                found = unsafe_text(item, kept=_PAYLOAD)
+                if found is None:
+                    kept.append(item)
+                    continue
+                raw_id = item.get("id") if isinstance(item, dict) else None
+                safe_id = raw_id if isinstance(raw_id, str) and unsafe_text(raw_id) is None else ""
+                refused.append((position, safe_id, f"{found.field()}: {found.message}"))
+            if refused:
+                data = {**data, "scans": kept}
+        model = handler(data)
+        model._refused = refused
+        return model
+
+    def with_refused(self, results: list[ScanResultOut]) -> list[ScanResultOut]:
+        """``results`` (for the kept scans, in order) with the refused items put back in
+        their places, each answered ``rejected`` with why."""
+        merged = list(results)
+        for position, scan_id, why in self._refused:
+            merged.insert(
+                position, ScanResultOut(id=scan_id, status="rejected", late=False, error=why)
+            )
+        return merged
 
 
 class _Out(BaseModel):
@@ -303,7 +344,8 @@ def reconcile(
             now_ms=now,
             late_after_ms=int(settings.offline_late_upload_hours * 3_600_000),
         )
+    answers = body.with_refused([_result_out(r) for r in results])
     summary = {"accepted": 0, "duplicate": 0, "conflict": 0, "rejected": 0}
-    for result in results:
-        summary[result.status] += 1
-    return ReconcileOut(results=[_result_out(r) for r in results], summary=summary)
+    for answer in answers:
+        summary[answer.status] += 1
+    return ReconcileOut(results=answers, summary=summary)

@@ -37,6 +37,7 @@ from scanctl.backend import store
 from scanctl.backend.offline.conflicts import ticket_conflicts
 from scanctl.backend.store import offline as scans_store
 from scanctl.backend.store.offline import VenueEvent
+from scanctl.backend.text_guard import storable_text
 from scanctl.core import Conflict, Direction, Policy
 
 __all__ = [
@@ -176,7 +177,7 @@ def reconcile_scans(
             device_id=device.id,
             gate=scan.gate,
             direction=Direction(scan.direction),
-            raw=scan.qr_data[:RAW_MAX],
+            raw=storable_text(scan.qr_data, RAW_MAX),
             reason=scan.reason,
             allowed=scan.allowed,
             decided_by="offline",

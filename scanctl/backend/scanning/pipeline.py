@@ -41,6 +41,7 @@ from scanctl.backend.scanning.cache import CacheMiss, memory_only
 from scanctl.backend.scanning.service import ScanService, TicketLookup
 from scanctl.backend.scanning.writer import ScanJob, ScanOutcome
 from scanctl.backend.sharedstate import SharedState
+from scanctl.backend.text_guard import storable_text
 from scanctl.backend.upstream.errors import UpstreamUnavailable
 from scanctl.core import (
     Decision,
@@ -253,7 +254,7 @@ class ScanPipeline:
                     policy=policy,
                     scanner=scanner,
                     event_keys=keys,
-                    raw=_storable(request.qr_data),
+                    raw=storable_text(request.qr_data, _STORED_RAW),
                     forced=forced,
                     scan_id=request.scan_id,
                     read_at_ms=request.read_at_ms,
@@ -337,9 +338,3 @@ class ScanPipeline:
                 shared.guard.release(precheck.claimed)
                 return limited, None
         return precheck.refusal, precheck.claimed
-
-
-def _storable(text: str) -> str:
-    """Storable text: bounded, valid UTF-8, no NUL (PostgreSQL refuses it in TEXT)."""
-    cut = text[:_STORED_RAW]
-    return cut.encode("utf-8", "replace").decode("utf-8").replace("\x00", "\ufffd")
