@@ -157,25 +157,19 @@ def migrate(
 
 @app.command("check-config")
 def check_config(config: Path | None = ConfigOption, as_json: JsonOption = False) -> None:
-    """Validate the settings and print them (secrets masked); exit 2 when unusable.
+    """Validate the settings and print them (secrets masked, and every password inside a
+    URL or DSN); exit 2 when unusable.
 
     JSON: {"SETTING_NAME": value, …, "EFFECTIVE_DATABASE_URL"} (secrets masked).
     """
     settings = _settings(config)
-    from sqlalchemy.engine import make_url
+    from scanctl.backend.masking import masked_settings
 
-    url = make_url(settings.effective_database_url).render_as_string(hide_password=True)
-    values = {
-        name.upper(): value
-        for name, value in settings.model_dump(mode="json").items()
-        if not (name == "database_url" and value)  # shown below with any password hidden
-    }
-    values["EFFECTIVE_DATABASE_URL"] = url
+    values = masked_settings(settings, {"EFFECTIVE_DATABASE_URL": settings.effective_database_url})
+    if settings.database_url:
+        del values["DATABASE_URL"]  # the effective one, below, is the same
     if as_json:
         print_json(values)
         return
-    for name, value in settings.model_dump().items():
-        if name == "database_url" and value:
-            continue
-        typer.echo(f"{name.upper()}={value}")
-    typer.echo(f"EFFECTIVE_DATABASE_URL={url}")
+    for name, value in values.items():
+        typer.echo(f"{name}={value}")
