@@ -34,6 +34,7 @@ from scanctl.core.manifest_validity import (
     manifest_is_stale,
     manifest_valid_until_ms,
 )
+from scanctl.core.offline_upload import UploadCheck, UploadFacts, check_upload
 from scanctl.core.policy import (
     POLICY_TEMPLATES,
     Policy,
@@ -91,8 +92,11 @@ __all__ = [
     "TicketFacts",
     "TicketStatus",
     "UnzonedTickets",
+    "UploadCheck",
+    "UploadFacts",
     "WireDecision",
     "bad_read_message",
+    "check_upload",
     "code_key",
     "compute_mac",
     "conflict_id",

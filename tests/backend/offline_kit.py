@@ -38,6 +38,8 @@ class Gate:
     venue: str
     keys: DeviceKeys
     manifest_key: str
+    event: str | None = None
+    """The event of the venue it was registered for: push() signs its scans' codes."""
 
     def token(self, *, now: float | None = None, **overrides: Any) -> str:
         return mint_device_token(
@@ -119,7 +121,7 @@ def register_gate(
         )
     assert response.status_code == 201, response.text
     body = response.json()
-    return Gate(device_id, venue.tenant, venue.venue, keys, body["manifestSigningKey"])
+    return Gate(device_id, venue.tenant, venue.venue, keys, body["manifestSigningKey"], venue.event)
 
 
 def offline_scan(
@@ -140,7 +142,7 @@ def offline_scan(
     nonce = nonce or uuid.uuid4().hex[:16]
     return {
         "id": scan_id or str(uuid.uuid4()),
-        "qrData": qr_data or f"{ticket_id or 'garbage'}:{at_ms}:{nonce}:{'ab' * 32}",
+        "qrData": qr_data or f"{ticket_id or 'garbage'}:{at_ms}:{nonce}:{UNSIGNED_MAC}",
         "ticketId": ticket_id,
         "allowed": allowed,
         "reason": "ADMITTED" if allowed else "INVALID",
@@ -152,8 +154,32 @@ def offline_scan(
     }
 
 
+UNSIGNED_MAC = "ab" * 32
+"""The MAC offline_scan() writes: sign_codes() replaces it by the real one."""
+
+
+def sign_codes(
+    hmac_secret: str, tenant: str, event: str | None, scans: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The scans with every code offline_scan() made signed with the event's key, as a
+    gate's scans are (the backend checks the MAC of every uploaded admission)."""
+    from scanctl.core import derive_event_key, mint_token
+
+    signed = []
+    for scan in scans:
+        code = scan.get("qrData", "")
+        target = scan.get("eventId") or event
+        if isinstance(code, str) and code.endswith(UNSIGNED_MAC) and target is not None:
+            ticket, at_ms, nonce, _ = code.split(":")
+            key = derive_event_key(hmac_secret, tenant, target)
+            scan = {**scan, "qrData": mint_token(key, ticket, int(at_ms), nonce)}
+        signed.append(scan)
+    return signed
+
+
 def push(server: ServerProcess, gate: Gate, scans: list[dict[str, Any]]) -> dict[str, Any]:
     """Upload scans as the gate (POST /api/offline/reconcile); the answer, asserted 200."""
+    scans = sign_codes(server.env["HMAC_SECRET"], gate.tenant, gate.event, scans)
     with gate.client(server) as http:
         response = http.post(
             "/api/offline/reconcile", json={"deviceId": gate.device_id, "scans": scans}

@@ -21,7 +21,7 @@ from scanctl.backend.text_guard import might_hold_unsafe_text, unsafe_text
 from scanctl.manifests import DeviceKeys
 from tests.backend.conftest import mint
 from tests.backend.helpers import AppClient, base_env, new_id
-from tests.backend.offline_kit import SCANNED_MS, offline_scan
+from tests.backend.offline_kit import SCANNED_MS, offline_scan, sign_codes
 
 HOSTILE = {"nul": "a\\u0000b", "surrogate": "a\\ud800b", "low surrogate": "\\udfffz"}
 """As spelt inside a JSON string (the escapes are what a client sends)."""
@@ -160,12 +160,17 @@ def _check_reconcile_refuses_the_item_only(api: AppClient) -> None:
     tickets = [f"{i:08x}" for i in range(1, 3 + len(RECONCILE_TEXT) * 2)]
     api.post(f"/api/catalog/events/{event}/tickets", json={"tickets": [{"id": t} for t in tickets]})
     device = _register(api, venue)
-    good = offline_scan(tickets[0], at_ms=SCANNED_MS)
+    secret = api.app.state.backend.settings.hmac_secret.get_secret_value()
+
+    def scan(ticket: str, at_ms: int) -> dict[str, Any]:
+        return sign_codes(secret, "t1", event, [offline_scan(ticket, at_ms=at_ms)])[0]
+
+    good = scan(tickets[0], SCANNED_MS)
     for index, field in enumerate(RECONCILE_TEXT):
         for name, hostile in (("nul", "\\u0000"), ("surrogate", "\\ud800")):
             if field == "qrData" and name == "nul":
                 continue  # stored safely: _check_scanned_payloads_are_kept
-            bad = offline_scan(tickets[1 + index], at_ms=SCANNED_MS + index)
+            bad = scan(tickets[1 + index], SCANNED_MS + index)
             bad[field] = f"@@{field}@@"
             body = json.dumps({"deviceId": device, "eventId": event, "scans": [good, bad]})
             body = body.replace(f"@@{field}@@", f"x{hostile}y")

@@ -22,7 +22,23 @@ from tests.backend.offline_kit import (
     offline_scan,
     push,
     register_gate,
+    sign_codes,
 )
+
+HOUR_MS = 3_600_000
+
+
+def _iso(ms: int) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat()
+
+
+def backdate_registration(server: ServerProcess, device_id: str, at_ms: int) -> None:
+    """Make a device registered long ago (scans older than its registration are refused)."""
+    with sqlite3.connect(db_path(server)) as conn:
+        conn.execute("UPDATE devices SET created_at_ms = ? WHERE id = ?", (at_ms, device_id))
+    conn.close()
 
 
 def db_path(server: ServerProcess) -> Path:
@@ -67,9 +83,12 @@ def test_a_push_is_stored_once_and_a_repush_changes_nothing(server: ServerProces
 
 
 def test_late_online_and_oversized_uploads(server: ServerProcess) -> None:
-    venue = make_venue(server, "reconcile-edges")
-    gate = register_gate(server, venue)
     now_ms = time.time_ns() // 1_000_000
+    venue = make_venue(
+        server, "reconcile-edges", starts=_iso(now_ms - 72 * HOUR_MS), ends=_iso(now_ms + HOUR_MS)
+    )
+    gate = register_gate(server, venue)
+    backdate_registration(server, gate.device_id, now_ms - 96 * HOUR_MS)
     recent = offline_scan(venue.ticket_ids[0], at_ms=now_ms - 60_000)
     old = offline_scan(venue.ticket_ids[1], at_ms=now_ms - 48 * 3_600_000)
     online = {**offline_scan(venue.ticket_ids[2]), "decidedBy": "online"}
@@ -186,7 +205,12 @@ def test_a_push_interrupted_by_a_killed_server_loses_and_doubles_nothing(
         venue = make_venue(backend, "crash", tickets=200, policy={"reentry_allowed": True})
         gate = register_gate(backend, venue)
         batches = [
-            [offline_scan(venue.ticket_ids[(i * 7 + j) % 200]) for j in range(2_000)]
+            sign_codes(
+                hmac,
+                venue.tenant,
+                venue.event,
+                [offline_scan(venue.ticket_ids[(i * 7 + j) % 200]) for j in range(2_000)],
+            )
             for i in range(12)
         ]
         acknowledged: list[int] = []

@@ -32,7 +32,7 @@ from tests.backend.helpers import (
     fresh_signing_key,
     start_server,
 )
-from tests.backend.offline_kit import Venue, offline_scan, register_gate
+from tests.backend.offline_kit import Venue, offline_scan, register_gate, sign_codes
 from tests.backend.postgres_kit import fresh_database, migrate_as_owner, service_role
 from tests.backend.scan_kit import Door, RawHttp, open_door
 
@@ -198,7 +198,12 @@ def test_two_gates_uploading_one_ticket_to_both_instances_get_one_conflict(
                 start = threading.Barrier(2)
 
                 def push(side: int, ticket: str = ticket, start: threading.Barrier = start) -> str:
-                    scan = offline_scan(ticket, at_ms=now_ms - side, gate=f"gate-{side}")
+                    (scan,) = sign_codes(
+                        cluster.instances[0].env["HMAC_SECRET"],
+                        door.tenant,
+                        door.event,
+                        [offline_scan(ticket, at_ms=now_ms - side, gate=f"gate-{side}")],
+                    )
                     start.wait(timeout=10)
                     answer = clients[side].reconcile(gates[side].device_id, [scan])
                     status: str = answer["results"][0]["status"]

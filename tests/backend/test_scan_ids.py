@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.backend.helpers import ServerProcess
-from tests.backend.offline_kit import Gate, Venue, make_venue, offline_scan, register_gate
+from tests.backend.offline_kit import Gate, Venue, make_venue, offline_scan, push, register_gate
 from tests.backend.scan_kit import independent_token
 
 
@@ -115,22 +115,8 @@ def test_scan_ids_belong_to_the_device_that_made_them(server: ServerProcess) -> 
     shared_id = str(uuid.uuid4())
     t1, t2 = venue.ticket_ids[:2]
     now_ms = time.time_ns() // 1_000_000
-    with north.client(server) as http:
-        first = http.post(
-            "/api/offline/reconcile",
-            json={
-                "deviceId": north.device_id,
-                "scans": [offline_scan(t1, at_ms=now_ms, scan_id=shared_id)],
-            },
-        ).json()
-    with south.client(server) as http:
-        second = http.post(
-            "/api/offline/reconcile",
-            json={
-                "deviceId": south.device_id,
-                "scans": [offline_scan(t2, at_ms=now_ms, scan_id=shared_id)],
-            },
-        ).json()
+    first = push(server, north, [offline_scan(t1, at_ms=now_ms, scan_id=shared_id)])
+    second = push(server, south, [offline_scan(t2, at_ms=now_ms, scan_id=shared_id)])
     assert first["results"][0]["status"] == "accepted"
     result = second["results"][0]
     assert result["status"] == "accepted"  # not "duplicate": south's scan is its own

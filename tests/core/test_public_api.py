@@ -18,6 +18,7 @@ EXPECTED = {
     "find_conflicts",
     "ExpiryStage", "StaleOverride", "expiry_stage", "format_time_left", "manifest_is_stale",
     "manifest_valid_until_ms", "extended_until_ms",
+    "UploadCheck", "UploadFacts", "check_upload",
 }  # fmt: skip
 
 

@@ -8,6 +8,7 @@ key inside is sealed to the device, so only the device can use it.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -39,7 +40,7 @@ from scanctl.backend.settings import Settings
 from scanctl.backend.state import backend_state
 from scanctl.backend.store.offline import admissions_by_ticket, admissions_stamp
 from scanctl.backend.text_guard import SCANNED_PAYLOAD, unsafe_text
-from scanctl.core import Direction, Policy, Reason
+from scanctl.core import Direction, Policy, Reason, derive_event_key
 from scanctl.manifests import load_signing_key
 
 __all__ = ["router"]
@@ -255,6 +256,8 @@ class ScanResultOut(_Out):
     ticket_id: str | None = None
     conflicts: list[ConflictOut] | None = None
     error: str | None = None
+    unverified: str | None = None
+    """Stored, but this could not be checked (e.g. a ticket the backend does not hold)."""
 
 
 class ReconcileOut(_Out):
@@ -302,7 +305,23 @@ def _result_out(result: ScanResult) -> ScanResultOut:
         ticket_id=result.ticket_id,
         conflicts=conflicts,
         error=result.error,
+        unverified=result.unverified,
     )
+
+
+def _event_keys(settings: Settings, tenant_id: str) -> Callable[[str], tuple[bytes, ...]]:
+    """The QR keys of each event (current secret first), derived once per call."""
+    secrets = [settings.hmac_secret.get_secret_value()]
+    if settings.hmac_secret_previous is not None:
+        secrets.append(settings.hmac_secret_previous.get_secret_value())
+    derived: dict[str, tuple[bytes, ...]] = {}
+
+    def keys_of(event_id: str) -> tuple[bytes, ...]:
+        if event_id not in derived:
+            derived[event_id] = tuple(derive_event_key(s, tenant_id, event_id) for s in secrets)
+        return derived[event_id]
+
+    return keys_of
 
 
 Reconciler = Annotated[Principal, Depends(require(Permission.RECONCILE))]
@@ -343,6 +362,7 @@ def reconcile(
             policy_of=policy_of,
             now_ms=now,
             late_after_ms=int(settings.offline_late_upload_hours * 3_600_000),
+            event_keys_of=_event_keys(settings, scope.tenant_id),
         )
     answers = body.with_refused([_result_out(r) for r in results])
     summary = {"accepted": 0, "duplicate": 0, "conflict": 0, "rejected": 0}

@@ -17,7 +17,13 @@ device's ids are never in the way. Answers per scan:
   conflict, whichever side uploaded first, and the answer lists the other admissions
   with the conflict's kind and id. A re-push of a conflicting scan answers
   ``conflict`` again, so an answer lost in transit is never lost for good;
-- ``rejected``: the scan cannot be filed (the device's venue has no event). Not stored.
+- ``rejected``: the scan cannot be filed (the device's venue has no event), or what it
+  rests on does not check (`core.check_upload`: the device's active period, an
+  admission's event window and its code's MAC or printed-code hash). Not stored.
+
+What cannot be checked (no ticket id, a ticket the backend does not hold, a printed
+code without a hash on record) is stored with ``unverified`` saying so, in the answer
+and in the scan's warning.
 
 Everything happens in one write transaction per request, which first locks the
 tickets it admits (``store.lock_tickets``, as the scan writer does), so concurrent
@@ -38,7 +44,15 @@ from scanctl.backend.offline.conflicts import ticket_conflicts
 from scanctl.backend.store import offline as scans_store
 from scanctl.backend.store.offline import VenueEvent
 from scanctl.backend.text_guard import storable_text
-from scanctl.core import Conflict, Direction, Policy
+from scanctl.core import (
+    Conflict,
+    Direction,
+    EventFacts,
+    Policy,
+    UploadCheck,
+    UploadFacts,
+    check_upload,
+)
 
 __all__ = [
     "RAW_MAX",
@@ -99,6 +113,8 @@ class ScanResult:
     ticket_id: str | None = None
     conflicts: tuple[ConflictRef, ...] = field(default_factory=tuple)
     error: str | None = None
+    unverified: str | None = None
+    """What of a stored scan could not be checked (`core.check_upload`)."""
 
 
 def pick_event(candidates: Sequence[VenueEvent], at_ms: int) -> str | None:
@@ -120,8 +136,9 @@ def _file_under_events(
     conn: Connection,
     venue_id: str,
     uploads: Sequence[OfflineScan],
-) -> dict[str, str | None]:
-    """Scan id -> the event it is filed under (batched: two queries for the whole call)."""
+) -> tuple[dict[str, str | None], list[VenueEvent]]:
+    """Scan id -> the event it is filed under (batched: two queries for the whole call),
+    and the venue's events."""
     venue = scans_store.venue_events(scope, conn, venue_id)
     by_id = {e.id: e for e in venue}
     ticket_ids = [s.ticket_id for s in uploads if s.ticket_id and s.event_id not in by_id]
@@ -134,7 +151,7 @@ def _file_under_events(
         held = holders.get(scan.ticket_id or "", [])
         candidates = [by_id[event_id] for event_id in held] or venue
         chosen[scan.id] = pick_event(candidates, scan.scanned_at_ms)
-    return chosen
+    return chosen, venue
 
 
 def reconcile_scans(
@@ -146,6 +163,7 @@ def reconcile_scans(
     policy_of: Callable[[str], Policy],
     now_ms: int,
     late_after_ms: int,
+    event_keys_of: Callable[[str], Sequence[bytes]],
 ) -> list[ScanResult]:
     """Store the new scans of ``uploads`` and answer each (in the caller's transaction)."""
     by_key = store.scans_by_device_id(scope, conn, [(device.id, s.id) for s in uploads])
@@ -164,11 +182,13 @@ def reconcile_scans(
                 superseded.add(scan.id)
                 del stored[scan.id]
         seen.add(scan.id)
-    events_of = _file_under_events(scope, conn, device.venue_id, fresh)
+    events_of, venue = _file_under_events(scope, conn, device.venue_id, fresh)
+    checks = _check_uploads(scope, conn, device, fresh, events_of, venue, policy_of, event_keys_of)
     new_rows: dict[str, store.ScanRecord] = {}
     for scan in fresh:
         event_id = events_of[scan.id]
-        if event_id is None:
+        check = checks[scan.id]
+        if event_id is None or check.refused is not None:
             continue
         new_rows[scan.id] = store.ScanRecord(
             id=scan.id,
@@ -184,7 +204,7 @@ def reconcile_scans(
             scanned_at_ms=scan.scanned_at_ms,
             recorded_at_ms=now_ms,
             late=now_ms - scan.scanned_at_ms > late_after_ms,
-            warning=scan.warning,
+            warning=_with_mark(scan.warning, check.unverified),
         )
     rows = {**stored, **new_rows}
     _lock_admitted_tickets(scope, conn, rows.values())
@@ -199,7 +219,8 @@ def reconcile_scans(
         row = rows.get(scan.id)
         if row is None:
             status = "duplicate" if scan.decided_by == "online" else "rejected"
-            error = None if status == "duplicate" else "no event of the device's venue"
+            refused = checks[scan.id].refused if scan.id in checks else None
+            error = None if status == "duplicate" else refused or "no event of the device's venue"
             results.append(ScanResult(scan.id, status, ticket_id=scan.ticket_id, error=error))
             continue
         if row.is_admission and row.id in involved:
@@ -215,8 +236,72 @@ def reconcile_scans(
             fresh_now = scan.id in new_rows and scan.id not in answered
             status = "accepted" if fresh_now else "duplicate"
         answered.add(scan.id)
-        results.append(ScanResult(scan.id, status, row.late, row.ticket_id, others))
+        unverified = checks[scan.id].unverified if scan.id in checks else None
+        results.append(
+            ScanResult(scan.id, status, row.late, row.ticket_id, others, unverified=unverified)
+        )
     return results
+
+
+UNVERIFIED_MARK = "unverified: "
+
+
+def _with_mark(warning: str | None, unverified: str | None) -> str | None:
+    if unverified is None:
+        return warning
+    mark = UNVERIFIED_MARK + unverified
+    return mark if not warning else f"{warning}; {mark}"
+
+
+def _check_uploads(
+    scope: store.Scope,
+    conn: Connection,
+    device: store.DeviceRecord,
+    uploads: Sequence[OfflineScan],
+    events_of: dict[str, str | None],
+    venue: Sequence[VenueEvent],
+    policy_of: Callable[[str], Policy],
+    event_keys_of: Callable[[str], Sequence[bytes]],
+) -> dict[str, UploadCheck]:
+    """`core.check_upload` for each new scan, with what the backend holds around it."""
+    by_id = {e.id: e for e in venue}
+    wanted: dict[str, set[str]] = defaultdict(set)
+    for scan in uploads:
+        event_id = events_of[scan.id]
+        if event_id is not None and scan.allowed and scan.ticket_id is not None:
+            wanted[event_id].add(scan.ticket_id)
+    hashes = {
+        event_id: scans_store.ticket_static_hashes(scope, conn, event_id, sorted(ids))
+        for event_id, ids in wanted.items()
+    }
+    checks: dict[str, UploadCheck] = {}
+    for scan in uploads:
+        event_id = events_of[scan.id]
+        filed = by_id.get(event_id) if event_id is not None else None
+        policy = policy_of(event_id) if event_id is not None else None
+        held = hashes.get(event_id or "", {})
+        facts = UploadFacts(
+            device_registered_ms=device.created_at_ms,
+            device_revoked_ms=device.revoked_at_ms,
+            event=None
+            if filed is None
+            else EventFacts(
+                filed.id, scope.tenant_id, device.venue_id, filed.starts_at_ms, filed.ends_at_ms
+            ),
+            event_keys=event_keys_of(event_id) if event_id is not None and scan.allowed else (),
+            ticket_known=scan.ticket_id in held,
+            static_hash=held.get(scan.ticket_id or ""),
+            skew_ms=(policy.clock_skew_seconds if policy else 0) * 1000,
+            doors_open_ms=(policy.doors_open_minutes_before_start if policy else 0) * 60_000,
+        )
+        checks[scan.id] = check_upload(
+            facts,
+            qr_data=scan.qr_data,
+            ticket_id=scan.ticket_id,
+            allowed=scan.allowed,
+            scanned_at_ms=scan.scanned_at_ms,
+        )
+    return checks
 
 
 def _lock_admitted_tickets(

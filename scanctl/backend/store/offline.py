@@ -20,6 +20,7 @@ __all__ = [
     "admitted_passes",
     "manifest_ticket_rows",
     "ticket_events",
+    "ticket_static_hashes",
     "venue_events",
 ]
 
@@ -165,4 +166,21 @@ def ticket_events(
         )
         for ticket_id, event_id in rows:
             found.setdefault(ticket_id, []).append(event_id)
+    return found
+
+
+def ticket_static_hashes(
+    scope: Scope, conn: Connection, event_id: str, ticket_ids: Sequence[str]
+) -> dict[str, str | None]:
+    """For each of these tickets the event holds, its printed code's hash (or None)."""
+    found: dict[str, str | None] = {}
+    for chunk in _chunks(sorted(set(ticket_ids))):
+        rows = conn.execute(
+            select(tickets.c.id, tickets.c.static_hash).where(
+                scope.tenant_filter(tickets.c.tenant_id),
+                tickets.c.event_id == event_id,
+                tickets.c.id.in_(chunk),
+            )
+        )
+        found.update({ticket_id: digest for ticket_id, digest in rows})
     return found
