@@ -10,6 +10,7 @@ the drain delay; a second SIGINT after that forces.
 from __future__ import annotations
 
 import contextlib
+import resource
 import signal
 import threading
 from collections.abc import Generator
@@ -19,6 +20,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from scanctl.backend.app import create_app
+from scanctl.backend.http_guard import ConnectionLimits, guarded_protocol
 from scanctl.backend.lifecycle import Lifecycle
 from scanctl.backend.settings import Settings
 from scanctl.backend.state import backend_state
@@ -66,13 +68,33 @@ class BackendServer(uvicorn.Server):
                 signal.signal(sig, handler)
 
 
+FILES_KEPT_SPARE = 64
+"""File descriptors left for the database, logs and the listening socket."""
+
+
+def connection_bound(wanted: int) -> int:
+    """``wanted``, or less when the process may not open that many files (RLIMIT_NOFILE):
+    an accepted socket past the limit would fail with EMFILE instead of being refused."""
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return wanted
+    return max(16, min(wanted, soft - FILES_KEPT_SPARE))
+
+
 def build_server(settings: Settings, app: FastAPI | None = None) -> BackendServer:
-    """A server for the settings (host, port, keep-alive, drain timeout, log level)."""
+    """A server for the settings (host, port, connection limits, keep-alive, drain
+    timeout, log level)."""
     app = app if app is not None else create_app(settings)
+    limits = ConnectionLimits(
+        max_connections=connection_bound(settings.max_connections),
+        max_header_bytes=settings.max_header_bytes,
+        header_timeout_s=settings.header_timeout_seconds,
+    )
     config = uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
+        http=guarded_protocol(limits),
         timeout_keep_alive=int(settings.keep_alive_seconds),
         timeout_graceful_shutdown=int(settings.shutdown_timeout_seconds),
         log_level=settings.log_level,

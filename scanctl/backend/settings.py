@@ -135,6 +135,14 @@ class Settings(BaseSettings):
     """Request bodies larger than this are refused with 413."""
     keep_alive_seconds: PositiveSeconds = 5
     """How long an idle HTTP keep-alive connection stays open."""
+    max_connections: Annotated[int, Field(ge=16, le=1_000_000)] = 1000
+    """Open connections at most (also kept below the process's file limit); one more
+    closes the connection idle longest, so a flood of idle sockets never stops `/health`."""
+    max_header_bytes: Annotated[int, Field(ge=1024, le=1024 * 1024)] = 32 * 1024
+    """Request headers larger than this are answered 431 and the connection closed."""
+    header_timeout_seconds: PositiveSeconds = 10
+    """A request's headers (and a new connection's first request) must arrive within
+    this long, else the connection is closed (slow-header attacks)."""
     shutdown_timeout_seconds: PositiveSeconds = 20
     """How long SIGTERM waits for in-flight requests before cancelling them."""
     shutdown_drain_seconds: Annotated[float, Field(ge=0, le=300)] = 0
