@@ -81,13 +81,8 @@ def pull(
     JSON: {"eventId", "sequence", "delta", "baseSequence", "entries", "tickets",
     "validUntil", "bytes", "path"}.
     """
-    from scanctl.manifests import (
-        DeltaBaseMismatch,
-        ManifestRefused,
-        ManifestVerifier,
-        SealError,
-        open_event_keys,
-    )
+    from scanctl.daemon.manifest_refresh import ManifestRefresh
+    from scanctl.manifests import DeltaBaseMismatch, ManifestRefused, ManifestVerifier, SealError
 
     side = gate_side(context=context, url=url, data_dir=data_dir, config=config)
     event_id = side.target.require("event", event or side.event, flag="EVENT")
@@ -105,34 +100,17 @@ def pull(
         progress("Pulling manifest", enabled=not as_json) as bar,
     ):
         task = bar.add_task("pull", total=3)
-        held = store.header
-        since = None
-        if not full and held is not None and held.event_id == event_id:
-            since = store.sequence
-        wire = backend.pull_manifest(event_id, device_id=identity.device_id, since=since)
+        refresh = ManifestRefresh(store, identity, event_id)
+        pull_from = refresh.since(full=full)
+        wire = backend.pull_manifest(event_id, device_id=identity.device_id, since=pull_from)
         bar.advance(task)
-
-        def check(wire: bytes) -> Any:
-            verified = verifier.verify(
-                wire,
-                tenant_id=identity.tenant_id,
-                venue_id=identity.venue_id,
-                event_id=event_id,
-                device_id=identity.device_id,
-                now_ms=_now_ms(),
-            )
-            open_event_keys(verified.header, identity.keys.exchange)
-            return verified
-
         try:
-            verified = check(wire)
-            bar.advance(task)
             try:
-                store.apply(verified)
+                verified = refresh.apply(wire, now_ms=_now_ms())
             except DeltaBaseMismatch:
                 wire = backend.pull_manifest(event_id, device_id=identity.device_id)
-                verified = check(wire)
-                store.apply(verified)
+                verified = refresh.apply(wire, now_ms=_now_ms())
+            bar.advance(task)
         except (ManifestRefused, SealError) as error:
             raise CliError(f"manifest refused, the held one is kept: {error}") from None
         bar.advance(task)

@@ -34,6 +34,8 @@ class AlertKind(StrEnum):
     OUTBOX_GROWING = "outbox_growing"
     RECONCILE_CONFLICT = "reconcile_conflict"
     JOURNAL_FAILED = "journal_failed"
+    MANIFEST_REFUSED = "manifest_refused"
+    TASK_FAILED = "task_failed"
 
 
 class Severity(StrEnum):

@@ -16,7 +16,7 @@ import itertools
 import logging
 import os
 import signal
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
 from scanctl.core import (
@@ -42,6 +42,7 @@ from scanctl.daemon.local_api import LocalApi
 from scanctl.daemon.manifest_watch import watch_manifest
 from scanctl.daemon.overrides import OverrideBook, upload_overrides
 from scanctl.daemon.state import GateState
+from scanctl.daemon.supervisor import supervise
 from scanctl.daemon.sync import BackendLink
 from scanctl.daemon.systemd import Notifier
 from scanctl.daemon.throughput import Throughput
@@ -283,19 +284,18 @@ class Daemon:
         lane_tasks = [
             asyncio.create_task(lane.run(), name=f"lane-{lane.lane.scanner}") for lane in self.lanes
         ]
-        housekeeping = asyncio.create_task(self._housekeeping(), name="housekeeping")
-        syncing = asyncio.create_task(self.link.run(), name="sync") if self.link else None
+        # Supervised: a failure raises an alert and the task runs again (never a quiet end).
+        housekeeping = self._supervised("housekeeping", self._housekeeping)
+        link, overrides = self.link, self.overrides
+        syncing = self._supervised("sync", link.run) if link else None
         reporting = (
-            asyncio.create_task(
-                upload_overrides(
-                    self.overrides,
-                    self.link.client,
-                    self.identity.device_id,
-                    clock_ms=self.clock_ms,
+            self._supervised(
+                "overrides",
+                lambda: upload_overrides(
+                    overrides, link.client, self.identity.device_id, clock_ms=self.clock_ms
                 ),
-                name="overrides",
             )
-            if self.link and self.overrides
+            if link and overrides
             else None
         )
         self.bus.publish({"type": "state", "state": "running", "at_ms": self.clock_ms()})
@@ -343,6 +343,11 @@ class Daemon:
             with contextlib.suppress(FileNotFoundError):
                 api.path.unlink()
             log.info("daemon stopped")
+
+    def _supervised(
+        self, name: str, work: Callable[[], Coroutine[Any, Any, None]]
+    ) -> asyncio.Task[None]:
+        return asyncio.create_task(supervise(name, work, self.alerts), name=name)
 
     def _install_signal_handlers(self, loop: asyncio.AbstractEventLoop) -> None:
         def on_signal(signum: int) -> None:

@@ -36,7 +36,8 @@ from scanctl.daemon.conflicts import ConflictJournal
 from scanctl.daemon.decider import Read
 from scanctl.daemon.identity import DeviceIdentity
 from scanctl.daemon.journal import Journal, OutboxRow
-from scanctl.manifests import ManifestRefused, ManifestStore, ManifestVerifier, TrustedKeys
+from scanctl.daemon.manifest_refresh import ManifestRefresh
+from scanctl.manifests import DeltaBaseMismatch, ManifestRefused, ManifestStore, SealError
 
 __all__ = ["BackendLink", "outbox_payload"]
 
@@ -44,6 +45,8 @@ log = logging.getLogger(__name__)
 
 UNREACHABLE_ALERT_S = 60
 MAX_BACKOFF_S = 10.0
+REFUSED_RETRY_MS = 30_000
+"""A refused manifest is asked for again this soon (the backend may have fixed it)."""
 
 
 def outbox_payload(row: OutboxRow) -> dict[str, Any]:
@@ -94,7 +97,8 @@ class BackendLink:
         self.client = AsyncScanctlClient(
             settings.backend, auth, breaker=self.breaker, retry=NO_RETRY
         )
-        self.verifier = ManifestVerifier(TrustedKeys(identity.trusted_manifest_keys))
+        self.refresh = ManifestRefresh(manifest, identity, settings.event_id)
+        self.manifest_refusals = 0
         self.online = False
         self.last_contact_ms: int | None = None
         self.last_sync_ms: int | None = None
@@ -189,7 +193,12 @@ class BackendLink:
     # -- background work -------------------------------------------------------------
 
     async def run(self) -> None:
-        """Push the outbox continuously and refresh the manifest on schedule."""
+        """Push the outbox continuously and refresh the manifest on schedule.
+
+        The two never hold each other up: a manifest that is refused (tampered, for
+        another device, its key does not open) raises an alert and is tried again
+        later, while the journal's scans keep flowing to the backend.
+        """
         refresh_every = self.settings.manifest_refresh_s * 1000
         next_refresh = 0
         backoff = 1.0
@@ -197,8 +206,7 @@ class BackendLink:
             now = self.clock_ms()
             try:
                 if now >= next_refresh or not self.online:
-                    await self.refresh_manifest()
-                    next_refresh = now + refresh_every
+                    next_refresh = now + await self._refresh_or_alert(refresh_every)
                 pushed = await self.push_outbox()
                 await self._check_conflicts_when_due(pushed > 0)
                 backoff = 1.0
@@ -208,7 +216,7 @@ class BackendLink:
                 self._failed(error)
                 await asyncio.sleep(backoff * random.uniform(0.5, 1.5))  # noqa: S311 - jitter
                 backoff = min(backoff * 2, MAX_BACKOFF_S)
-            except (ApiError, ManifestRefused) as error:
+            except ApiError as error:
                 log.error("backend sync failed: %s", error)
                 self.last_error = str(error)
                 if isinstance(error, AuthError):
@@ -220,6 +228,24 @@ class BackendLink:
                     )
                 await asyncio.sleep(min(backoff * 5, 60.0))
                 backoff = min(backoff * 2, 30.0)
+
+    async def _refresh_or_alert(self, refresh_every_ms: int) -> int:
+        """Refresh the manifest; ms until the next try (sooner after a refusal)."""
+        try:
+            await self.refresh_manifest()
+        except (ManifestRefused, SealError) as error:
+            self.manifest_refusals += 1
+            self.last_error = f"manifest refused: {error}"
+            log.error("manifest refresh refused, the held one is kept: %s", error)
+            self.alerts.raise_alert(
+                AlertKind.MANIFEST_REFUSED,
+                "manifest",
+                f"manifest refresh refused ({error}); the held one is kept, scans still sync",
+                severity=Severity.CRITICAL,
+            )
+            return min(refresh_every_ms, REFUSED_RETRY_MS)
+        self.alerts.clear(AlertKind.MANIFEST_REFUSED, "manifest")
+        return refresh_every_ms
 
     async def push_outbox(self) -> int:
         """Push one batch; returns how many scans the backend took."""
@@ -287,24 +313,20 @@ class BackendLink:
         return fresh
 
     async def refresh_manifest(self) -> None:
-        """Pull a delta (or a full manifest) and apply it if it verifies."""
+        """Pull a delta (or a full manifest) and apply it through the gate's one refresh
+        (`ManifestRefresh`: verify, open the key, apply)."""
         held = self.manifest.sequence
         wire = await self.client.pull_manifest(
-            self.settings.event_id, device_id=self.identity.device_id, since=held
+            self.settings.event_id, device_id=self.identity.device_id, since=self.refresh.since()
         )
         self._reached()
-        header = self.manifest.header
-        assert header is not None
-        await asyncio.to_thread(
-            self.manifest.load,
-            wire,
-            self.verifier,
-            tenant_id=self.identity.tenant_id,
-            venue_id=self.identity.venue_id,
-            now_ms=self.clock_ms(),
-            event_id=self.settings.event_id,
-            device_id=self.identity.device_id,
-        )
+        try:
+            await asyncio.to_thread(self.refresh.apply, wire, now_ms=self.clock_ms())
+        except DeltaBaseMismatch:
+            wire = await self.client.pull_manifest(
+                self.settings.event_id, device_id=self.identity.device_id
+            )
+            await asyncio.to_thread(self.refresh.apply, wire, now_ms=self.clock_ms())
         if self.manifest.sequence != held:
             log.info("manifest refreshed: sequence %s -> %s", held, self.manifest.sequence)
             self.on_manifest()

@@ -25,6 +25,8 @@ KIND_LABELS = {
     "outbox_growing": "Outbox growing",
     "reconcile_conflict": "Sync conflict",
     "journal_failed": "Journal failed",
+    "manifest_refused": "Manifest refused",
+    "task_failed": "Daemon task failed",
 }
 
 
