@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import math
+import threading
 import uuid
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from scanctl.backend.audit_budget import DenialBudget
 from scanctl.backend.auth.principal import Principal, PrincipalKind
 from scanctl.backend.db.engine import Database
 from scanctl.backend.errors import Conflict, NotFound, OutOfVenue
@@ -34,6 +37,10 @@ class _AsciiJSONResponse(JSONResponse):
 
 
 log = logging.getLogger("scanctl.backend")
+
+_BUDGETS: weakref.WeakKeyDictionary[Database, DenialBudget] = weakref.WeakKeyDictionary()
+"""One bound on refusal rows per application (its database)."""
+_BUDGETS_LOCK = threading.Lock()
 
 DEVICE_HEADER = "X-Device-Id"
 """A person's client may name the device it runs on; the audit log records it."""
@@ -107,6 +114,13 @@ def _write_denial(
     device_id: str | None,
     target: tuple[str, str | None, str | None],
 ) -> None:
+    with _BUDGETS_LOCK:
+        budget = _BUDGETS.get(database)
+        if budget is None:
+            budget = _BUDGETS[database] = DenialBudget()
+    record, left_out = budget.admit(principal.tenant_id, principal.subject, at_ms)
+    if not record:
+        return
     target_kind, target_id, venue_id = target
     entry = AuditEntry(
         at_ms=at_ms,
@@ -119,6 +133,9 @@ def _write_denial(
         target_kind=target_kind[:32],
         target_id=None if target_id is None else target_id[:64],
         venue_id=venue_id,
+        detail=f"{left_out} earlier refusals of this caller were not recorded (audit bound)"
+        if left_out
+        else None,
     )
     try:
         with database.write(principal.scope()) as conn:

@@ -10,6 +10,7 @@ registered text, so a changed key is never served from the cache).
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections import OrderedDict
@@ -38,6 +39,10 @@ SKEW_SECONDS = 30
 """Clock difference tolerated between a gate box and the backend."""
 
 _KEY_CACHE_SIZE = 4096
+_REFUSED = "invalid device token"
+"""The one answer for every refusal that comes before the device's key is proven."""
+
+log = logging.getLogger(__name__)
 _TENANT_MAX = 64
 
 
@@ -76,11 +81,14 @@ class DeviceTokens:
                     devices.c.tenant_id == tenant, devices.c.id == kid
                 )
             ).first()
+        # One answer for an unknown device, one without a key and a bad signature: who
+        # does not hold the device's key learns nothing about which device ids exist.
         if row is None or row.signing_public_key is None:
-            raise AuthenticationError("unknown device")
-        if row.status != "ACTIVE":
-            raise AuthenticationError("device is revoked")
+            log.info("device token refused: unknown device %s", kid)
+            raise AuthenticationError(_REFUSED)
         claims = self._decode(token, self._public_key(row.signing_public_key))
+        if row.status != "ACTIVE":
+            raise AuthenticationError("device is revoked")  # told only to the key's holder
         if claims.get("sub") != kid:
             raise AuthenticationError("device token sub does not match its kid")
         if claims.get("kind") != "device":
@@ -117,13 +125,17 @@ class DeviceTokens:
                 },
             )
         except jwt.InvalidTokenError:
-            raise AuthenticationError("invalid device token") from None
+            raise AuthenticationError(_REFUSED) from None
         now = self._clock_s()
-        exp, iat = claims.get("exp"), claims.get("iat")
+        exp, iat, nbf = claims.get("exp"), claims.get("iat"), claims.get("nbf")
         if isinstance(exp, int) and exp + self._skew < now:
             raise AuthenticationError("device token expired")
         if isinstance(iat, int) and iat - self._skew > now:
             raise AuthenticationError("device token issued in the future")
+        if nbf is not None and (not isinstance(nbf, int) or isinstance(nbf, bool)):
+            raise AuthenticationError("device token nbf is not an integer")
+        if nbf is not None and nbf - self._skew > now:
+            raise AuthenticationError("device token not valid yet (nbf)")
         return claims
 
     def _public_key(self, text: str) -> Ed25519PublicKey:
@@ -135,7 +147,8 @@ class DeviceTokens:
         try:
             key = load_public_key(text)
         except KeyMaterialError:
-            raise AuthenticationError("device has no usable signing key") from None
+            log.warning("a registered device has no usable signing key")
+            raise AuthenticationError(_REFUSED) from None
         with self._lock:
             self._keys[text] = key
             while len(self._keys) > _KEY_CACHE_SIZE:

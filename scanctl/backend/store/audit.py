@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import Connection, select
 
 from scanctl.backend.db.schema import audit_log
 from scanctl.backend.store.scope import Scope
@@ -59,12 +59,11 @@ def _fields(entry: AuditEntry) -> dict[str, object]:
 
 
 def list_audit(scope: Scope, conn: Connection, *, limit: int = 100) -> list[AuditRecord]:
-    """The newest entries of the scope; venue-bound scopes see entries of their venues."""
+    """The newest entries of the scope; venue-bound scopes see only entries of their
+    venues (tenant-wide entries, with no venue, are for tenant-wide roles)."""
     query = select(audit_log).where(scope.tenant_filter(audit_log.c.tenant_id))
     if not scope.all_venues:
-        query = query.where(
-            or_(scope.venue_filter(audit_log.c.venue_id), audit_log.c.venue_id.is_(None))
-        )
+        query = query.where(scope.venue_filter(audit_log.c.venue_id))
     rows = conn.execute(query.order_by(audit_log.c.id.desc()).limit(limit)).all()
     records = []
     for row in rows:

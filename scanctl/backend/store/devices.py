@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -123,15 +125,23 @@ def list_devices(
 def register_device(
     scope: Scope, conn: Connection, device: NewDevice, *, registered_by: str, now_ms: int
 ) -> DeviceRecord:
-    """Store a new device; Conflict when the tenant already has a device with this id."""
+    """Store a new device; Conflict when a device of the caller's venues has this id.
+
+    An id taken by a device the caller cannot see (another venue of the tenant) is not
+    told: the device is registered under a fresh random id instead, which the answer
+    carries (clients take the id the registration returns), so a manager learns
+    nothing about other venues' devices.
+    """
     scope.require_venue("venue", device.venue_id, device.venue_id)
     exists = conn.execute(
-        select(devices.c.id).where(
+        select(devices.c.venue_id).where(
             scope.tenant_filter(devices.c.tenant_id), devices.c.id == device.id
         )
     ).first()
     if exists is not None:
-        raise Conflict("a device with this id is already registered")
+        if scope.covers(exists.venue_id):
+            raise Conflict("a device with this id is already registered")
+        device = dataclasses.replace(device, id=str(uuid.uuid4()))
     try:
         conn.execute(
             devices.insert().values(
