@@ -156,13 +156,16 @@ def _held_store(path: Path, verifier: ManifestVerifier, *, reset: bool) -> Manif
 
 
 def _summary(data_dir: Path) -> dict[str, Any]:
-    from scanctl.manifests import ManifestStore
+    from scanctl.manifests import ManifestStore, ManifestStoreError
 
     path = data_dir / MANIFEST_FILE
     if not path.exists():
         return {"held": False, "path": str(path)}
-    with ManifestStore(path) as store:
-        summary = store.summary(_now_ms())
+    try:
+        with ManifestStore(path) as store:
+            summary = store.summary(_now_ms())
+    except ManifestStoreError as error:
+        raise CliError(str(error), ExitCode.FAILED) from None
     summary["path"] = str(path)
     return summary
 

@@ -38,7 +38,7 @@ from scanctl.cli.times import rfc3339
 from scanctl.daemon.layout import JOURNAL_FILE
 
 if TYPE_CHECKING:
-    from scanctl.daemon.journal import OutboxRow
+    from scanctl.daemon.journal import Journal, OutboxRow
 
 __all__ = ["app"]
 
@@ -151,11 +151,9 @@ def push(
     JSON: {"pushed", "summary": {"accepted", "duplicate", "conflict", "rejected"},
     "conflicts": [the backend's conflict records]}.
     """
-    from scanctl.daemon.journal import Journal
-
     side = gate_side(context=context, url=url, data_dir=data_dir, config=config)
     identity = load_identity(side.data_dir)
-    journal = Journal(_journal_path(side.data_dir))
+    journal = _open_journal(_journal_path(side.data_dir))
     totals: Counter[str] = Counter()
     conflicts: list[dict[str, Any]] = []
     try:
@@ -245,7 +243,10 @@ def status(
     path = _journal_path(side.data_dir)
     if check_backend:
         _recheck(side, path, batch)
-    report = _local_status(path)
+    try:
+        report = _local_status(path)
+    except sqlite3.Error as error:
+        raise CliError(f"cannot read the journal {path}: {error}", ExitCode.FAILED) from None
     if as_json:
         print_json(report)
         return
@@ -264,13 +265,21 @@ def status(
         )
 
 
+def _open_journal(path: Path) -> Journal:
+    """The gate's journal; a damaged file is one line (exit 1), not a traceback."""
+    from scanctl.daemon.journal import Journal, JournalError
+
+    try:
+        return Journal(path)
+    except JournalError as error:
+        raise CliError(str(error), ExitCode.FAILED) from None
+
+
 def _recheck(side: Any, path: Path, batch: int) -> None:
     """Re-send accepted admissions (idempotent: the backend stores nothing new) so that
     those that other gates' later uploads put in conflict come back as conflicts."""
-    from scanctl.daemon.journal import Journal
-
     identity = load_identity(side.data_dir)
-    journal = Journal(path)
+    journal = _open_journal(path)
     try:
         rows = journal.accepted_admissions()
         if not rows:

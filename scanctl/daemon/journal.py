@@ -47,6 +47,7 @@ __all__ = [
     "Journal",
     "JournalClosed",
     "JournalEntry",
+    "JournalError",
     "JournalSync",
     "OutboxRow",
 ]
@@ -138,6 +139,10 @@ class JournalSync(StrEnum):
 DEFAULT_FLUSH_INTERVAL_S = 0.1
 
 
+class JournalError(Exception):
+    """The journal file cannot be opened (damaged, not a journal, unreadable)."""
+
+
 class JournalClosed(RuntimeError):
     """An append arrived after the journal was closed: the scan must not get a green light."""
 
@@ -203,16 +208,20 @@ class Journal:
         self.sync = sync
         self._clock_ms = clock_ms or (lambda: time.time_ns() // 1_000_000)
         # Both modes commit with synchronous=NORMAL: `full` gets its fsync from the keeper.
-        self._conn = self._connect(path)
-        self._conn.executescript(_SCHEMA)
-        _add_missing_columns(self._conn)
-        # Checkpoints belong to the WalKeeper thread, not to whichever commit is unlucky.
-        self._conn.execute("PRAGMA wal_autocheckpoint=0")
         self._write_lock = threading.Lock()
-        self._reader = self._connect(path)
         self._reader_lock = threading.Lock()
-        self._scans = int(self._query("SELECT count(*) FROM scans")[0][0])
-        self._unsent = self._count_unsent()
+        try:
+            self._conn = self._connect(path)
+            self._conn.executescript(_SCHEMA)
+            _add_missing_columns(self._conn)
+            # Checkpoints belong to the WalKeeper thread, not to whichever commit is unlucky.
+            self._conn.execute("PRAGMA wal_autocheckpoint=0")
+            self._reader = self._connect(path)
+            self._scans = int(self._query("SELECT count(*) FROM scans")[0][0])
+            self._unsent = self._count_unsent()
+        except sqlite3.Error as exc:
+            # A damaged or foreign file: one line for the operator, not a traceback.
+            raise JournalError(f"cannot open the journal {path}: {exc}") from None
         self._closed = False
         self.failure: BaseException | None = None
         self.commits = 0

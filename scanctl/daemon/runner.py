@@ -35,7 +35,7 @@ from scanctl.daemon.decider import GateContext, GateDecider, Lane
 from scanctl.daemon.driver_factory import build_driver
 from scanctl.daemon.events import EventBus
 from scanctl.daemon.identity import DeviceIdentity, IdentityError, check_data_dir
-from scanctl.daemon.journal import Journal
+from scanctl.daemon.journal import Journal, JournalError
 from scanctl.daemon.lanes import LaneRunner, LaneStats, wall_clock_ms
 from scanctl.daemon.layout import MANIFEST_FILE
 from scanctl.daemon.local_api import LocalApi
@@ -135,11 +135,14 @@ class Daemon:
         conflict = self._zone_conflict(header)
         if conflict is not None:
             raise DaemonError(conflict)
-        self.journal = Journal(
-            settings.database_path,
-            sync=settings.journal_sync,
-            flush_interval_s=settings.journal_flush_ms / 1000,
-        )
+        try:
+            self.journal = Journal(
+                settings.database_path,
+                sync=settings.journal_sync,
+                flush_interval_s=settings.journal_flush_ms / 1000,
+            )
+        except JournalError as error:
+            raise DaemonError(str(error)) from None
         self._open_conflicts()
         now = self.clock_ms()
         state = GateState(self.journal.load_history(), self.journal.load_nonces(now))

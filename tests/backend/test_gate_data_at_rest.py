@@ -115,3 +115,21 @@ def test_a_keyring_that_cannot_keep_the_keys_registers_nothing(
     listed = scanctl(env, "device", "list", "--json")
     assert listed.returncode == 0, listed.stderr
     assert json.loads(listed.stdout) == []
+
+
+def test_damaged_files_are_one_line_errors(server: ServerProcess, tmp_path: Path) -> None:
+    env, data, event = _registered_gate(server, tmp_path, "at-rest-garbage")
+    (data / "gate.db").write_bytes(b"not a journal at all " * 300)
+    for args in (("reconcile", "status"), ("reconcile", "push")):
+        result = scanctl(env, *args, "--data-dir", str(data))
+        assert result.returncode == 1, (args, result.stderr)
+        assert "Traceback" not in result.stderr and result.stderr.startswith("Error:"), args
+        assert "gate.db" in result.stderr
+    daemon = _daemon(env, tmp_path, data, event)
+    assert daemon.returncode == 2 and "cannot open the journal" in daemon.stderr
+    assert "Traceback" not in daemon.stderr
+    (data / "manifest.db").write_bytes(b"\x00garbage" * 500)
+    for args in (("manifest", "show"), ("manifest", "verify")):
+        result = scanctl(env, *args, "--data-dir", str(data))
+        assert result.returncode == 1, (args, result.stderr)
+        assert "Traceback" not in result.stderr and "manifest.db" in result.stderr, args

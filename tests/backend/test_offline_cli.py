@@ -18,7 +18,7 @@ from scanctl.core import derive_event_key, mint_token, new_nonce
 from scanctl.daemon.identity import DeviceIdentity
 from scanctl.manifests import ManifestStore
 from tests.backend.helpers import SCANCTL, ServerProcess, new_id
-from tests.backend.offline_kit import make_venue, offline_scan, register_gate
+from tests.backend.offline_kit import make_venue, offline_scan, push, register_gate
 from tests.daemon.gate_kit import pty_pair, wait_ready
 from tests.daemon.test_daemon_process import BAD, GOOD, api, read_exactly
 
@@ -140,15 +140,7 @@ def test_register_pull_scan_offline_push(server: ServerProcess, tmp_path: Path) 
 
     # Meanwhile another gate admitted ticket 1 offline and pushed first.
     other = register_gate(server, venue)
-    with other.client(server) as http:
-        response = http.post(
-            "/api/offline/reconcile",
-            json={
-                "deviceId": other.device_id,
-                "scans": [offline_scan(venue.ticket_ids[1], at_ms=now_ms() - 1000, gate="south")],
-            },
-        )
-        assert response.status_code == 200
+    push(server, other, [offline_scan(venue.ticket_ids[1], at_ms=now_ms() - 1000, gate="south")])
 
     pushed = scanctl(env, "reconcile", "push", "--config", str(config), "--json")
     assert pushed.returncode == 1, pushed.stderr  # conflicts exit 1
