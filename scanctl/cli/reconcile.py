@@ -114,23 +114,19 @@ def _print_conflicts(conflicts: list[dict[str, Any]]) -> None:
 def _send(
     backend: Any, device_id: str, rows: list[OutboxRow]
 ) -> tuple[dict[str, str], list[dict[str, Any]], Counter[str]]:
-    from scanctl.daemon.sync import outbox_payload
+    from scanctl.daemon.sync import outbox_payload, sent_statuses
 
     answer = backend.reconcile(device_id, [outbox_payload(row) for row in rows])
     by_id = {row.scan_id: row for row in rows}
-    statuses: dict[str, str] = {}
+    statuses = sent_statuses(rows, answer)
     conflicts: list[dict[str, Any]] = []
     counts: Counter[str] = Counter()
     for result in answer.get("results", []):
         if not isinstance(result, dict) or str(result.get("id")) not in by_id:
             continue
-        status = str(result.get("status", "accepted"))
-        statuses[str(result["id"])] = status
-        counts[status] += 1
-        if status == "conflict":
+        counts[statuses[str(result["id"])]] += 1
+        if statuses[str(result["id"])] == "conflict":
             conflicts.extend(_conflict_rows(result, by_id.get(str(result["id"]))))
-    for scan_id in by_id:  # every row of a 2xx batch is sent, answered or not
-        statuses.setdefault(scan_id, "accepted")
     return statuses, conflicts, counts
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from scanctl.client import (
@@ -39,7 +39,7 @@ from scanctl.daemon.journal import Journal, OutboxRow
 from scanctl.daemon.manifest_refresh import ManifestRefresh
 from scanctl.manifests import DeltaBaseMismatch, ManifestRefused, ManifestStore, SealError
 
-__all__ = ["BackendLink", "outbox_payload"]
+__all__ = ["BackendLink", "outbox_payload", "sent_statuses"]
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,18 @@ def outbox_payload(row: OutboxRow) -> dict[str, Any]:
         "decidedBy": row.decided_by,
         "warning": row.warning,
     }
+
+
+def sent_statuses(rows: Sequence[OutboxRow], answer: Mapping[str, Any]) -> dict[str, str]:
+    """Scan id -> the backend's answer for each row of a batch it took (2xx): every row
+    is sent, answered or not ("accepted" when the answer does not name it). One reading
+    of the reconcile answer for the daemon's outbox and `scanctl reconcile push`."""
+    wanted = {row.scan_id for row in rows}
+    statuses: dict[str, str] = {}
+    for item in answer.get("results", []):
+        if isinstance(item, dict) and str(item.get("id")) in wanted:
+            statuses[str(item["id"])] = str(item.get("status", "accepted"))
+    return {scan_id: statuses.get(scan_id, "accepted") for scan_id in wanted}
 
 
 class BackendLink:
@@ -256,12 +268,7 @@ class BackendLink:
             self.identity.device_id, [outbox_payload(row) for row in rows]
         )
         self._reached()
-        results = {
-            str(item.get("id")): str(item.get("status", "accepted"))
-            for item in answer.get("results", [])
-            if isinstance(item, dict)
-        }
-        sent = {row.scan_id: results.get(row.scan_id, "accepted") for row in rows}
+        sent = sent_statuses(rows, answer)
         await asyncio.to_thread(self.journal.mark_sent, sent, self.clock_ms())
         self.last_sync_ms = self.clock_ms()
         conflicts = [scan_id for scan_id, status in sent.items() if status == "conflict"]
