@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -147,7 +148,16 @@ class JsonTextGuard:
         messages: list[Message] = []
         chunks: list[bytes] = []
         while True:
-            message = await receive()
+            try:
+                message = await receive()
+            except HTTPException as refused:  # the body limit, while streaming: 413
+                response = JSONResponse(
+                    {"detail": refused.detail},
+                    status_code=refused.status_code,
+                    headers={**(refused.headers or {}), "Connection": "close"},
+                )
+                await response(scope, receive, send)
+                return
             messages.append(message)
             if message["type"] != "http.request":
                 break
