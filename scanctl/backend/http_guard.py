@@ -19,13 +19,15 @@ Idle keep-alive connections are closed after ``KEEP_ALIVE_SECONDS`` by uvicorn i
 from __future__ import annotations
 
 import asyncio
-import time
 from dataclasses import dataclass
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 __all__ = ["ConnectionLimits", "guarded_protocol"]
+
+SWEEP_S = 0.5
+"""How often the header deadline is checked: a slow client is cut within this of it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,22 +46,27 @@ def _plain_answer(status: bytes, reason: str) -> bytes:
 
 
 class _GuardedProtocol(HttpToolsProtocol):
-    """HttpToolsProtocol with the bounds of `ConnectionLimits` (see the module)."""
+    """HttpToolsProtocol with the bounds of `ConnectionLimits` (see the module).
+
+    No timer per request: a connection notes when it began waiting for a request's
+    headers, and one sweep per server, every ``SWEEP_S``, closes those past the header
+    deadline. The hot path only sets two attributes per request.
+    """
 
     limits: ConnectionLimits
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._header_timer: asyncio.TimerHandle | None = None
         self._header_bytes = 0
         self._awaiting_headers = True
-        self._waiting_since = time.monotonic()
+        self._waiting_since = 0.0
 
     # -- connections -------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._expect_headers()
+        self._waiting_since = self.loop.time()
+        _Sweeper.ensure(self)
         if len(self.connections) > self.limits.max_connections:
             victim = self._longest_waiting()
             victim.transport.close()
@@ -81,28 +88,16 @@ class _GuardedProtocol(HttpToolsProtocol):
     def _idle(self) -> bool:
         return self.cycle is None or self.cycle.response_complete
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._cancel_header_timer()
-        super().connection_lost(exc)
-
     # -- headers -----------------------------------------------------------------------
 
-    def _expect_headers(self) -> None:
-        self._awaiting_headers = True
-        self._header_bytes = 0
-        self._waiting_since = time.monotonic()
-        self._cancel_header_timer()
-        self._header_timer = self.loop.call_later(
-            self.limits.header_timeout_s, self._headers_too_slow
+    def _past_header_deadline(self, now: float) -> bool:
+        return (
+            self._awaiting_headers
+            and self._idle()  # a pipelined request in flight is not waiting for headers
+            and now - self._waiting_since > self.limits.header_timeout_s
         )
 
-    def _cancel_header_timer(self) -> None:
-        if self._header_timer is not None:
-            self._header_timer.cancel()
-            self._header_timer = None
-
     def _headers_too_slow(self) -> None:
-        self._header_timer = None
         if self.transport.is_closing():
             return
         if self._header_bytes:
@@ -118,7 +113,6 @@ class _GuardedProtocol(HttpToolsProtocol):
             and self._header_bytes > self.limits.max_header_bytes
             and not self.transport.is_closing()
         ):
-            self._cancel_header_timer()
             self.transport.write(
                 _plain_answer(b"431 Request Header Fields Too Large", "request headers too large")
             )
@@ -126,22 +120,38 @@ class _GuardedProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._awaiting_headers = False
-        self._cancel_header_timer()
         super().on_headers_complete()
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
-        if not self.transport.is_closing():
-            # The next request's headers are due within the bound too (uvicorn's own
-            # keep-alive timer closes the connection sooner when nothing comes at all).
-            self._awaiting_headers = True
-            self._header_bytes = 0
-            self._waiting_since = time.monotonic()
+        # The next request's headers are due within the bound, counted from now (uvicorn's
+        # own keep-alive timer closes the connection sooner when nothing comes at all).
+        self._awaiting_headers = True
+        self._header_bytes = 0
+        self._waiting_since = self.loop.time()
 
-    def on_message_begin(self) -> None:
-        super().on_message_begin()
-        if self._header_timer is None:
-            self._expect_headers()
+
+class _Sweeper:
+    """Once per ``SWEEP_S`` per server: close connections past their header deadline."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, connections: set[Any]) -> None:
+        self.loop = loop
+        self.connections = connections
+        loop.call_later(SWEEP_S, self.sweep)
+
+    @classmethod
+    def ensure(cls, protocol: _GuardedProtocol) -> None:
+        state = protocol.server_state
+        if getattr(state, "_scanctl_sweeper", None) is None:
+            state._scanctl_sweeper = cls(protocol.loop, protocol.connections)  # type: ignore[attr-defined]
+
+    def sweep(self) -> None:
+        now = self.loop.time()
+        for connection in list(self.connections):
+            if isinstance(connection, _GuardedProtocol) and connection._past_header_deadline(now):
+                connection._headers_too_slow()
+        if not self.loop.is_closed():
+            self.loop.call_later(SWEEP_S, self.sweep)
 
 
 def guarded_protocol(limits: ConnectionLimits) -> type[HttpToolsProtocol]:
