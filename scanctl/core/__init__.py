@@ -7,6 +7,7 @@ from scanctl.core.conflicts import (
     ConflictKind,
     code_key,
     conflict_id,
+    conflict_to_wire,
     find_conflicts,
 )
 from scanctl.core.decide import Decision, decide, deny
@@ -96,6 +97,7 @@ __all__ = [
     "code_key",
     "compute_mac",
     "conflict_id",
+    "conflict_to_wire",
     "decide",
     "decision_from_wire",
     "decision_to_wire",

@@ -41,6 +41,8 @@ __all__ = [
     "DaemonSettings",
     "DriverKind",
     "FeedbackKind",
+    "MeshDiscovery",
+    "MeshSettings",
     "ScannerSettings",
     "Terminator",
     "load_settings",
@@ -146,6 +148,66 @@ class ScannerSettings(BaseModel):
         return self
 
 
+MESH_PORT = 7488
+"""The gate mesh's default UDP port (open it between the gates, and only there)."""
+
+
+class MeshDiscovery(StrEnum):
+    MDNS = "mdns"
+    OFF = "off"
+
+
+def _host_port(text: str, default_port: int | None) -> tuple[str, int]:
+    """``host:port`` (``[v6]:port``; the port may be left out where there is a default)."""
+    host, sep, port = text.rpartition(":")
+    if not sep or "]" in port:
+        host, port = text, ""
+    host = host.strip("[]")
+    if not host:
+        raise ValueError(f"{text!r}: no host")
+    if not port:
+        if default_port is None:
+            raise ValueError(f"{text!r}: no port")
+        return host, default_port
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{text!r}: the port is not a number from 1 to 65535")
+    return host, int(port)
+
+
+class MeshSettings(BaseModel):
+    """The `[mesh]` table: gates of one event share admissions on the venue LAN."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    """Share admissions with the other gates of the event (the table alone turns it on)."""
+    listen: str = f"0.0.0.0:{MESH_PORT}"
+    """Where this gate takes its peers' datagrams (UDP), as host:port."""
+    peers: list[str] = Field(default_factory=list)
+    """Other gates as host:port (port defaults to 7488): always tried, whatever
+    discovery finds."""
+    discovery: MeshDiscovery = MeshDiscovery.MDNS
+    """``mdns`` announces this gate and finds the event's others by DNS-SD/mDNS
+    (_scanctl-mesh._udp) where the LAN passes multicast; ``off`` uses `peers` only."""
+    heartbeat_ms: Annotated[int, Field(ge=50, le=10_000)] = 500
+    """How often each gate tells its peers what it holds (the catch-up pace)."""
+
+    @model_validator(mode="after")
+    def _addresses_parse(self) -> Self:
+        _host_port(self.listen, None)
+        for peer in self.peers:
+            _host_port(peer, MESH_PORT)
+        return self
+
+    @property
+    def listen_address(self) -> tuple[str, int]:
+        return _host_port(self.listen, None)
+
+    @property
+    def peer_addresses(self) -> list[tuple[str, int]]:
+        return [_host_port(peer, MESH_PORT) for peer in self.peers]
+
+
 class DaemonSettings(BaseSettings):
     """The whole daemon configuration (gate.toml, overridable by SCANCTL_* variables)."""
 
@@ -182,6 +244,8 @@ class DaemonSettings(BaseSettings):
     """How often, with ``journal_sync = "normal"``, the journal is fsynced."""
     scanner: list[ScannerSettings] = Field(min_length=1)
     """One table per scanner."""
+    mesh: MeshSettings | None = None
+    """The gate mesh (see `[mesh]`); absent: this gate decides alone when offline."""
 
     @classmethod
     def settings_customise_sources(

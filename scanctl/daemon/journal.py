@@ -32,7 +32,7 @@ import sqlite3
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -228,6 +228,9 @@ class Journal:
         """Entries of the loop's queue committed (not necessarily fsynced)."""
         self.durable = 0
         """Entries of the loop's queue as durable as ``sync`` promises: what ``wait`` awaits."""
+        self.on_commit: Callable[[Sequence[JournalEntry]], None] | None = None
+        """Told of every entry the loop's group commit wrote, right after the commit (the
+        gate mesh shares admissions from here); it must not block."""
         self.keeper = WalKeeper(
             path,
             committed=lambda: self.commits,
@@ -297,6 +300,11 @@ class Journal:
             self._wake()
             return
         self.committed += len(entries)
+        if self.on_commit is not None:
+            try:
+                self.on_commit(entries)
+            except Exception:  # sharing is best effort; the scan is journaled
+                log.exception("after-commit hook failed")
         if self.sync is JournalSync.FULL:
             self._awaiting_fsync.append((self.commits, self.committed))
             self.keeper.request_flush()

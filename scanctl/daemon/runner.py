@@ -40,6 +40,7 @@ from scanctl.daemon.lanes import LaneRunner, LaneStats, wall_clock_ms
 from scanctl.daemon.layout import MANIFEST_FILE
 from scanctl.daemon.local_api import LocalApi
 from scanctl.daemon.manifest_watch import watch_manifest
+from scanctl.daemon.mesh import MeshError, MeshNode, build_node, mesh_keys, peer_keys
 from scanctl.daemon.overrides import OverrideBook, upload_overrides
 from scanctl.daemon.state import GateState
 from scanctl.daemon.sync import BackendLink
@@ -102,6 +103,7 @@ class Daemon:
         self.link: BackendLink | None = None
         self.conflicts: ConflictJournal | None = None
         self.overrides: OverrideBook | None = None
+        self.mesh: MeshNode | None = None
 
     # -- start and stop --------------------------------------------------------------
 
@@ -132,6 +134,7 @@ class Daemon:
         now = self.clock_ms()
         state = GateState(self.journal.load_history(), self.journal.load_nonces(now))
         self.decider = GateDecider(self._context(header), self.manifest, state)
+        self._open_mesh(header, state)
         self.overrides = OverrideBook(settings.database_path, clock_ms=self.clock_ms)
         self.decider.stale_override = self.overrides.latest
         if settings.backend:
@@ -173,6 +176,39 @@ class Daemon:
         # garbage collection, whose full passes would otherwise stall the lanes.
         gc.collect()
         gc.freeze()
+
+    def _open_mesh(self, header: ManifestHeader, state: GateState) -> None:
+        mesh = self.settings.mesh
+        if mesh is None or not mesh.enabled:
+            return
+        assert self.decider is not None and self.journal is not None
+        decider = self.decider
+        try:
+            self.mesh = build_node(
+                mesh,
+                header=header,
+                keys=self.identity.keys,
+                event_keys=decider.context.event_keys,
+                database=self.settings.database_path,
+                state=state,
+                policy=lambda: decider.context.policy,
+                conflicts=self.conflicts,
+                clock_ms=self.clock_ms,
+            )
+        except MeshError as error:
+            raise DaemonError(str(error)) from None
+        self.journal.on_commit = self.mesh.on_journaled
+
+    async def _start_mesh(self) -> None:
+        if self.mesh is None:
+            return
+        try:
+            await self.mesh.start()
+        except OSError as error:
+            listen = "{}:{}".format(*self.mesh.listen)
+            raise DaemonError(
+                f"the gate mesh cannot listen on {listen}: {error.strerror}"
+            ) from None
 
     def _open_conflicts(self) -> None:
         """Alerts and conflicts live in the journal's file: both survive a restart."""
@@ -254,6 +290,11 @@ class Daemon:
             self.request_stop()
             return
         self.decider.replace_context(self._context(header))
+        if self.mesh is not None:
+            self.mesh.codec.refresh(
+                mesh_keys(header, self.decider.context.event_keys), peer_keys(header)
+            )
+            self.mesh.names = {peer.device_id: peer.name for peer in header.peers}
 
     def request_stop(self) -> None:
         """Begin the graceful drain (idempotent)."""
@@ -266,6 +307,7 @@ class Daemon:
             self.open()
         assert self.journal is not None and self.manifest is not None
         loop = asyncio.get_running_loop()
+        await self._start_mesh()
         self._install_signal_handlers(loop)
         api = LocalApi(self, self.settings.socket_path)
         api_task = asyncio.create_task(api.serve(), name="local-api")
@@ -321,6 +363,8 @@ class Daemon:
                 with contextlib.suppress(asyncio.CancelledError):
                     await syncing
                 await self.link.aclose()
+            if self.mesh is not None:
+                self.mesh.close()
             self.journal.close()
             self._close_conflicts()
             if self.overrides is not None:
@@ -462,6 +506,7 @@ class Daemon:
             "link": self.link.status() if self.link else {"backend": None, "online": False},
             "totals": self._totals(),
             "conflicts": self.conflicts.counts() if self.conflicts else {},
+            "mesh": self.mesh.status() if self.mesh else None,
             "scanners": [{"gate": lane.lane.gate, **_scanner_view(lane)} for lane in self.lanes],
             "events": {"published": self.bus.published, "listeners": self.bus.listeners},
         }
@@ -586,6 +631,8 @@ class Daemon:
         ]
         if self.conflicts is not None:
             lines += self.conflicts.metrics_lines()
+        if self.mesh is not None:
+            lines += self.mesh.metrics_lines()
         return "\n".join(lines) + "\n"
 
 

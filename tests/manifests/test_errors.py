@@ -59,6 +59,7 @@ def test_public_surface() -> None:
         "ManifestStoreError",
         "ManifestVerifier",
         "PackedEntries",
+        "PeerDevice",
         "SealError",
         "StaleSequence",
         "TrustedKeys",
