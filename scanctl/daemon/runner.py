@@ -29,7 +29,7 @@ from scanctl.core import (
 )
 from scanctl.daemon.alert_store import AlertStore
 from scanctl.daemon.alerts import AlertBook, AlertKind, BurstDetector, Severity
-from scanctl.daemon.config import DaemonSettings, DriverKind, ScannerSettings
+from scanctl.daemon.config import DaemonSettings, DriverKind, MeshDiscovery, ScannerSettings
 from scanctl.daemon.conflicts import ConflictJournal
 from scanctl.daemon.decider import GateContext, GateDecider, Lane
 from scanctl.daemon.driver_factory import build_driver
@@ -41,6 +41,7 @@ from scanctl.daemon.layout import MANIFEST_FILE
 from scanctl.daemon.local_api import LocalApi
 from scanctl.daemon.manifest_watch import watch_manifest
 from scanctl.daemon.mesh import MeshError, MeshNode, build_node, mesh_keys, peer_keys
+from scanctl.daemon.mesh.discovery import Discovery
 from scanctl.daemon.overrides import OverrideBook, upload_overrides
 from scanctl.daemon.state import GateState
 from scanctl.daemon.sync import BackendLink
@@ -104,6 +105,7 @@ class Daemon:
         self.conflicts: ConflictJournal | None = None
         self.overrides: OverrideBook | None = None
         self.mesh: MeshNode | None = None
+        self._discovery: Discovery | None = None
 
     # -- start and stop --------------------------------------------------------------
 
@@ -195,20 +197,35 @@ class Daemon:
                 conflicts=self.conflicts,
                 clock_ms=self.clock_ms,
             )
+            self.mesh.bind()
         except MeshError as error:
             raise DaemonError(str(error)) from None
+        except OSError as error:
+            raise DaemonError(
+                f"the gate mesh cannot listen on {mesh.listen}: {error.strerror}"
+            ) from None
         self.journal.on_commit = self.mesh.on_journaled
 
     async def _start_mesh(self) -> None:
-        if self.mesh is None:
+        mesh, settings = self.mesh, self.settings.mesh
+        if mesh is None or settings is None:
             return
-        try:
-            await self.mesh.start()
-        except OSError as error:
-            listen = "{}:{}".format(*self.mesh.listen)
-            raise DaemonError(
-                f"the gate mesh cannot listen on {listen}: {error.strerror}"
-            ) from None
+        await mesh.start()
+        if settings.discovery is MeshDiscovery.MDNS:
+            discovery = Discovery(
+                event_id=mesh.codec.event_id,
+                device_id=mesh.codec.device_id,
+                listen=mesh.listen,
+                on_found=lambda address, _device: mesh.add_peer(address, "mdns"),
+                accept=mesh.codec.knows,
+            )
+            try:
+                await discovery.start()
+            except Exception as error:  # static peers still work without multicast
+                log.warning("gate mesh: mDNS discovery is unavailable here: %s", error)
+                await discovery.close()
+            else:
+                self._discovery = discovery
 
     def _open_conflicts(self) -> None:
         """Alerts and conflicts live in the journal's file: both survive a restart."""
@@ -363,6 +380,8 @@ class Daemon:
                 with contextlib.suppress(asyncio.CancelledError):
                     await syncing
                 await self.link.aclose()
+            if self._discovery is not None:
+                await self._discovery.close()
             if self.mesh is not None:
                 self.mesh.close()
             self.journal.close()
@@ -506,9 +525,19 @@ class Daemon:
             "link": self.link.status() if self.link else {"backend": None, "online": False},
             "totals": self._totals(),
             "conflicts": self.conflicts.counts() if self.conflicts else {},
-            "mesh": self.mesh.status() if self.mesh else None,
+            "mesh": self._mesh_status(),
             "scanners": [{"gate": lane.lane.gate, **_scanner_view(lane)} for lane in self.lanes],
             "events": {"published": self.bus.published, "listeners": self.bus.listeners},
+        }
+
+    def _mesh_status(self) -> dict[str, Any] | None:
+        if self.mesh is None:
+            return None
+        discovery = self._discovery
+        return {
+            **self.mesh.status(),
+            "discovery": "mdns" if discovery is not None else "off",
+            "discovered": discovery.found if discovery is not None else 0,
         }
 
     # -- supervisors' overrides of an expired manifest (see daemon.overrides) ---------

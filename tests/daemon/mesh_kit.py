@@ -184,14 +184,16 @@ def provision_mesh(
     return Venue(gates, ids, codes, signer)
 
 
-def write_config(gate: MeshGate, listen: str, peers: list[str], *, extra: str = "") -> None:
+def write_config(
+    gate: MeshGate, listen: str, peers: list[str], *, discovery: str = "off", extra: str = ""
+) -> None:
     """gate.toml: one serial entry lane at gate ``gate.name``, offline, in the mesh."""
     link = gate.directory / "lane"
     listed = ", ".join(f'"{peer}"' for peer in peers)
     gate.config = gate.directory / "gate.toml"
     gate.config.write_text(
         f'event_id = "{EVENT}"\ndata_dir = "{gate.directory}"\nmode = "offline-only"\n\n'
-        f'[mesh]\nlisten = "{listen}"\npeers = [{listed}]\ndiscovery = "off"\n'
+        f'[mesh]\nlisten = "{listen}"\npeers = [{listed}]\ndiscovery = "{discovery}"\n'
         f"heartbeat_ms = 200\n{extra}\n"
         f'[[scanner]]\nname = "{gate.name}-1"\ndriver = "serial"\npath = "{link}"\n'
         f'gate = "{gate.name}"\ndirection = "entry"\nfeedback = "honeywell"\n'

@@ -22,7 +22,7 @@ from scanctl.core import Direction
 from scanctl.daemon.mesh import derive_mesh_key
 from scanctl.daemon.mesh.wire import MeshCodec, MeshRecord, Summary
 from scanctl.manifests import DeviceKeys, load_public_key
-from tests.daemon.gate_kit import EVENT, TENANT, wait_for
+from tests.daemon.gate_kit import EVENT, TENANT, api, wait_for
 from tests.daemon.mesh_kit import (
     Lan,
     MeshGate,
@@ -187,8 +187,6 @@ def test_both_sides_of_a_cut_link_keep_deciding_and_report_the_overlap_when_it_h
             f"{gate.name} to report the double entry",
             15,
         )
-    from tests.daemon.gate_kit import api
-
     for gate in (north, east):
         (conflict,) = api(gate.socket, "/conflicts")["conflicts"]
         assert conflict["ticket_id"] == ticket
@@ -199,6 +197,28 @@ def test_both_sides_of_a_cut_link_keep_deciding_and_report_the_overlap_when_it_h
         "every gate to hold every record",
         lambda m: m["records"]["own"] + m["records"]["peers"] == 2,
     )
+
+
+@pytest.mark.skipif(
+    WHY_NO_NAMESPACES is not None and os.environ.get("CI") != "true",
+    reason=f"mDNS needs hosts on a LAN: {WHY_NO_NAMESPACES}",
+)
+def test_gates_with_no_peers_configured_find_each_other_by_mdns(tmp_path: Path) -> None:
+    venue = provision_mesh(tmp_path, ["north", "south", "east"], now_ms())
+    with scanners(venue.gates), lan(3) as (_lan, names):
+        for gate, netns in zip(venue.gates, names, strict=True):
+            gate.netns = netns
+            write_config(gate, "0.0.0.0:7488", [], discovery="mdns")
+            gate.start()
+        print("mesh hosts: network namespaces on a bridge (veth), found by mDNS")
+        wait_mesh(venue.gates, "every gate to find both others", lambda m: m["peers_up"] == 2, 20)
+        north, south, _east = venue.gates
+        assert {p["found_by"] for p in north.mesh()["peers"]} <= {"mdns", "heard"}
+        assert north.mesh()["discovery"] == "mdns"
+        ticket = venue.tickets[1]
+        assert north.present(north.token(ticket, now_ms())) == "ADMITTED"
+        time.sleep(0.3)
+        assert south.present(south.token(ticket, now_ms())) == "ALREADY_SCANNED"
 
 
 def _codec(device_id: str, keys: DeviceKeys, peers: dict[str, str], event_key: bytes) -> MeshCodec:

@@ -110,21 +110,32 @@ class MeshNode(asyncio.DatagramProtocol):
         self._pending: list[JournalEntry] = []
         self._flush_soon: asyncio.Handle | None = None
         self._beating: asyncio.Task[None] | None = None
+        self._sock: socket.socket | None = None
 
     # -- start and stop ---------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Bind the listening socket, catch up on what a crash may have left, beat."""
-        loop = asyncio.get_running_loop()
+    def bind(self) -> None:
+        """Take the listening socket now, so a port in use stops the daemon at start
+        (OSError) rather than later."""
         family = socket.AF_INET6 if ":" in self.listen[0] else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_DGRAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        with contextlib.suppress(OSError):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _SOCKET_BUFFER)
-        sock.bind(self.listen)
+        try:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _SOCKET_BUFFER)
+            sock.bind(self.listen)
+        except OSError:
+            sock.close()
+            raise
         sock.setblocking(False)
-        await loop.create_datagram_endpoint(lambda: self, sock=sock)
+        self._sock = sock
         self.listen = sock.getsockname()[:2]
+
+    async def start(self) -> None:
+        """Serve on the bound socket, share what a crash may have left unshared, beat."""
+        if self._sock is None:
+            self.bind()
+        loop = asyncio.get_running_loop()
+        await loop.create_datagram_endpoint(lambda: self, sock=self._sock)
         self._recover_unshared()
         self._beating = asyncio.create_task(self._heartbeat(), name="mesh-heartbeat")
         log.info("gate mesh listening on %s:%d, %d static peer(s)", *self.listen, len(self.peers))
@@ -140,6 +151,8 @@ class MeshNode(asyncio.DatagramProtocol):
             self._flush()
         if self._transport is not None:
             self._transport.close()
+        elif self._sock is not None:
+            self._sock.close()
         self.log.close()
 
     def add_peer(self, address: tuple[str, int], origin: str) -> None:

@@ -203,6 +203,14 @@ class MeshCodec:
         self._ciphers = [ChaCha20Poly1305(key) for key in mesh_keys]
         self._peers = {uuid.UUID(d).bytes: (d, key) for d, key in peers.items()}
 
+    def knows(self, device_id: str) -> bool:
+        """Whether ``device_id`` is another gate the manifest lists."""
+        try:
+            listed = uuid.UUID(device_id).bytes in self._peers
+        except ValueError:
+            return False
+        return listed and device_id != self.device_id
+
     def seal(self, body: Body, sent_ms: int) -> bytes:
         nonce = os.urandom(_NONCE)
         head = MAGIC + self._event + self._device + nonce
