@@ -58,6 +58,8 @@ class MeshLog:
         self._by_origin: dict[str, dict[int, MeshRecord]] = {}
         self.by_ticket: dict[str, list[MeshRecord]] = {}
         self.have: dict[str, int] = {}
+        self.top: dict[str, int] = {}
+        """Per origin, the highest seq held (above ``have`` where there are gaps)."""
         self.received_at: dict[tuple[str, int], int] = {}
         for row in self._db.execute(f"SELECT {_COLUMNS}, received_at_ms FROM mesh_records"):  # noqa: S608
             record = _record(row)
@@ -72,8 +74,7 @@ class MeshLog:
     @property
     def own_seq(self) -> int:
         """The seq of this gate's latest record (0: none yet)."""
-        held = self._by_origin.get(self.device_id)
-        return max(held) if held else 0
+        return self.top.get(self.device_id, 0)
 
     def holds(self, origin: str, seq: int) -> bool:
         return seq in self._by_origin.get(origin, ())
@@ -106,14 +107,14 @@ class MeshLog:
     def missing_for(self, have: dict[str, int], limit: int) -> list[MeshRecord]:
         """What a peer that holds ``have`` lacks of ours, oldest first, at most ``limit``."""
         missing: list[MeshRecord] = []
-        for origin, held in self._by_origin.items():
-            after = have.get(origin, 0)
-            if max(held) <= after:
-                continue
-            for seq in sorted(s for s in held if s > after):
-                missing.append(held[seq])
-                if len(missing) >= limit:
-                    return missing
+        for origin, top in self.top.items():
+            held = self._by_origin[origin]
+            for seq in range(have.get(origin, 0) + 1, top + 1):  # a heartbeat's hot path:
+                record = held.get(seq)  # only what the peer lacks is looked at
+                if record is not None:
+                    missing.append(record)
+                    if len(missing) >= limit:
+                        return missing
         return missing
 
     def missing_locals(self) -> list[tuple[Any, ...]]:
@@ -170,6 +171,8 @@ class MeshLog:
 
     def _hold(self, record: MeshRecord) -> None:
         self._by_origin.setdefault(record.origin, {})[record.seq] = record
+        if record.seq > self.top.get(record.origin, 0):
+            self.top[record.origin] = record.seq
         self.by_ticket.setdefault(record.ticket_id, []).append(record)
 
     def _advance(self, origin: str) -> None:
