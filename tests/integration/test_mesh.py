@@ -10,7 +10,9 @@ test prints which hosts it ran on.
 from __future__ import annotations
 
 import os
+import re
 import socket
+import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,7 +24,7 @@ from scanctl.core import Direction
 from scanctl.daemon.mesh import derive_mesh_key
 from scanctl.daemon.mesh.wire import MeshCodec, MeshRecord, Summary
 from scanctl.manifests import DeviceKeys, load_public_key
-from tests.daemon.gate_kit import EVENT, TENANT, api, wait_for
+from tests.daemon.gate_kit import EVENT, SCANCTL, TENANT, api, wait_for
 from tests.daemon.mesh_kit import (
     Lan,
     MeshGate,
@@ -179,6 +181,16 @@ def test_both_sides_of_a_cut_link_keep_deciding_and_report_the_overlap_when_it_h
     assert east.present(east.token(ticket, now_ms())) == "ADMITTED"  # it cannot know
     assert time.monotonic() - started < 2, "a cut link must not slow a decision down"
     assert north.mesh()["peers_up"] == 1
+    shown = subprocess.run(
+        [SCANCTL, "daemon", "status", "--config", str(north.config)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    ).stdout
+    assert "1 of 2 peers up" in shown, shown
+    assert re.search(r"peer east \(\S+:7488\): DOWN, last heard", shown), shown
+    assert re.search(r"peer south \(\S+:7488\): up, last heard .*, 0 admissions behind", shown)
 
     mesh.heal(east)
     for gate in (north, east):

@@ -24,7 +24,7 @@ import socket
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, cast
 
 from scanctl.core import (
@@ -62,7 +62,8 @@ class Peer:
     """How it became known: static, mdns or heard."""
     device_id: str | None = None
     last_heard_ms: int | None = None
-    their_have: dict[str, int] = field(default_factory=dict)
+    their_have: dict[str, int] | None = None
+    """What its latest summary said it holds (None: no summary heard yet)."""
     received: int = 0
 
     def state(self, now_ms: int) -> str:
@@ -347,9 +348,7 @@ class MeshNode(asyncio.DatagramProtocol):
         peers = []
         for peer in sorted(self.peers.values(), key=lambda p: (p.device_id or "", p.address)):
             device = peer.device_id
-            lag = None
-            if device is not None and device in peer.their_have:
-                lag = max(0, peer.their_have[device] - self.log.have.get(device, 0))
+            lag, behind = self._lag(peer)
             peers.append(
                 {
                     "address": f"{peer.address[0]}:{peer.address[1]}",
@@ -357,11 +356,9 @@ class MeshNode(asyncio.DatagramProtocol):
                     "device_id": device,
                     "name": self.names.get(device or ""),
                     "state": peer.state(now),
-                    "last_heard_ms": peer.last_heard_ms,
+                    "last_heard_at_ms": peer.last_heard_ms,
                     "lag_records": lag,
-                    "behind_us": None
-                    if not peer.their_have
-                    else max(0, self.log.have.get(own, 0) - peer.their_have.get(own, 0)),
+                    "behind_us": behind,
                 }
             )
         samples = sorted(self.propagation_ms)
@@ -380,6 +377,15 @@ class MeshNode(asyncio.DatagramProtocol):
             },
         }
 
+    def _lag(self, peer: Peer) -> tuple[int | None, int | None]:
+        """(How many of the peer's own admissions we lack, how many of ours it lacks), by
+        its latest summary; (None, None) before one is heard."""
+        if peer.their_have is None or peer.device_id is None:
+            return None, None
+        own, theirs = self.codec.device_id, peer.device_id
+        lag = max(0, peer.their_have.get(theirs, 0) - self.log.have.get(theirs, 0))
+        return lag, max(0, self.log.have.get(own, 0) - peer.their_have.get(own, 0))
+
     def metrics_lines(self) -> list[str]:
         """Peer link state and lag, refusals and records, in Prometheus text format."""
         now = self.clock_ms()
@@ -388,8 +394,8 @@ class MeshNode(asyncio.DatagramProtocol):
             device = peer.device_id
             label = f'peer="{_label(self.names.get(device or "") or _address(peer))}"'
             up.append(f"scanctl_daemon_mesh_peer_up{{{label}}} {int(peer.state(now) == 'up')}")
-            if device is not None and device in peer.their_have:
-                behind = max(0, peer.their_have[device] - self.log.have.get(device, 0))
+            behind, _ = self._lag(peer)
+            if behind is not None:
                 lag.append(f"scanctl_daemon_mesh_peer_lag_records{{{label}}} {behind}")
             if peer.last_heard_ms is not None:
                 quiet = (now - peer.last_heard_ms) / 1000
