@@ -158,7 +158,8 @@ class MeshDiscovery(StrEnum):
 
 
 def _host_port(text: str, default_port: int | None) -> tuple[str, int]:
-    """``host:port`` (``[v6]:port``; the port may be left out where there is a default)."""
+    """``host:port`` (``[v6]:port``; the port may be left out where there is a default,
+    and is 0 — any free port — only where there is none: a listening address)."""
     host, sep, port = text.rpartition(":")
     if not sep or "]" in port:
         host, port = text, ""
@@ -169,8 +170,9 @@ def _host_port(text: str, default_port: int | None) -> tuple[str, int]:
         if default_port is None:
             raise ValueError(f"{text!r}: no port")
         return host, default_port
-    if not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"{text!r}: the port is not a number from 1 to 65535")
+    lowest = 0 if default_port is None else 1
+    if not port.isdigit() or not lowest <= int(port) < 65536:
+        raise ValueError(f"{text!r}: the port is not a number from {lowest} to 65535")
     return host, int(port)
 
 
