@@ -34,6 +34,8 @@ class AlertKind(StrEnum):
     OUTBOX_GROWING = "outbox_growing"
     RECONCILE_CONFLICT = "reconcile_conflict"
     JOURNAL_FAILED = "journal_failed"
+    MESH_PEER_LOST = "mesh_peer_lost"
+    MESH_HOSTILE = "mesh_hostile"
 
 
 class Severity(StrEnum):

@@ -221,6 +221,8 @@ class LaneRunner:
             "reason": decision.reason.value,
             "message": decision.message,
             "warning": decision.warning,
+            "admitted_gate": decision.admitted_gate,
+            "admitted_at_ms": decision.admitted_at_ms,
             "decided_by": entry.decided_by,
             "latency_ms": round((time.monotonic() - received) * 1000, 3),
         }

@@ -42,6 +42,7 @@ from scanctl.daemon.local_api import LocalApi
 from scanctl.daemon.manifest_watch import watch_manifest
 from scanctl.daemon.mesh import MeshError, MeshNode, build_node, mesh_keys, peer_keys
 from scanctl.daemon.mesh.discovery import Discovery
+from scanctl.daemon.mesh.watch import watch_mesh
 from scanctl.daemon.overrides import OverrideBook, upload_overrides
 from scanctl.daemon.state import GateState
 from scanctl.daemon.sync import BackendLink
@@ -453,6 +454,8 @@ class Daemon:
             self.decider.context.policy,
             self.overrides.latest,
         )
+        if self.mesh is not None:
+            watch_mesh(self.alerts, self.mesh, now)
         unsent = self.journal.unsent_count() if self.settings.backend else 0
         if unsent >= OUTBOX_ALERT_DEPTH:
             alerts.raise_alert(

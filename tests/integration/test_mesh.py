@@ -189,6 +189,8 @@ def test_both_sides_of_a_cut_link_keep_deciding_and_report_the_overlap_when_it_h
         check=True,
     ).stdout
     assert "1 of 2 peers up" in shown, shown
+    lost = [a for a in api(north.socket, "/alerts")["alerts"] if a["kind"] == "mesh_peer_lost"]
+    assert lost and lost[0]["active"] and "east" in lost[0]["message"], lost
     assert re.search(r"peer east \(\S+:7488\): DOWN, last heard", shown), shown
     assert re.search(r"peer south \(\S+:7488\): up, last heard .*, 0 admissions behind", shown)
 
@@ -302,6 +304,14 @@ def test_hostile_datagrams_are_refused_and_counted_and_ticket_ids_never_cross_in
         expected = {why: 1 for why in hostile} | {"bad-signature": 2, "replayed": 1}
         wait_for(lambda: north.mesh()["refused"] == expected, "every refusal counted", 5)
         assert north.mesh()["records"]["peers"] == 1  # the genuine one, once
+        wait_for(
+            lambda: any(
+                a["kind"] == "mesh_hostile" and a["severity"] == "critical" and a["active"]
+                for a in api(north.socket, "/alerts")["alerts"]
+            ),
+            "a critical alert about the hostile datagrams",
+            5,
+        )
         assert north.present(north.token(venue.tickets[4], now_ms())) == "ALREADY_SCANNED"
         sender.close()
     listener.close()

@@ -103,6 +103,8 @@ class MeshNode(asyncio.DatagramProtocol):
         for address in peers:
             self.peers[address] = Peer(address, "static")
         self.refused: Counter[str] = Counter({why: 0 for why in REFUSALS})
+        self.hostile_seen = 0
+        """Hostile refusals already alerted on (see mesh.watch)."""
         self.sent = 0
         self.applied = 0
         self.propagation_ms: deque[int] = deque(maxlen=1024)
