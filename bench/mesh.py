@@ -106,7 +106,15 @@ def run(count: int, *, mesh: bool, seed: int) -> dict[str, float]:
     rng = random.Random(seed)
     names = [f"gate{index}" for index in range(count)]
     with tempfile.TemporaryDirectory() as folder:
-        venue = provision_mesh(Path(folder), names, now_ms(), tickets=4000, printed=0)
+        # A gate box serves several lanes: lift the per-lane rate limit off this one lane.
+        venue = provision_mesh(
+            Path(folder),
+            names,
+            now_ms(),
+            tickets=4000,
+            printed=0,
+            policy={"scanner_rate_limit_per_minute": 100_000},
+        )
         gates = venue.gates
         with scanners(gates):
             for index, gate in enumerate(gates):
@@ -122,6 +130,7 @@ def run(count: int, *, mesh: bool, seed: int) -> dict[str, float]:
             latencies: list[float] = []
             doubles: dict[str, int] = {"lt_250ms": 0, "lt_1s": 0, "ge_1s": 0}
             repeats: dict[str, int] = {"lt_250ms": 0, "lt_1s": 0, "ge_1s": 0}
+            first_admitted: dict[str, bool] = {}
             started = time.monotonic()
             for item in plan:
                 delay = started + item.at_s - time.monotonic()
@@ -130,7 +139,9 @@ def run(count: int, *, mesh: bool, seed: int) -> dict[str, float]:
                 gate = gates[item.gate]
                 admitted, latency = present(gate, gate.token(item.ticket, now_ms()))
                 latencies.append(latency)
-                if item.repeat_gap_s is not None:
+                if item.repeat_gap_s is None:
+                    first_admitted[item.ticket] = admitted
+                elif first_admitted[item.ticket]:  # a double needs two admissions
                     bucket = (
                         "ge_1s"
                         if item.repeat_gap_s >= 1

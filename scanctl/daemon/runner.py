@@ -17,7 +17,7 @@ import logging
 import os
 import signal
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scanctl.core import (
     Reason,
@@ -41,8 +41,10 @@ from scanctl.daemon.layout import MANIFEST_FILE
 from scanctl.daemon.local_api import LocalApi
 from scanctl.daemon.manifest_watch import watch_manifest
 from scanctl.daemon.mesh import MeshError, MeshNode, build_node, mesh_keys, peer_keys
-from scanctl.daemon.mesh.discovery import Discovery
 from scanctl.daemon.mesh.watch import watch_mesh
+
+if TYPE_CHECKING:
+    from scanctl.daemon.mesh.discovery import Discovery
 from scanctl.daemon.overrides import OverrideBook, upload_overrides
 from scanctl.daemon.state import GateState
 from scanctl.daemon.sync import BackendLink
@@ -106,7 +108,7 @@ class Daemon:
         self.conflicts: ConflictJournal | None = None
         self.overrides: OverrideBook | None = None
         self.mesh: MeshNode | None = None
-        self._discovery: Discovery | None = None
+        self._discovery: Discovery | None = None  # set when mDNS discovery runs
 
     # -- start and stop --------------------------------------------------------------
 
@@ -213,6 +215,9 @@ class Daemon:
             return
         await mesh.start()
         if settings.discovery is MeshDiscovery.MDNS:
+            # zeroconf is imported only where discovery is on: ~100 ms of start-up.
+            from scanctl.daemon.mesh.discovery import Discovery
+
             discovery = Discovery(
                 event_id=mesh.codec.event_id,
                 device_id=mesh.codec.device_id,

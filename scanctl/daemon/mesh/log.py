@@ -54,6 +54,10 @@ class MeshLog:
         self.device_id = device_id
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA busy_timeout = 5000")
+        # Commits happen on the daemon's loop, between decisions: never wait for an fsync
+        # there (what a power cut takes, the peers still hold, and send again).
+        self._db.execute("PRAGMA journal_mode = WAL")
+        self._db.execute("PRAGMA synchronous = NORMAL")
         self._db.executescript(_SCHEMA)
         self._by_origin: dict[str, dict[int, MeshRecord]] = {}
         self.by_ticket: dict[str, list[MeshRecord]] = {}
