@@ -12,6 +12,7 @@ from scanctl.core.conflicts import (
     ConflictKind,
     code_key,
     conflict_id,
+    conflict_to_wire,
     find_conflicts,
 )
 from scanctl.core.keys import mint_token
@@ -62,6 +63,21 @@ def test_a_screenshot_is_one_same_code_conflict_with_every_admission_first_first
     assert conflict.ticket_id == TICKET and conflict.event_id == EVENT
     assert conflict.detected_at_ms == 90 * MIN
     assert conflict.involves("c") and not conflict.involves("z")
+
+
+def test_the_wire_form_is_the_backends_conflict_listing() -> None:
+    passes = [entry("s2", "b", 2 * MIN, "nonce:aa"), entry("s1", "a", 1 * MIN, "nonce:aa")]
+    (conflict,) = find_conflicts(EVENT, TICKET, passes, NO_REENTRY)
+    wire = conflict_to_wire(conflict)
+    assert wire["id"] == conflict.id and wire["kind"] == "same-code"
+    assert (wire["eventId"], wire["ticketId"], wire["firstScanId"]) == (EVENT, TICKET, "s1")
+    assert wire["detectedAt"] == "1970-01-01T00:02:00Z"
+    assert [(a["scanId"], a["deviceId"], a["first"]) for a in wire["admissions"]] == [
+        ("s1", "a", True),
+        ("s2", "b", False),
+    ]
+    assert wire["admissions"][0]["scannedAt"] == "1970-01-01T00:01:00Z"
+    assert wire["admissions"][0]["direction"] == "entry"
 
 
 def test_a_printed_code_twice_without_exit_is_same_printed_code() -> None:
