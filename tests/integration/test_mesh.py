@@ -189,8 +189,14 @@ def test_both_sides_of_a_cut_link_keep_deciding_and_report_the_overlap_when_it_h
         check=True,
     ).stdout
     assert "1 of 2 peers up" in shown, shown
-    lost = [a for a in api(north.socket, "/alerts")["alerts"] if a["kind"] == "mesh_peer_lost"]
-    assert lost and lost[0]["active"] and "east" in lost[0]["message"], lost
+    wait_for(  # the once-a-second watch raises it
+        lambda: any(
+            a["kind"] == "mesh_peer_lost" and a["active"] and "east" in a["message"]
+            for a in api(north.socket, "/alerts")["alerts"]
+        ),
+        "north's alert that east is lost",
+        5,
+    )
     assert re.search(r"peer east \(\S+:7488\): DOWN, last heard", shown), shown
     assert re.search(r"peer south \(\S+:7488\): up, last heard .*, 0 admissions behind", shown)
 
