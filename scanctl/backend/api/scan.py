@@ -112,6 +112,9 @@ class ScanOut(BaseModel):
     warning: str | None = None
     scan_id: str
     decided_at: datetime
+    admitted_device: str | None = None
+    """With ALREADY_SCANNED: the device of the ticket's first admission (``admittedAt``
+    and ``admittedGate`` tell when and where)."""
 
 
 def scan_request(
