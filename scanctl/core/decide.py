@@ -74,8 +74,8 @@ class Decision(NamedTuple):
 
     ``verified`` says the code itself checked out (MAC or static hash), so the nonce is
     spent and the specific reason may be shown. ``admitted_at_ms``/``admitted_gate``/
-    ``admitted_device`` (the ticket's first admission) accompany ALREADY_SCANNED, ``transferred_to`` TICKET_TRANSFERRED and
-    ``retry_after_s`` COOLDOWN.
+    ``admitted_device`` (the ticket's first admission) accompany ALREADY_SCANNED,
+    ``transferred_to`` TICKET_TRANSFERRED and ``retry_after_s`` COOLDOWN.
     """
 
     allowed: bool
