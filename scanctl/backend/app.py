@@ -19,6 +19,7 @@ from scanctl.backend.api import (
     conflicts,
     devices,
     health,
+    limits,
     offline,
     overrides,
     policies,
@@ -164,21 +165,23 @@ def create_app(
 
     install_error_handlers(app)
     # Routes match in order: the hot path first, before the catalog's dozens of routes.
-    for router in (
-        scan.router,
-        health.router,
-        catalog.router,
-        devices.router,
-        policies.router,
-        audit.router,
-        offline.router,
-        overrides.router,
-        qr.router,
-        scans.router,
-        conflicts.router,
-        upstream.router,
+    # Every router has its rate-limit group (`api.limits`); health routes need no token.
+    groups = limits.GROUPS
+    for router, group in (
+        (scan.router, groups["scan"]),
+        (health.router, None),
+        (catalog.router, groups["catalog"]),
+        (devices.router, groups["devices"]),
+        (policies.router, groups["policies"]),
+        (audit.router, groups["audit"]),
+        (offline.router, groups["offline"]),
+        (overrides.router, groups["offline"]),
+        (qr.router, groups["qr"]),
+        (scans.router, groups["scans"]),
+        (conflicts.router, groups["conflicts"]),
+        (upstream.router, groups["upstream"]),
     ):
-        app.include_router(router)
+        limits.include(app, router, group)
     if settings.enable_test_routes:
         app.include_router(testing.router)
 
