@@ -102,8 +102,8 @@ GROUPS: dict[str, LimitGroup] = {
             own=f"{QR_PER_MINUTE} codes per minute per user and ticket; above it 429 with"
             " Retry-After",
         ),
-        LimitGroup("catalog", reads_per_minute=1200, writes_per_minute=300),
-        LimitGroup("devices", reads_per_minute=1200, writes_per_minute=120),
+        LimitGroup("catalog", reads_per_minute=1200, writes_per_minute=600),
+        LimitGroup("devices", reads_per_minute=1200, writes_per_minute=600),
         # Plan 2.7: every policy endpoint. Edits are rare and made by people.
         LimitGroup("policies", reads_per_minute=600, writes_per_minute=60),
         LimitGroup("audit", reads_per_minute=600),
