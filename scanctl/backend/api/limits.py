@@ -107,10 +107,12 @@ GROUPS: dict[str, LimitGroup] = {
         # Plan 2.7: every policy endpoint. Edits are rare and made by people.
         LimitGroup("policies", reads_per_minute=600, writes_per_minute=60),
         LimitGroup("audit", reads_per_minute=600),
-        # Gates: manifest pulls, reconciliation batches, override reports.
-        LimitGroup("offline", reads_per_minute=600, writes_per_minute=600),
+        # Gates: manifest pulls, reconciliation batches, override reports. A busy gate's
+        # outbox pushes as soon as the last push was answered (tens a second at 200 scans/s)
+        # and asks for conflicts after each: 100 a second stops only a flood.
+        LimitGroup("offline", reads_per_minute=600, writes_per_minute=6000),
         LimitGroup("scans", reads_per_minute=600),
-        LimitGroup("conflicts", reads_per_minute=600),
+        LimitGroup("conflicts", reads_per_minute=6000),
         LimitGroup("upstream", writes_per_minute=600),
     )
 }
