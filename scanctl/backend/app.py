@@ -10,7 +10,6 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
-from starlette.middleware.gzip import GZipMiddleware
 
 from scanctl import __version__
 from scanctl.backend.api import (
@@ -19,6 +18,7 @@ from scanctl.backend.api import (
     conflicts,
     devices,
     health,
+    limits,
     offline,
     overrides,
     policies,
@@ -37,6 +37,7 @@ from scanctl.backend.api.scan_fast import ScanFastPath
 from scanctl.backend.auth.device_tokens import DeviceTokens
 from scanctl.backend.auth.tokens import Authenticator, DeviceTokenVerifier, PersonTokenVerifier
 from scanctl.backend.clock import Clock, system_clock
+from scanctl.backend.compression import MeteredGZip
 from scanctl.backend.db.engine import Database, create_database
 from scanctl.backend.db.guard import isolation_problems
 from scanctl.backend.db.migrate import upgrade
@@ -164,28 +165,30 @@ def create_app(
 
     install_error_handlers(app)
     # Routes match in order: the hot path first, before the catalog's dozens of routes.
-    for router in (
-        scan.router,
-        health.router,
-        catalog.router,
-        devices.router,
-        policies.router,
-        audit.router,
-        offline.router,
-        overrides.router,
-        qr.router,
-        scans.router,
-        conflicts.router,
-        upstream.router,
+    # Every router has its rate-limit group (`api.limits`); health routes need no token.
+    groups = limits.GROUPS
+    for router, group in (
+        (scan.router, groups["scan"]),
+        (health.router, None),
+        (catalog.router, groups["catalog"]),
+        (devices.router, groups["devices"]),
+        (policies.router, groups["policies"]),
+        (audit.router, groups["audit"]),
+        (offline.router, groups["offline"]),
+        (overrides.router, groups["offline"]),
+        (qr.router, groups["qr"]),
+        (scans.router, groups["scans"]),
+        (conflicts.router, groups["conflicts"]),
+        (upstream.router, groups["upstream"]),
     ):
-        app.include_router(router)
+        limits.include(app, router, group)
     if settings.enable_test_routes:
         app.include_router(testing.router)
 
     # Added last = outermost: metrics see the 413s and 504s of the inner limits.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(TimeoutMiddleware, seconds=settings.request_timeout_seconds)
-    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(MeteredGZip, metrics=metrics)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     # Outermost: ordinary scans are answered here, with the same metrics, slow log,
     # deadline and body limit as above; every other request passes through them.

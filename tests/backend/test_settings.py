@@ -128,7 +128,7 @@ def test_manifest_signing_key_is_checked_by_the_manifests_loader(tmp_path: Path)
             [
                 "HMAC_SECRET: is 8 characters long",
                 "HMAC_SECRET: is a known placeholder",
-                "JWT_SECRET: is one character repeated",
+                "JWT_SECRET: is guessable: an entropy estimate gives about",
             ],
         ),
     ],

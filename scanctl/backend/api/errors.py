@@ -8,6 +8,8 @@ import uuid
 from collections.abc import Callable
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -147,7 +149,25 @@ def install_error_handlers(app: FastAPI) -> None:
             headers={"Retry-After": str(retry)},
         )
 
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's own answer, except that the echoed input may hold NaN or Infinity
+        # (Python's JSON reader takes them), which JSON cannot carry: they go as text.
+        details = _finite(jsonable_encoder(exc.errors()))
+        return JSONResponse({"detail": details}, status_code=422)
+
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s", _action(request), exc_info=exc)
         return JSONResponse({"detail": "internal error"}, status_code=500)
+
+
+def _finite(value: object) -> object:
+    """``value`` with every non-finite float replaced by its text (``"nan"``, ``"inf"``)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_finite(item) for item in value]
+    return value

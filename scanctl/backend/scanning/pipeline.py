@@ -77,7 +77,8 @@ class ScanRequest:
     """One scan to decide, as the caller sent it (already validated for shape).
 
     ``scan_id`` is the id the gate gave the read and ``read_at_ms`` when it read it;
-    ``client_device`` the device a person's client says it runs on (audit only).
+    ``client_device`` the device a person's client says it runs on (audit only);
+    ``metadata`` the client's own facts about the scan, as compact JSON (stored as is).
     """
 
     principal: Principal
@@ -91,6 +92,7 @@ class ScanRequest:
     scan_id: str | None = None
     read_at_ms: int | None = None
     client_device: str | None = None
+    metadata: str | None = None
 
 
 class ScanRefused(Exception):
@@ -257,6 +259,7 @@ class ScanPipeline:
                     forced=forced,
                     scan_id=request.scan_id,
                     read_at_ms=request.read_at_ms,
+                    metadata=request.metadata,
                 )
             )
         except BaseException:
