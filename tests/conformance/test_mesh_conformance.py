@@ -219,12 +219,15 @@ async def mesh_decisions(
 def test_two_gates_in_a_mesh_answer_as_the_backend_does(
     world: World, scenario: CrossScenario
 ) -> None:
-    online = backend_answers(world.server, _pair(world, scenario.profile), scenario)
-    offline = asyncio.run(mesh_decisions(_pair(world, scenario.profile), scenario))
+    backend_pair, mesh_pair = _pair(world, scenario.profile), _pair(world, scenario.profile)
+    online = backend_answers(world.server, backend_pair, scenario)
+    offline = asyncio.run(mesh_decisions(mesh_pair, scenario))
     assert [R(a["reason"]) for a in online] == list(scenario.expect)
     assert [d.reason for d, _ in offline] == list(scenario.expect)
     for answer, (decision, _) in zip(online, offline, strict=True):
         if decision.reason is R.ALREADY_SCANNED:  # where and when: the first admission's
             assert answer["admittedGate"] == decision.admitted_gate == "north"
+            assert answer["admittedDevice"] == backend_pair[0].device_id  # who: the first gate
+            assert decision.admitted_device == mesh_pair[0].device_id
             assert ms_of_iso(answer["admittedAt"]) == online[0]["sentAt"]
             assert decision.admitted_at_ms == offline[0][1]
