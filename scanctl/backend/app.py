@@ -40,6 +40,7 @@ from scanctl.backend.clock import Clock, system_clock
 from scanctl.backend.db.engine import Database, create_database
 from scanctl.backend.db.guard import isolation_problems
 from scanctl.backend.db.migrate import current_revision, upgrade
+from scanctl.backend.decision_metrics import DecisionCounts, register_process_collectors
 from scanctl.backend.errors import ConfigError
 from scanctl.backend.lifecycle import Lifecycle
 from scanctl.backend.metrics import HttpMetrics, MetricsMiddleware
@@ -150,6 +151,9 @@ def create_app(
     metrics.registry.register(
         RuntimeCollector(scan_service, QueryCounter(db.engine), rate_limits, shared)
     )
+    decisions = DecisionCounts()
+    metrics.registry.register(decisions)
+    register_process_collectors(metrics.registry)
     state = BackendState(
         settings=settings,
         db=db,
@@ -171,7 +175,9 @@ def create_app(
             shared,
             scan_denial_recorder(db, clock),
             upstream_retry_s=math.ceil(settings.upstream_reset_seconds),
+            decisions=decisions,
         ),
+        decisions=decisions,
     )
     app.state.backend = state
 
