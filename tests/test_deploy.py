@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+from prometheus_client import CollectorRegistry
 
 DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
 UNITS = ("scanctl-daemon.service", "scanctl-backend.service")
@@ -80,3 +83,70 @@ def test_udev_rules_keep_scanners_from_modemmanager_and_the_desktop_seat() -> No
         if 'SUBSYSTEM=="tty"' in line:
             assert 'ENV{ID_MM_DEVICE_IGNORE}="1"' in line
         assert 'GROUP="scanctl"' in line and 'MODE="0660"' in line
+
+
+class _FullGate:
+    """A gate with every kind of state (a backend, a held manifest), so every family shows."""
+
+    def metric_lanes(self) -> list[Any]:
+        return []
+
+    def outbox_states(self) -> dict[str, int]:
+        return {"pending": 0}
+
+    def manifest_facts(self, now_ms: int) -> dict[str, Any]:
+        return {
+            "held": True,
+            "age_ms": 0,
+            "valid_until_ms": now_ms,
+            "stale": False,
+            "sequence": 1,
+            "tickets": 0,
+        }
+
+    def link_facts(self) -> dict[str, Any]:
+        return {"online": True, "circuit": "closed", "last_contact_ms": 0}
+
+    def conflict_counts(self) -> dict[str, int]:
+        return {}
+
+    def active_alerts(self) -> dict[str, int]:
+        return {}
+
+    def uptime_s(self) -> float:
+        return 0.0
+
+
+_SUFFIXES = {"counter": ("_total", "_created"), "histogram": ("_bucket", "_count", "_sum")}
+
+
+def _exported(registry: CollectorRegistry) -> set[str]:
+    names: set[str] = set()
+    for family in registry.collect():
+        names.add(family.name)
+        names.update(family.name + suffix for suffix in _SUFFIXES.get(family.type, ()))
+    return names
+
+
+def test_every_dashboard_query_names_a_metric_the_code_exports(tmp_path: Path) -> None:
+    from scanctl.backend.app import create_app
+    from scanctl.backend.settings import load_settings
+    from scanctl.backend.state import backend_state
+    from scanctl.daemon.metrics import DaemonMetrics, GateCollector
+    from tests.backend.helpers import base_env
+
+    app = create_app(load_settings(environ=base_env(tmp_path)))
+    daemon = DaemonMetrics()
+    daemon.add(GateCollector(_FullGate(), lambda: 0))
+    exported = _exported(backend_state(app).metrics.registry) | _exported(daemon.registry)
+
+    dashboard = json.loads((DEPLOY / "grafana-dashboard.json").read_text())
+    assert dashboard["panels"]
+    for panel in dashboard["panels"]:
+        named = {
+            name
+            for target in panel["targets"]
+            for name in re.findall(r"\b(?:scanctl|process|python)_[a-z0-9_]+\b", target["expr"])
+        }
+        assert named, f"panel {panel['title']!r} queries no metric"
+        assert named <= exported, f"panel {panel['title']!r}: {sorted(named - exported)}"
