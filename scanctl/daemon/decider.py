@@ -22,6 +22,7 @@ from scanctl.core import (
     Direction,
     EventFacts,
     InvalidCode,
+    ParsedCode,
     PastScan,
     Policy,
     RawScan,
@@ -35,6 +36,7 @@ from scanctl.core import (
     deny,
     parse_code,
     rate_limit_unit,
+    stored_payload,
 )
 from scanctl.core.ids import uuid7
 from scanctl.daemon.journal import JournalEntry
@@ -55,16 +57,12 @@ log = logging.getLogger(__name__)
 BACKEND_GATE = "(backend)"
 """Gate name for admissions the manifest reports without saying where they happened."""
 
-STATIC_PREFIX = b"sha256:"
 
-
-def journaled_payload(payload: bytes, code: object) -> bytes:
-    """What the journal keeps of a read: a printed ticket's static code is a bearer
-    secret valid for the whole event, so only its hash (``sha256:<hex>``, the manifest's
-    key) is kept and uploaded; a rotating code expires within seconds and is kept."""
-    if isinstance(code, StaticCode):
-        return STATIC_PREFIX + code.secret_hash.encode("ascii")
-    return payload
+def journaled_payload(payload: bytes, code: ParsedCode) -> bytes:
+    """What the journal keeps (and uploads) of a read: a printed code's hash, not the
+    code (`core.stored_payload`); any other read as it came."""
+    stored = stored_payload(code)
+    return payload if stored is None else stored.encode("ascii")
 
 
 def invalid_cause(code: object, ticket: TicketFacts | None) -> str:
@@ -230,7 +228,7 @@ class GateDecider:
         return sorted([*([unseen] * (known - local_entries)), *local], key=lambda p: p.at_ms)
 
     def _remember(
-        self, read: Read, code: object, decision: Decision, decided_by: str
+        self, read: Read, code: ParsedCode, decision: Decision, decided_by: str
     ) -> JournalEntry:
         raw, lane = read.raw, read.lane
         nonce = nonce_expiry = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import stat
 import subprocess
 import uuid
@@ -14,6 +15,8 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from scanctl.backend.auth.principal import Role
+from scanctl.core import static_code_hash
 from tests.backend.helpers import SCANCTL, ServerProcess, base_env, start_server
 from tests.backend.offline_kit import make_venue, offline_scan, push, register_gate
 from tests.backend.scan_kit import Door, open_door
@@ -74,6 +77,15 @@ def _scan_push_and_read(server: ServerProcess, door: Door) -> None:
     assert len(set(ids)) == 4
     assert [r.json()["reason"] for r in answers] == ["ADMITTED", "INVALID", "INVALID", "INVALID"]
 
+    # A printed code is a bearer secret for the whole event: stored as its hash only.
+    printed = secrets.token_urlsafe(24)
+    door.ticket(staticHash=static_code_hash(printed))
+    assert door.scan(printed, gate="main")["reason"] == "ADMITTED"
+    with server.client(server.token(Role.ADMIN, door.tenant)) as admin:
+        stored = admin.get("/api/scans", params={"eventId": door.event}).json()["scans"]
+    assert "sha256:" + static_code_hash(printed) in [scan["raw"] for scan in stored]
+    assert printed not in json.dumps(stored)
+
     venue = make_venue(server, door.tenant, venue=door.venue)
     gate = register_gate(server, venue)
     pushed = push(server, gate, [offline_scan(venue.ticket_ids[0], gate=HOSTILE_GATE)])
@@ -89,7 +101,7 @@ def _scan_push_and_read(server: ServerProcess, door: Door) -> None:
         (s.labels["gate"], s.labels["reason"], s.labels["decided_by"], s.labels["event"]): s.value
         for s in found["scanctl_scan_decisions_total"]
     }
-    assert decisions[("main", "ADMITTED", "online", door.event)] == 1
+    assert decisions[("main", "ADMITTED", "online", door.event)] == 2
     assert decisions[("main", "INVALID", "online", door.event)] == 3
     assert decisions[(HOSTILE_GATE, "ADMITTED", "offline", venue.event)] == 1
     assert found["process_resident_memory_bytes"][0].value > 0
@@ -106,7 +118,8 @@ def _scan_push_and_read(server: ServerProcess, door: Door) -> None:
     assert banner["database"] == "sqlite" and banner["revision"] != "base" and banner["version"]
     assert "secret" not in json.dumps(banner).lower()
     access = [line for line in lines if line["logger"] == "uvicorn.access"]
-    assert [line["request_id"] for line in access if line.get("path") == "/api/scan"] == ids
+    scans = [line["request_id"] for line in access if line.get("path") == "/api/scan"]
+    assert scans[:4] == ids  # then the printed code's scan
     causes = {
         line["request_id"]: line["msg"].split(": ", 1)[1].split(" (device")[0]
         for line in lines

@@ -17,7 +17,7 @@ EXPECTED = {
     "bad_read_message", "Admission", "Conflict", "ConflictKind", "code_key", "conflict_id",
     "find_conflicts",
     "ExpiryStage", "StaleOverride", "expiry_stage", "format_time_left", "manifest_is_stale",
-    "manifest_valid_until_ms", "extended_until_ms",
+    "manifest_valid_until_ms", "extended_until_ms", "printed_hash_of", "stored_payload",
 }  # fmt: skip
 
 

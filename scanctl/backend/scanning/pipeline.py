@@ -57,6 +57,7 @@ from scanctl.core import (
     lane_zone_conflict,
     parse_code,
     rate_limit_unit,
+    stored_payload,
 )
 
 __all__ = ["AuditDenial", "ScanAnswer", "ScanPipeline", "ScanRefused", "ScanRequest"]
@@ -256,7 +257,7 @@ class ScanPipeline:
                     policy=policy,
                     scanner=scanner,
                     event_keys=keys,
-                    raw=_storable(request.qr_data),
+                    raw=stored_payload(code) or _storable(request.qr_data),
                     forced=forced,
                     scan_id=request.scan_id,
                     read_at_ms=request.read_at_ms,
