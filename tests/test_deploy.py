@@ -150,3 +150,40 @@ def test_every_dashboard_query_names_a_metric_the_code_exports(tmp_path: Path) -
         }
         assert named, f"panel {panel['title']!r} queries no metric"
         assert named <= exported, f"panel {panel['title']!r}: {sorted(named - exported)}"
+
+
+@needs_systemd
+def test_sysusers_and_tmpfiles_make_the_user_and_private_directories(tmp_path: Path) -> None:
+    (tmp_path / "etc").mkdir()
+    subprocess.run(
+        ["systemd-sysusers", f"--root={tmp_path}", str(DEPLOY / "scanctl.sysusers.conf")],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    user = (tmp_path / "etc/passwd").read_text().splitlines()
+    assert [line.split(":")[5] for line in user if line.startswith("scanctl:")] == [
+        "/var/lib/scanctl"
+    ]
+    if os.geteuid() != 0:
+        return  # tmpfiles sets owners: only root can
+    subprocess.run(
+        [
+            "systemd-tmpfiles",
+            f"--root={tmp_path}",
+            "--create",
+            str(DEPLOY / "scanctl.tmpfiles.conf"),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    modes = {
+        path: (tmp_path / path).stat().st_mode & 0o777
+        for path in ("etc/scanctl", "etc/scanctl/credentials", "var/lib/scanctl-backend")
+    }
+    assert modes == {
+        "etc/scanctl": 0o750,
+        "etc/scanctl/credentials": 0o700,
+        "var/lib/scanctl-backend": 0o700,
+    }
