@@ -46,8 +46,14 @@ class LogFormat(StrEnum):
 LOG_FORMATS = tuple(f.value for f in LogFormat)
 
 # Libraries whose debug output is transport noise, not the program's story.
-_NOISY = ("httpx", "httpcore", "hpack", "asyncio", "aiosqlite", "multipart")
-_STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
+_NOISY = ("httpx", "httpcore", "hpack", "asyncio", "multipart", "alembic.runtime.plugins")
+# Record attributes that are not fields (uvicorn's color_message repeats msg, with ANSI).
+_STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {
+    "message",
+    "asctime",
+    "taskName",
+    "color_message",
+}
 _UVICORN_ACCESS_ARGS = ("client", "method", "path", "http_version", "status")
 
 
