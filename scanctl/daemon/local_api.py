@@ -243,9 +243,13 @@ class LocalApi:
 class MetricsListener:
     """``GET /metrics`` alone on a TCP address, for a Prometheus server to scrape (the
     gate.toml's ``metrics_listen``; off by default). Nothing else of the local API is
-    reachable there: it reads, never acts."""
+    reachable there: it reads, never acts. The port is bound when built, so that a port
+    in use stops the daemon at start (OSError) rather than later."""
 
     def __init__(self, render: Callable[[], bytes], host: str, port: int) -> None:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.socket = socket.create_server((host, port), family=family, reuse_port=False)
+
         async def metrics(request: Request) -> Response:
             return Response(render(), media_type=CONTENT_TYPE)
 
@@ -262,7 +266,7 @@ class MetricsListener:
         self.server = _QuietServer(config)
 
     async def serve(self) -> None:
-        await self.server.serve()
+        await self.server.serve(sockets=[self.socket])
 
     def stop(self) -> None:
         self.server.should_exit = True

@@ -106,6 +106,7 @@ class Daemon:
         self.link: BackendLink | None = None
         self.conflicts: ConflictJournal | None = None
         self.overrides: OverrideBook | None = None
+        self._scrape: MetricsListener | None = None
         self.metrics.add(GateCollector(self, clock_ms))  # reads the state above when scraped
 
     # -- start and stop --------------------------------------------------------------
@@ -174,6 +175,15 @@ class Daemon:
                     latency=self.metrics.lane_recorder(scanner.gate),
                 )
             )
+
+        address = settings.metrics_address
+        if address is not None:
+            try:
+                self._scrape = MetricsListener(self.metrics.render, *address)
+            except OSError as error:
+                raise DaemonError(
+                    f"metrics_listen {settings.metrics_listen}: {error.strerror or error}"
+                ) from None
 
         # The manifest and histories are long-lived: keep them out of every future
         # garbage collection, whose full passes would otherwise stall the lanes.
@@ -275,8 +285,7 @@ class Daemon:
         self._install_signal_handlers(loop)
         api = LocalApi(self, self.settings.socket_path)
         api_task = asyncio.create_task(api.serve(), name="local-api")
-        address = self.settings.metrics_address
-        scrape = None if address is None else MetricsListener(self.metrics.render, *address)
+        scrape = self._scrape
         scrape_task = (
             None if scrape is None else asyncio.create_task(scrape.serve(), name="metrics-tcp")
         )

@@ -201,3 +201,26 @@ def test_hostile_label_values_are_escaped_by_the_library() -> None:
     )
     states = {s.labels["state"] for s in found["scanctl_daemon_outbox_scans"]}
     assert states == {"pending", 'con"flict\\'}
+
+
+def test_a_metrics_port_in_use_stops_the_daemon_at_start_with_one_line(tmp_path: Path) -> None:
+    provision(tmp_path, now_ms())
+    with socket_module.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = gate_toml(
+            tmp_path,
+            '[[scanner]]\nname = "n1"\ndriver = "stdin"\ngate = "north"\n',
+            settings=f'metrics_listen = "127.0.0.1:{port}"',
+        )
+        result = subprocess.run(
+            [str(SCANCTL), "daemon", "run", "--config", str(config)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+        )
+    assert result.returncode == 2
+    assert f"metrics_listen 127.0.0.1:{port}: Address already in use" in result.stderr
+    assert "Traceback" not in result.stderr
