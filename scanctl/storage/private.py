@@ -20,10 +20,10 @@ _COMPANIONS = ("", "-wal", "-shm", "-journal")
 
 
 def private_file(path: Path) -> Path:
-    """Create ``path`` (and its directory) mode 0600 when missing; take away others'
-    access to it and its SQLite companions when present. Returns ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with contextlib.suppress(FileExistsError):
+    """Create ``path`` mode 0600 when missing; take away others' access to it and its
+    SQLite companions when present. Returns ``path``. A missing directory is left for
+    the caller's open to report, as it would have without this."""
+    with contextlib.suppress(FileExistsError, FileNotFoundError):
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_MODE))
     for suffix in _COMPANIONS:
         companion = path.with_name(path.name + suffix)

@@ -134,5 +134,6 @@ def create_database(url: str) -> Database:
     if not parsed.database or parsed.database == ":memory:":
         return Database(engine)
     path = Path(parsed.database)
+    path.parent.mkdir(parents=True, exist_ok=True)
     private_file(path)  # scans hold tickets and people's devices: 0600, not the umask's 0644
     return Database(engine, path)
