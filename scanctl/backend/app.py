@@ -40,12 +40,14 @@ from scanctl.backend.clock import Clock, system_clock
 from scanctl.backend.compression import MeteredGZip
 from scanctl.backend.db.engine import Database, create_database
 from scanctl.backend.db.guard import isolation_problems
-from scanctl.backend.db.migrate import upgrade
+from scanctl.backend.db.migrate import current_revision, upgrade
+from scanctl.backend.decision_metrics import DecisionCounts, register_process_collectors
 from scanctl.backend.errors import ConfigError
 from scanctl.backend.lifecycle import Lifecycle
 from scanctl.backend.metrics import HttpMetrics, MetricsMiddleware
 from scanctl.backend.middleware import BodySizeLimitMiddleware, TimeoutMiddleware
 from scanctl.backend.ratelimit import RateLimits
+from scanctl.backend.request_id import RequestIdMiddleware
 from scanctl.backend.runtime_metrics import QueryCounter, RuntimeCollector
 from scanctl.backend.scanning import ScanService, default_policy
 from scanctl.backend.scanning.auth import TokenCache
@@ -96,7 +98,19 @@ def create_app(
         # way, full collections stay short (they stop the event loop while they run).
         gc.freeze()
         lifecycle.mark_ready()
-        log.info("scanctl backend ready")
+        revision = await run_in_threadpool(current_revision, db.engine)
+        # The start-up banner: what runs, on what, at which schema (never a URL or secret).
+        log.info(
+            "scanctl backend ready",
+            extra={
+                "version": __version__,
+                "database": db.engine.dialect.name,
+                "revision": revision or "base",
+                "redis": shared is not None,
+                "upstream": settings.uses_upstream,
+                "address": f"{settings.host}:{settings.port}",
+            },
+        )
         try:
             yield
         finally:
@@ -138,6 +152,9 @@ def create_app(
     metrics.registry.register(
         RuntimeCollector(scan_service, QueryCounter(db.engine), rate_limits, shared)
     )
+    decisions = DecisionCounts()
+    metrics.registry.register(decisions)
+    register_process_collectors(metrics.registry)
     state = BackendState(
         settings=settings,
         db=db,
@@ -159,7 +176,9 @@ def create_app(
             shared,
             scan_denial_recorder(db, clock),
             upstream_retry_s=math.ceil(settings.upstream_reset_seconds),
+            decisions=decisions,
         ),
+        decisions=decisions,
     )
     app.state.backend = state
 
@@ -201,4 +220,6 @@ def create_app(
         max_body_bytes=settings.max_body_bytes,
         timeout_seconds=settings.request_timeout_seconds,
     )
+    # Outermost of all: every line logged for a request carries its id.
+    app.add_middleware(RequestIdMiddleware)
     return app

@@ -63,27 +63,17 @@ class RuntimeCollector(Collector):
             "Catalog cache lookups not answered at a level (a redis miss reads the database).",
             labels=["cache", "level"],
         )
-        ratio = GaugeMetricFamily(
-            "scanctl_cache_hit_ratio",
-            "Share of lookups answered without the database since start, by cache "
-            "(for people; dashboards compute rates from the counters).",
-            labels=["cache"],
-        )
+        # No ratio gauge: a ratio since start hides the last minutes; dashboards divide
+        # the counters' rates (hits / (hits + misses) at the memory level).
         for name, cache in self.scans.cache.caches().items():
             hits.add_metric([name, "memory"], cache.hits)
             misses.add_metric([name, "memory"], cache.misses)
-            answered, lookups = cache.hits, cache.hits + cache.misses
             second = cache.second
             if second is not None:
-                shared_hits = getattr(second, "hits", 0)
-                hits.add_metric([name, "redis"], shared_hits)
+                hits.add_metric([name, "redis"], getattr(second, "hits", 0))
                 misses.add_metric([name, "redis"], getattr(second, "misses", 0))
-                answered += shared_hits
-            if lookups:
-                ratio.add_metric([name], answered / lookups)
         yield hits
         yield misses
-        yield ratio
         queries = CounterMetricFamily(
             "scanctl_db_queries", "Statements sent to the database, by kind.", labels=["kind"]
         )

@@ -107,6 +107,8 @@ def build_server(settings: Settings, app: FastAPI | None = None) -> BackendServe
         timeout_keep_alive=int(settings.keep_alive_seconds),
         timeout_graceful_shutdown=int(settings.shutdown_timeout_seconds),
         log_level=settings.log_level,
+        # The entry point set up logging (scanctl.logs); uvicorn must not rewire it.
+        log_config=None,
         proxy_headers=False,
         server_header=False,
         lifespan="on",

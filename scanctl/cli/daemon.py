@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,23 +38,24 @@ def run(
     config: Path = CONFIG_OPTION,
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log every decision."),
 ) -> None:
-    """Run the gate daemon in the foreground until SIGTERM or Ctrl+C (then drain and exit 0)."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    """Run the gate daemon in the foreground until SIGTERM or Ctrl+C (then drain and exit 0).
+
+    The log goes to stderr in the gate.toml's log_format; -v adds a line per decision
+    (and the cause of each INVALID), at debug level.
+    """
     import asyncio
 
     from scanctl.daemon.config import ConfigError, load_settings
     from scanctl.daemon.driver_factory import UnsupportedDriver
     from scanctl.daemon.identity import DeviceIdentity, IdentityError
     from scanctl.daemon.runner import Daemon, DaemonError
+    from scanctl.logs import configure
 
     try:
         settings = load_settings(config)
     except ConfigError as error:
         raise CliError(f"{config}: {'; '.join(error.problems)}", ExitCode.USAGE) from None
+    configure(logging.DEBUG if verbose else logging.INFO, settings.log_format)
     try:
         daemon = Daemon(settings, DeviceIdentity.load(settings.data_dir))
         daemon.open()

@@ -55,6 +55,9 @@ def _refuse(problems: list[str]) -> NoReturn:
     raise typer.Exit(ExitCode.USAGE)
 
 
+_LOG_LEVELS = {"critical": 50, "error": 40, "warning": 30, "info": 20, "debug": 10, "trace": 5}
+
+
 @app.command("run")
 def run(
     host: str | None = typer.Option(None, "--host", help="Interface to listen on [HOST]."),
@@ -69,6 +72,9 @@ def run(
     that cannot be reached exits 3.
     """
     settings = _settings(config, host=host, port=port)
+    from scanctl.logs import configure
+
+    configure(_LOG_LEVELS[settings.log_level], settings.log_format)
     _check_database_dir(settings.effective_database_url)
     _check_port(settings.host, settings.port)
     from scanctl.backend.server import DatabaseUnreachable, database_problems, serve

@@ -60,7 +60,9 @@ from scanctl.core.tokens import (
     StaticCode,
     format_token,
     parse_code,
+    printed_hash_of,
     static_code_hash,
+    stored_payload,
 )
 
 __all__ = [
@@ -118,8 +120,10 @@ __all__ = [
     "ms_of_iso",
     "new_nonce",
     "parse_code",
+    "printed_hash_of",
     "rate_limit_unit",
     "static_code_hash",
+    "stored_payload",
     "verify_mac",
     "zone_admits",
 ]

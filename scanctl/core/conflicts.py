@@ -34,7 +34,7 @@ from typing import Any
 from scanctl.core.decision_wire import iso_ms
 from scanctl.core.policy import Policy
 from scanctl.core.tickets import Direction
-from scanctl.core.tokens import RotatingCode, StaticCode, parse_code
+from scanctl.core.tokens import RotatingCode, StaticCode, parse_code, printed_hash_of
 
 __all__ = [
     "Admission",
@@ -114,7 +114,8 @@ def code_key(raw: str) -> str | None:
         return f"nonce:{parsed.nonce}"
     if isinstance(parsed, StaticCode):
         return f"printed:{parsed.secret_hash}"
-    return None
+    printed = printed_hash_of(raw)  # gates and the backend keep a printed code as its hash
+    return None if printed is None else f"printed:{printed}"
 
 
 def conflict_id(

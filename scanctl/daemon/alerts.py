@@ -10,6 +10,7 @@ alerts nobody acknowledged are back after a restart.
 from __future__ import annotations
 
 import itertools
+import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from enum import StrEnum
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
     from scanctl.daemon.alert_store import AlertStore
 
 __all__ = ["Alert", "AlertBook", "AlertKind", "BurstDetector", "Severity"]
+
+log = logging.getLogger(__name__)
 
 
 class AlertKind(StrEnum):
@@ -41,6 +44,11 @@ class AlertKind(StrEnum):
 class Severity(StrEnum):
     WARNING = "warning"
     CRITICAL = "critical"
+
+    @property
+    def log_level(self) -> int:
+        """The level an alert of this severity is logged at."""
+        return logging.CRITICAL if self is Severity.CRITICAL else logging.WARNING
 
 
 @dataclass
@@ -120,6 +128,7 @@ class AlertBook:
         self._save(kind, key, alert)
         self._trim()
         self._bus.publish(alert.as_event())
+        log.log(severity.log_level, "alert: %s", message, extra=_fields(alert))
         return alert
 
     def clear(self, kind: AlertKind, key: str) -> None:
@@ -129,6 +138,7 @@ class AlertBook:
             alert.active = False
             self._save(kind, key, alert)
             self._bus.publish(alert.as_event())
+            log.info("alert cleared: %s", alert.message, extra=_fields(alert))
 
     def acknowledge(self, alert_id: str) -> bool:
         for (kind, key), alert in self._by_key.items():
@@ -138,6 +148,14 @@ class AlertBook:
                 self._bus.publish(alert.as_event())
                 return True
         return False
+
+    def active_counts(self) -> dict[str, int]:
+        """Active alerts by kind (metrics)."""
+        counts = dict.fromkeys((kind.value for kind in AlertKind), 0)
+        for alert in list(self._by_key.values()):
+            if alert.active:
+                counts[alert.kind.value] += 1
+        return counts
 
     def listing(self) -> list[dict[str, Any]]:
         """Active first, newest first."""
@@ -155,6 +173,16 @@ class AlertBook:
             del self._by_key[key]
             if self._store is not None:
                 self._store.forget(key[0].value, key[1])
+
+
+def _fields(alert: Alert) -> dict[str, Any]:
+    fields: dict[str, Any] = {"alert_id": alert.id, "kind": alert.kind.value}
+    fields["severity"] = alert.severity.value
+    if alert.gate is not None:
+        fields["gate"] = alert.gate
+    if alert.scanner is not None:
+        fields["scanner"] = alert.scanner
+    return fields
 
 
 class BurstDetector:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import tomllib
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -244,6 +244,13 @@ class DaemonSettings(BaseSettings):
     on every scan (10–20 ms at p99 on a cloud disk)."""
     journal_flush_ms: Annotated[int, Field(ge=10, le=5000)] = 100
     """How often, with ``journal_sync = "normal"``, the journal is fsynced."""
+    log_format: Literal["auto", "human", "logfmt", "json"] = "auto"
+    """The log on stderr: ``json`` (one object a line), ``logfmt`` or ``human``;
+    ``auto`` is human on a terminal and logfmt otherwise (journald)."""
+    metrics_listen: str | None = None
+    """Also serve Prometheus metrics on this TCP address (``host:port``, e.g.
+    ``127.0.0.1:9464``; ``[::]:9464`` for every interface). Unset (the default): only on
+    the local API socket's ``/metrics``."""
     scanner: list[ScannerSettings] = Field(min_length=1)
     """One table per scanner."""
     mesh: MeshSettings | None = None
@@ -269,7 +276,20 @@ class DaemonSettings(BaseSettings):
             raise ValueError(f"scanner names must be unique: {', '.join(duplicates)}")
         if self.mode is ScanMode.ONLINE_FIRST and not self.backend:
             raise ValueError("mode online-first needs `backend`")
+        if self.metrics_listen is not None:
+            self.metrics_address  # noqa: B018 - raises ValueError for a bad address
         return self
+
+    @property
+    def metrics_address(self) -> tuple[str, int] | None:
+        """``metrics_listen`` as (host, port), or None when unset."""
+        if self.metrics_listen is None:
+            return None
+        host, sep, port = self.metrics_listen.rpartition(":")
+        host = host.strip("[]")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("metrics_listen must be host:port, e.g. 127.0.0.1:9464")
+        return host, int(port)
 
     @property
     def socket_path(self) -> Path:

@@ -40,7 +40,7 @@ from typing import Any
 
 from scanctl.core import Direction, PastScan, Reason
 from scanctl.daemon.bad_reads import BadReadEntry
-from scanctl.storage import CHECKPOINT_INTERVAL_S, WalKeeper
+from scanctl.storage import CHECKPOINT_INTERVAL_S, WalKeeper, private_file
 
 __all__ = [
     "MAX_RAW_BYTES",
@@ -213,6 +213,7 @@ class Journal:
         self._reader_lock = threading.Lock()
         self._scans = int(self._query("SELECT count(*) FROM scans")[0][0])
         self._unsent = self._count_unsent()
+        self._sync_results = self._count_sync_results()
         self._closed = False
         self.failure: BaseException | None = None
         self.commits = 0
@@ -241,6 +242,7 @@ class Journal:
 
     @staticmethod
     def _connect(path: Path) -> sqlite3.Connection:
+        private_file(path)  # scans, nonces and conflicts: 0600 whatever the umask
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
@@ -584,6 +586,20 @@ class Journal:
                 self.commits += 1
         with self._write_lock:
             self._unsent = self._count_unsent()
+            self._sync_results = self._count_sync_results()
+
+    def outbox_states(self) -> dict[str, int]:
+        """Offline-decided scans by outbox state: ``pending`` (not yet accepted by the
+        backend), then one count per answer it gave (accepted, duplicate, conflict, …).
+        Kept in memory: free to ask (metrics)."""
+        return {"pending": self._unsent, **self._sync_results}
+
+    def _count_sync_results(self) -> dict[str, int]:
+        rows = self._query(
+            "SELECT coalesce(sync_result, 'sent'), count(*) FROM scans"
+            " WHERE sent_at_ms IS NOT NULL GROUP BY 1"
+        )
+        return {str(result): int(count) for result, count in rows}
 
     # -- lifecycle -------------------------------------------------------------------
 

@@ -18,20 +18,21 @@ import contextlib
 import json
 import os
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from scanctl.core import StaleManifestAction
 from scanctl.daemon.events import EventBus
+from scanctl.daemon.metrics import CONTENT_TYPE
 
-__all__ = ["DaemonView", "LocalApi", "build_app"]
+__all__ = ["DaemonView", "LocalApi", "MetricsListener", "build_app"]
 
 SOCKET_MODE = 0o660
 HEARTBEAT_S = 10.0
@@ -136,7 +137,7 @@ def build_app(daemon: DaemonView) -> Starlette:
         return JSONResponse(view)
 
     async def metrics(request: Request) -> Response:
-        return PlainTextResponse(daemon.metrics_text(), media_type="text/plain; version=0.0.4")
+        return Response(daemon.metrics_text(), media_type=CONTENT_TYPE)
 
     async def overrides(request: Request) -> Response:
         return JSONResponse({"overrides": daemon.list_overrides()})
@@ -213,6 +214,7 @@ class LocalApi:
         config = uvicorn.Config(
             build_app(daemon),
             log_level="warning",
+            log_config=None,  # logging is the entry point's (scanctl.logs), not uvicorn's
             lifespan="off",
             timeout_graceful_shutdown=2,
         )
@@ -233,6 +235,38 @@ class LocalApi:
 
     async def serve(self) -> None:
         await self.server.serve(sockets=[self._bind()])
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+
+
+class MetricsListener:
+    """``GET /metrics`` alone on a TCP address, for a Prometheus server to scrape (the
+    gate.toml's ``metrics_listen``; off by default). Nothing else of the local API is
+    reachable there: it reads, never acts. The port is bound when built, so that a port
+    in use stops the daemon at start (OSError) rather than later."""
+
+    def __init__(self, render: Callable[[], bytes], host: str, port: int) -> None:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.socket = socket.create_server((host, port), family=family, reuse_port=False)
+
+        async def metrics(request: Request) -> Response:
+            return Response(render(), media_type=CONTENT_TYPE)
+
+        app = Starlette(routes=[Route("/metrics", metrics)])
+        config = uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_level="warning",
+            log_config=None,  # logging is the entry point's (scanctl.logs), not uvicorn's
+            lifespan="off",
+            timeout_graceful_shutdown=2,
+        )
+        self.server = _QuietServer(config)
+
+    async def serve(self) -> None:
+        await self.server.serve(sockets=[self.socket])
 
     def stop(self) -> None:
         self.server.should_exit = True

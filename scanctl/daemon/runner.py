@@ -19,6 +19,7 @@ import signal
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from scanctl import __version__
 from scanctl.core import (
     Reason,
     ScanMode,
@@ -38,13 +39,12 @@ from scanctl.daemon.identity import DeviceIdentity
 from scanctl.daemon.journal import Journal
 from scanctl.daemon.lanes import LaneRunner, LaneStats, wall_clock_ms
 from scanctl.daemon.layout import MANIFEST_FILE
-from scanctl.daemon.local_api import LocalApi
+from scanctl.daemon.local_api import LocalApi, MetricsListener
 from scanctl.daemon.manifest_watch import watch_manifest
 from scanctl.daemon.mesh import MeshError, MeshNode, build_node, mesh_keys, peer_keys
+from scanctl.daemon.mesh.metrics import MeshCollector
 from scanctl.daemon.mesh.watch import watch_mesh
-
-if TYPE_CHECKING:
-    from scanctl.daemon.mesh.discovery import Discovery
+from scanctl.daemon.metrics import DaemonMetrics, GateCollector
 from scanctl.daemon.overrides import OverrideBook, upload_overrides
 from scanctl.daemon.state import GateState
 from scanctl.daemon.sync import BackendLink
@@ -55,6 +55,9 @@ from scanctl.manifests.errors import SealError
 from scanctl.manifests.model import ManifestHeader
 from scanctl.manifests.sealing import open_event_keys
 from scanctl.manifests.store import ManifestStore
+
+if TYPE_CHECKING:
+    from scanctl.daemon.mesh.discovery import Discovery
 
 __all__ = ["MANIFEST_FILE", "Daemon", "DaemonError"]
 
@@ -88,6 +91,8 @@ class Daemon:
         self.identity = identity
         self.clock_ms = clock_ms
         self.bus = EventBus()
+        self.metrics = DaemonMetrics()
+        """The gate's Prometheus registry: pass it to whatever adds metrics."""
         self.throughput = Throughput()
         self.alerts = AlertBook(self.bus, clock_ms)
         self._replays = BurstDetector(REPLAY_BURST, BURST_WINDOW_MS)
@@ -109,6 +114,8 @@ class Daemon:
         self.overrides: OverrideBook | None = None
         self.mesh: MeshNode | None = None
         self._discovery: Discovery | None = None  # set when mDNS discovery runs
+        self._scrape: MetricsListener | None = None
+        self.metrics.add(GateCollector(self, clock_ms))  # reads the state above when scraped
 
     # -- start and stop --------------------------------------------------------------
 
@@ -174,8 +181,18 @@ class Daemon:
                     stats=LaneStats.from_journal(
                         journaled.get(scanner.name, {}), bad_reads.get(scanner.name)
                     ),
+                    latency=self.metrics.lane_recorder(scanner.gate),
                 )
             )
+
+        address = settings.metrics_address
+        if address is not None:
+            try:
+                self._scrape = MetricsListener(self.metrics.render, *address)
+            except OSError as error:
+                raise DaemonError(
+                    f"metrics_listen {settings.metrics_listen}: {error.strerror or error}"
+                ) from None
 
         # The manifest and histories are long-lived: keep them out of every future
         # garbage collection, whose full passes would otherwise stall the lanes.
@@ -208,6 +225,7 @@ class Daemon:
                 f"the gate mesh cannot listen on {mesh.listen}: {error.strerror}"
             ) from None
         self.journal.on_commit = self.mesh.on_journaled
+        self.metrics.add(MeshCollector(self.mesh))
 
     async def _start_mesh(self) -> None:
         mesh, settings = self.mesh, self.settings.mesh
@@ -334,6 +352,10 @@ class Daemon:
         self._install_signal_handlers(loop)
         api = LocalApi(self, self.settings.socket_path)
         api_task = asyncio.create_task(api.serve(), name="local-api")
+        scrape = self._scrape
+        scrape_task = (
+            None if scrape is None else asyncio.create_task(scrape.serve(), name="metrics-tcp")
+        )
         lane_tasks = [
             asyncio.create_task(lane.run(), name=f"lane-{lane.lane.scanner}") for lane in self.lanes
         ]
@@ -360,7 +382,21 @@ class Daemon:
             if notifier.watchdog_interval_s
             else None
         )
-        log.info("daemon running: %d scanner(s), socket %s", len(self.lanes), api.path)
+        header = self.manifest.header
+        log.info(
+            "daemon running: %d scanner(s), socket %s",
+            len(self.lanes),
+            api.path,
+            extra={
+                "version": __version__,
+                "device_id": self.identity.device_id,
+                "event_id": self.settings.event_id,
+                "mode": self.settings.mode.value,
+                "journal_sync": self.settings.journal_sync.value,
+                "manifest_sequence": None if header is None else header.sequence,
+                "metrics_listen": self.settings.metrics_listen,
+            },
+        )
         try:
             await self._stop.wait()
         finally:
@@ -396,6 +432,10 @@ class Daemon:
                 self.overrides.close()
             self.manifest.close()
             api.stop()
+            if scrape is not None and scrape_task is not None:
+                scrape.stop()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await scrape_task
             with contextlib.suppress(asyncio.CancelledError):
                 await api_task
             with contextlib.suppress(FileNotFoundError):
@@ -649,28 +689,40 @@ class Daemon:
         return self.journal.recent(limit, gate=gate, reason=reason, ticket=ticket)
 
     def metrics_text(self) -> str:
-        lines = [
-            "# TYPE scanctl_daemon_decisions_total counter",
-        ]
-        for lane in self.lanes:
-            for reason, count in sorted(lane.stats.reasons.items()):
-                lines.append(
-                    f'scanctl_daemon_decisions_total{{scanner="{lane.lane.scanner}",'
-                    f'gate="{lane.lane.gate}",reason="{reason}"}} {count}'
-                )
-        lines += _scanner_metrics(self.lanes)
-        assert self.journal is not None
-        lines += [
-            "# TYPE scanctl_daemon_outbox_depth gauge",
-            f"scanctl_daemon_outbox_depth {self.journal.unsent_count()}",
-            "# TYPE scanctl_daemon_uptime_seconds gauge",
-            f"scanctl_daemon_uptime_seconds {(self.clock_ms() - self.started_at_ms) / 1000}",
-        ]
-        if self.conflicts is not None:
-            lines += self.conflicts.metrics_lines()
-        if self.mesh is not None:
-            lines += self.mesh.metrics_lines()
-        return "\n".join(lines) + "\n"
+        return self.metrics.render().decode("utf-8")
+
+    # -- what the metrics read (daemon.metrics.GateSource) -----------------------------
+
+    def metric_lanes(self) -> list[LaneRunner]:
+        return list(self.lanes)
+
+    def outbox_states(self) -> dict[str, int]:
+        return {} if self.journal is None else self.journal.outbox_states()
+
+    def manifest_facts(self, now_ms: int) -> dict[str, Any]:
+        header = None if self.manifest is None else self.manifest.header
+        if header is None or self.manifest is None:
+            return {"held": False}
+        return {
+            "held": True,
+            "age_ms": header.age_ms(now_ms),
+            "valid_until_ms": header.valid_until_ms,
+            "stale": header.is_expired(now_ms),
+            "sequence": header.sequence,
+            "tickets": len(self.manifest),
+        }
+
+    def link_facts(self) -> dict[str, Any] | None:
+        return None if self.link is None else self.link.status()
+
+    def conflict_counts(self) -> dict[str, int]:
+        return {} if self.conflicts is None else self.conflicts.counts()
+
+    def active_alerts(self) -> dict[str, int]:
+        return self.alerts.active_counts()
+
+    def uptime_s(self) -> float:
+        return (self.clock_ms() - self.started_at_ms) / 1000
 
 
 def _scanner_view(lane: LaneRunner) -> dict[str, Any]:
@@ -684,27 +736,3 @@ def _scanner_view(lane: LaneRunner) -> dict[str, Any]:
         "paused_reads": lane.stats.paused_reads,
         "connected": bool(getattr(lane.driver, "connected", True)),
     }
-
-
-def _scanner_metrics(lanes: list[LaneRunner]) -> list[str]:
-    """Per-lane driver counters, bad reads and link state, in Prometheus text format."""
-    labels = {lane: f'scanner="{lane.lane.scanner}",gate="{lane.lane.gate}"' for lane in lanes}
-    lines = ["# TYPE scanctl_daemon_scanner_connected gauge"]
-    lines += [
-        f"scanctl_daemon_scanner_connected{{{labels[lane]}}} "
-        f"{int(bool(getattr(lane.driver, 'connected', True)))}"
-        for lane in lanes
-    ]
-    lines.append("# TYPE scanctl_daemon_scanner_events_total counter")
-    for lane in lanes:
-        for counter, value in sorted(lane.driver.counters.snapshot().items()):
-            lines.append(
-                f'scanctl_daemon_scanner_events_total{{{labels[lane]},counter="{counter}"}} {value}'
-            )
-    lines.append("# TYPE scanctl_daemon_bad_reads_total counter")
-    for lane in lanes:
-        for reason, count in sorted(lane.stats.bad_reads.items()):
-            lines.append(
-                f'scanctl_daemon_bad_reads_total{{{labels[lane]},reason="{reason}"}} {count}'
-            )
-    return lines

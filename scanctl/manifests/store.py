@@ -27,6 +27,7 @@ from scanctl.manifests.errors import DeltaBaseMismatch, MalformedManifest, Manif
 from scanctl.manifests.model import ManifestEntry, ManifestHeader
 from scanctl.manifests.verify import ManifestVerifier, VerifiedManifest, check_sequence
 from scanctl.manifests.wire import canonical_header, parse_header
+from scanctl.storage import private_file
 
 __all__ = ["ManifestStore"]
 
@@ -90,10 +91,11 @@ class ManifestStore:
         self._lock = threading.Lock()
         self._zones = _Zones()
         try:
+            private_file(self.path)  # the event key and ticket list: 0600, not the umask's
             self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             self._create_tables()
             self._view = self._read()
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             raise ManifestStoreError(f"cannot open the manifest store {self.path}: {exc}") from None
 
     def _create_tables(self) -> None:

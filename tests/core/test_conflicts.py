@@ -18,6 +18,7 @@ from scanctl.core.conflicts import (
 from scanctl.core.keys import mint_token
 from scanctl.core.policy import Policy
 from scanctl.core.tickets import Direction
+from scanctl.core.tokens import parse_code, printed_hash_of, stored_payload
 
 EVENT = "6f1c0a4e-4a53-4c44-9d5b-2a0f1a0c9b11"
 TICKET = "0000beef"
@@ -46,6 +47,13 @@ def test_code_keys_name_the_nonce_or_the_hash_of_a_printed_secret_never_the_secr
     assert printed == "printed:" + hashlib.sha256(SECRET.encode()).hexdigest()
     assert SECRET not in (printed or "")
     assert code_key("not a code") is None
+    # A gate (and the backend) keep a printed code as its hash: the same key.
+    stored = stored_payload(parse_code(SECRET))
+    assert stored == "sha256:" + hashlib.sha256(SECRET.encode()).hexdigest()
+    assert code_key(stored) == printed and printed_hash_of(stored) == printed[len("printed:") :]
+    assert stored_payload(parse_code(token)) is None
+    assert stored_payload(parse_code("not a code")) is None
+    assert code_key("sha256:" + "Z" * 64) is None
 
 
 def test_a_screenshot_is_one_same_code_conflict_with_every_admission_first_first() -> None:

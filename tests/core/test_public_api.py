@@ -18,7 +18,7 @@ EXPECTED = {
     "conflict_to_wire",
     "find_conflicts",
     "ExpiryStage", "StaleOverride", "expiry_stage", "format_time_left", "manifest_is_stale",
-    "manifest_valid_until_ms", "extended_until_ms",
+    "manifest_valid_until_ms", "extended_until_ms", "printed_hash_of", "stored_payload",
 }  # fmt: skip
 
 

@@ -18,7 +18,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from scanctl.core import Direction
 from scanctl.daemon.mesh import derive_mesh_key
@@ -320,4 +322,15 @@ def test_hostile_datagrams_are_refused_and_counted_and_ticket_ids_never_cross_in
         )
         assert north.present(north.token(venue.tickets[4], now_ms())) == "ALREADY_SCANNED"
         sender.close()
+        transport = httpx.HTTPTransport(uds=str(north.socket))
+        with httpx.Client(transport=transport, base_url="http://daemon") as client:
+            scraped = client.get("/metrics").text
+        samples = {
+            (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(scraped)
+            for sample in family.samples
+        }
+        assert samples[("scanctl_daemon_mesh_refused_total", (("why", "replayed"),))] == 1
+        assert samples[("scanctl_daemon_mesh_records", (("source", "peers"),))] == 1
+        assert samples[("scanctl_daemon_mesh_peer_up", (("peer", "south"),))] == 1
     listener.close()

@@ -285,6 +285,7 @@ def reconcile(
     scope = principal.scope()
     uploads = [_upload(scan, body.event_id) for scan in body.scans]
     default = default_policy(settings)
+    recorded: list[store.ScanRecord] = []
     with db.write(scope) as conn:
         device = store.get_device(scope, conn, who)
         policies: dict[str, Policy] = {}
@@ -302,7 +303,11 @@ def reconcile(
             policy_of=policy_of,
             now_ms=now,
             late_after_ms=int(settings.offline_late_upload_hours * 3_600_000),
+            recorded=recorded,
         )
+    backend_state(request.app).decisions.offline(
+        (row.event_id, row.gate, row.reason) for row in recorded
+    )
     summary = {"accepted": 0, "duplicate": 0, "conflict": 0, "rejected": 0}
     for result in results:
         summary[result.status] += 1

@@ -36,6 +36,7 @@ from typing import ParamSpec, TypeVar
 from starlette.concurrency import run_in_threadpool
 
 from scanctl.backend.auth.principal import Principal, PrincipalKind
+from scanctl.backend.decision_metrics import DecisionCounts
 from scanctl.backend.ratelimit import RateLimits
 from scanctl.backend.scanning.cache import CacheMiss, memory_only
 from scanctl.backend.scanning.service import ScanService, TicketLookup
@@ -56,6 +57,7 @@ from scanctl.core import (
     lane_zone_conflict,
     parse_code,
     rate_limit_unit,
+    stored_payload,
 )
 
 __all__ = ["AuditDenial", "ScanAnswer", "ScanPipeline", "ScanRefused", "ScanRequest"]
@@ -138,12 +140,14 @@ class ScanPipeline:
         audit: AuditDenial,
         *,
         upstream_retry_s: int = 30,
+        decisions: DecisionCounts | None = None,
     ) -> None:
         self.service = service
         self.rate_limits = rate_limits
         self.shared = shared
         self.audit = audit
         self.upstream_retry_s = upstream_retry_s
+        self.decisions = decisions
 
     async def scan(self, request: ScanRequest) -> ScanAnswer:
         """Decide one scan and record it (durably) before answering; ScanRefused when the
@@ -255,7 +259,7 @@ class ScanPipeline:
                     policy=policy,
                     scanner=scanner,
                     event_keys=keys,
-                    raw=_storable(request.qr_data),
+                    raw=stored_payload(code) or _storable(request.qr_data),
                     forced=forced,
                     scan_id=request.scan_id,
                     read_at_ms=request.read_at_ms,
@@ -267,6 +271,8 @@ class ScanPipeline:
                 shared.guard.release(claimed)
             raise
         decision = outcome.decision
+        if self.decisions is not None and not outcome.replayed:
+            self.decisions.online(request.event_id, scanner.gate, decision.reason.value)
         if (
             shared is not None
             and decision.allowed
@@ -283,6 +289,7 @@ class ScanPipeline:
                 outcome.scan_id,
                 found.detail or "MAC did not verify",
                 request.device_id,
+                extra={"scan_id": outcome.scan_id, "event_id": request.event_id},
             )
         headers: dict[str, str] = {}
         if decision.reason is Reason.RATE_LIMITED and decision.retry_after_s is not None:

@@ -350,7 +350,7 @@ class MeshNode(asyncio.DatagramProtocol):
         peers = []
         for peer in sorted(self.peers.values(), key=lambda p: (p.device_id or "", p.address)):
             device = peer.device_id
-            lag, behind = self._lag(peer)
+            lag, behind = self.lag(peer)
             peers.append(
                 {
                     "address": f"{peer.address[0]}:{peer.address[1]}",
@@ -379,7 +379,7 @@ class MeshNode(asyncio.DatagramProtocol):
             },
         }
 
-    def _lag(self, peer: Peer) -> tuple[int | None, int | None]:
+    def lag(self, peer: Peer) -> tuple[int | None, int | None]:
         """(How many of the peer's own admissions we lack, how many of ours it lacks), by
         its latest summary; (None, None) before one is heard."""
         if peer.their_have is None or peer.device_id is None:
@@ -388,49 +388,8 @@ class MeshNode(asyncio.DatagramProtocol):
         lag = max(0, peer.their_have.get(theirs, 0) - self.log.have.get(theirs, 0))
         return lag, max(0, self.log.have.get(own, 0) - peer.their_have.get(own, 0))
 
-    def metrics_lines(self) -> list[str]:
-        """Peer link state and lag, refusals and records, in Prometheus text format."""
-        now = self.clock_ms()
-        up, lag, silence = [], [], []
-        for peer in self.peers.values():
-            device = peer.device_id
-            label = f'peer="{_label(self.names.get(device or "") or _address(peer))}"'
-            up.append(f"scanctl_daemon_mesh_peer_up{{{label}}} {int(peer.state(now) == 'up')}")
-            behind, _ = self._lag(peer)
-            if behind is not None:
-                lag.append(f"scanctl_daemon_mesh_peer_lag_records{{{label}}} {behind}")
-            if peer.last_heard_ms is not None:
-                quiet = (now - peer.last_heard_ms) / 1000
-                silence.append(f"scanctl_daemon_mesh_peer_silence_seconds{{{label}}} {quiet}")
-        refused = [
-            f'scanctl_daemon_mesh_refused_total{{why="{why}"}} {count}'
-            for why, count in sorted(self.refused.items())
-        ]
-        return [
-            "# TYPE scanctl_daemon_mesh_peer_up gauge",
-            *up,
-            "# TYPE scanctl_daemon_mesh_peer_lag_records gauge",
-            *lag,
-            "# TYPE scanctl_daemon_mesh_peer_silence_seconds gauge",
-            *silence,
-            "# TYPE scanctl_daemon_mesh_refused_total counter",
-            *refused,
-            "# TYPE scanctl_daemon_mesh_records gauge",
-            f'scanctl_daemon_mesh_records{{source="own"}} {self.log.count(own=True)}',
-            f'scanctl_daemon_mesh_records{{source="peers"}} {self.log.count(own=False)}',
-        ]
-
 
 def _quantile(samples: Sequence[int], q: float) -> int | None:
     if not samples:
         return None
     return samples[min(len(samples) - 1, int(q * len(samples)))]
-
-
-def _address(peer: Peer) -> str:
-    return f"{peer.address[0]}:{peer.address[1]}"
-
-
-def _label(value: str) -> str:
-    """A Prometheus label value, escaped."""
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
