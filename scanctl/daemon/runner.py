@@ -236,6 +236,10 @@ class Daemon:
         assert self.manifest is not None
         return self.manifest.ticket_ids(status)
 
+    def tickets_inside(self) -> list[str]:
+        assert self.decider is not None
+        return self.decider.state.inside()
+
     def simulated_lane(self, scanner: ScannerSettings) -> tuple[int, int]:
         simulated = [s.name for s in self.settings.scanner if s.driver is DriverKind.SIMULATED]
         return simulated.index(scanner.name), len(simulated)
