@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 from urllib.parse import urlsplit
-
-from collections.abc import Sequence
 
 from scanctl.core import Direction, TicketStatus
 from scanctl.daemon.config import DriverKind, FeedbackKind, ScannerSettings

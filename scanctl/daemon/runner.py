@@ -426,8 +426,8 @@ class Daemon:
     def list_alerts(self) -> list[dict[str, Any]]:
         return self.alerts.listing()
 
-    def acknowledge_alert(self, alert_id: str) -> bool:
-        return self.alerts.acknowledge(alert_id)
+    def acknowledge_alert(self, alert_id: str, by: str = "local-api") -> bool:
+        return self.alerts.acknowledge(alert_id, by)
 
     def list_conflicts(self) -> list[dict[str, Any]]:
         assert self.conflicts is not None

@@ -108,7 +108,9 @@ def test_an_exit_lane_lets_out_only_people_inside_and_waits_while_nobody_is() ->
     assert mixer.next(NOW_MS) is None, "nobody inside: nobody leaves"
     inside[:] = ["0000000a", "0000000b"]
     drawn = [mixer.next(NOW_MS) for _ in range(400)]
-    valid = [_code(token).ticket_id for kind, token in filter(None, drawn) if kind is CodeKind.VALID]
+    valid = [
+        _code(token).ticket_id for kind, token in filter(None, drawn) if kind is CodeKind.VALID
+    ]
     assert set(valid) == {"0000000a", "0000000b"}
     kinds = Counter(kind for kind, _ in filter(None, drawn))
     assert set(kinds) <= {CodeKind.VALID, CodeKind.FORGED} and kinds[CodeKind.VALID] > 350

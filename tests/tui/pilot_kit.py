@@ -65,6 +65,9 @@ def card_text(app: DoorApp, gate: str) -> str:
 def table_rows(app: DoorApp) -> list[list[str]]:
     table: DataTable[Any] = app.screen.query_one(DataTable)
     return [
-        [cell.plain if isinstance(cell, Text) else str(cell) for cell in table.get_row_at(index)]
+        [
+            (cell.plain if isinstance(cell, Text) else str(cell)).strip()
+            for cell in table.get_row_at(index)
+        ]
         for index in range(table.row_count)
     ]

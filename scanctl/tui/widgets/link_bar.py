@@ -33,6 +33,9 @@ class LinkBar(Static):
 def link_text(state: DoorState) -> Text:
     link = state.link
     text = Text()
+    if state.box:
+        text.append(f"{state.box} ", style="bold reverse")
+        text.append(" ")
     if link.state is LinkState.RECORDED:
         # Never to be mistaken for the door as it is now.
         text.append(f"■ RECORDED {link.detail.removeprefix('replaying ')}", style="bold magenta")
