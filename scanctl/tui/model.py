@@ -250,8 +250,11 @@ class DoorState:
             has_exits=any(view.has_exit_lane for view in self.gates.values()),
         )
 
-    def alert_list(self) -> list[dict[str, Any]]:
-        """Active first, then newest first (the daemon's order)."""
+    def alert_list(self, *, by_urgency: bool = False) -> list[dict[str, Any]]:
+        """Active first, then newest first (the daemon's order); ``by_urgency``: the
+        unacknowledged first, critical before warnings, then active, then newest."""
+        if by_urgency:
+            return sorted(self.alerts.values(), key=_urgency)
         return sorted(
             self.alerts.values(),
             key=lambda alert: (not alert.get("active", True), -int(alert.get("at_ms", 0))),
@@ -274,11 +277,13 @@ class DoorState:
 
     def pressing(self) -> list[dict[str, Any]]:
         """What the main screen shows: unacknowledged alerts, critical and active first."""
-        return sorted(
-            self.unacknowledged(),
-            key=lambda alert: (
-                alert.get("severity") != "critical",
-                not alert.get("active", True),
-                -int(alert.get("at_ms", 0)),
-            ),
-        )
+        return sorted(self.unacknowledged(), key=_urgency)
+
+
+def _urgency(alert: dict[str, Any]) -> tuple[bool, bool, bool, int]:
+    return (
+        bool(alert.get("acknowledged", False)),
+        alert.get("severity") != "critical",
+        not alert.get("active", True),
+        -int(alert.get("at_ms", 0)),
+    )

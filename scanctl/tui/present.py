@@ -63,7 +63,8 @@ def _labelled(symbol: str, word: str, style: str, pad: str = " ") -> Text:
     """Symbol and word in one style; the symbol is its own run (not bold), so that a
     renderer whose font draws it wider than a cell cannot push the word into the next
     field (the ticket after a decision, for one)."""
-    text = Text(f"{pad}{symbol}", style=f"{style} not bold")
+    text = Text()  # no base style: what a caller appends must not inherit this one's
+    text.append(f"{pad}{symbol}", style=f"{style} not bold")
     text.append(f" {word}{pad}", style=style)
     return text
 
@@ -111,10 +112,10 @@ def alert_badge(alert: dict[str, Any]) -> Text:
     itself; ``alert_state`` says whether someone acknowledged it."""
     critical = alert.get("severity") == "critical"
     if not alert.get("active", True):
-        return Text("○ CLEARED" if critical else "○ cleared", style="dim")
-    if critical:
-        return Text(" ▲ CRITICAL ", style=DENY_STYLE)
-    return Text(" △ WARNING ", style=WARN_STYLE)
+        label, style = ("○ CLEARED" if critical else "○ cleared"), "dim"
+    else:
+        label, style = (" ▲ CRITICAL ", DENY_STYLE) if critical else (" △ WARNING ", WARN_STYLE)
+    return Text().append(label, style=style)  # no base style (see _labelled)
 
 
 def alert_ack(alert: dict[str, Any], tz: tzinfo | None) -> Text:

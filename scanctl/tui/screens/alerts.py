@@ -35,14 +35,7 @@ class AlertsScreen(ReviewScreen):
     )
 
     def items(self, state: DoorState) -> list[dict[str, Any]]:
-        return sorted(
-            state.alert_list(),
-            key=lambda alert: (
-                bool(alert.get("acknowledged")),
-                not alert.get("active", True),
-                -int(alert.get("at_ms", 0)),
-            ),
-        )
+        return state.alert_list(by_urgency=True)
 
     def summary(self, state: DoorState, items: list[dict[str, Any]]) -> Text:
         text = Text()
