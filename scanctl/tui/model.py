@@ -30,10 +30,18 @@ class Counts:
     tickets_in: int
     manifest_tickets: int
     has_exits: bool
+    inside_cap: int | None = None
+    """A venue's entries less its exits: no more can be inside, whatever boxes say."""
 
     @property
     def inside_total(self) -> int:
         return sum(self.inside.values())
+
+    @property
+    def inside_capped(self) -> bool:
+        """The boxes' own counts add up to more than can be inside (a ticket in at one
+        box and out at another stays inside at the first)."""
+        return self.inside_cap is not None and self.inside_total > self.inside_cap
 
 
 @dataclass
@@ -240,6 +248,7 @@ class DoorState:
             str(zone): max(0, int(count))
             for zone, count in (self.totals.get("inside") or {}).items()
         }
+        cap = self.totals.get("inside_cap")
         return Counts(
             entries=sum(view.entries for view in self.gates.values()),
             exits=sum(view.exits for view in self.gates.values()),
@@ -248,6 +257,7 @@ class DoorState:
             tickets_in=int(self.totals.get("tickets_in", 0)),
             manifest_tickets=int(self.totals.get("manifest_tickets", 0)),
             has_exits=any(view.has_exit_lane for view in self.gates.values()),
+            inside_cap=None if cap is None else max(0, int(cap)),
         )
 
     def alert_list(self, *, by_urgency: bool = False) -> list[dict[str, Any]]:

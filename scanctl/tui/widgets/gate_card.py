@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import ClassVar
 
 from rich.text import Text
@@ -14,7 +15,7 @@ from textual.widgets import Label, Sparkline, Static
 from scanctl.tui.model import GateView
 from scanctl.tui.present import decision_text, format_count, is_admitted
 
-__all__ = ["GateCard", "counts_text"]
+__all__ = ["GateCard", "card_id", "counts_text"]
 
 
 class GateCard(Widget, can_focus=True):
@@ -49,7 +50,7 @@ class GateCard(Widget, can_focus=True):
     ]
 
     def __init__(self, view: GateView) -> None:
-        super().__init__(id=f"gate-{view.name}")
+        super().__init__(id=card_id(view.name))
         self.gate = view.name
         self.paused = False
         self._view = view
@@ -83,6 +84,11 @@ class GateCard(Widget, can_focus=True):
         counted = view.admitted + view.denied > 0
         self.query_one(".last", Static).update(decision_text(view.last, counted=counted))
         self.query_one(".scanners", Static).update(_scanners_text(view))
+
+
+def card_id(gate: str) -> str:
+    """The card's widget id: ``gate-north``; ``gate-north_gate-a`` for ``north@gate-a``."""
+    return "gate-" + re.sub(r"[^A-Za-z0-9_-]", "_", gate)
 
 
 def counts_text(view: GateView) -> Text:

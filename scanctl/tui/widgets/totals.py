@@ -40,7 +40,11 @@ def totals_text(counts: Counts) -> Text:
     text.append(
         f"✘ {format_count(counts.denied)} denied", style="bold #ff6b6b" if counts.denied else "bold"
     )
-    if counts.inside:
+    if counts.inside_capped:
+        text.append("  │ inside ", style="dim")
+        text.append(f"≤ {format_count(counts.inside_cap or 0)}", style="bold")
+        text.append(" (in less out)", style="dim")
+    elif counts.inside:
         zones = " · ".join(
             f"{zone or 'venue'} {format_count(count)}"
             for zone, count in sorted(counts.inside.items())
