@@ -238,7 +238,8 @@ class VenueSource:
             "link": view.link.state.value,
             "detail": view.link.detail,
             "retry_in_s": view.link.retry_in_s,
-            "backend_online": link.get("online"),
+            # An offline-only box has no backend to be cut off from.
+            "backend_online": link.get("online") if link.get("backend") else None,
             "unsent": (view.status.get("journal") or {}).get("unsent"),
             "manifest_stale": bool((view.status.get("manifest") or {}).get("stale")),
         }

@@ -41,6 +41,9 @@ def test_one_screen_follows_two_boxes_names_them_and_acts_on_the_right_one(
     async def body(app: DoorApp, pilot: Pilot[None]) -> None:
         await until(pilot, lambda: app.state.link.state is LinkState.ONLINE, "online")
         await until(pilot, lambda: len(app.screen.query("GateCard")) == 4, "four gate cards")
+        await pilot.pause()
+        shown = [card.gate for card in app.screen.query("GateCard")]
+        assert shown == ["north@gate-a", "south@gate-a", "north@gate-b", "south@gate-b"]
         a.admit("north-1", 0)
         a.admit("north-1", 1)
         b.admit("south-1", 2)

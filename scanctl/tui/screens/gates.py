@@ -61,10 +61,14 @@ class GatesScreen(DoorScreen):
         for name, gone in cards.items():
             if name not in state.gates:  # the daemon came back with other gates
                 gone.remove()
-        for name, view in state.gates.items():
+        names = list(state.gates)
+        for index, (name, view) in enumerate(state.gates.items()):
             card = cards.get(name)
             if card is None:
-                grid.mount(GateCard(view))
+                # In the state's order (the daemon's, or box by box), whichever came first.
+                later = [cards[n] for n in names[index + 1 :] if n in cards]
+                cards[name] = GateCard(view)
+                grid.mount(cards[name], before=later[0] if later else None)
             else:
                 card.show(view)
         self._fit_columns(len(state.gates))
