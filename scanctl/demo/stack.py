@@ -118,6 +118,10 @@ class Summary:
         return out
 
 
+def _counters(gates: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    return [(g["gate"], g["admitted"], g["denied"], sorted(g["reasons"].items())) for g in gates]
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -360,7 +364,16 @@ class DemoStack:
         return gates
 
     def summary(self) -> Summary:
-        return Summary(self.gates(), dict(self._daemon_get("/status").get("totals") or {}))
+        """Counters and totals of one moment: read again while a scan came in between
+        (the doors keep running while the two reads are made)."""
+        gates = self.gates()
+        for _ in range(20):
+            totals = dict(self._daemon_get("/status").get("totals") or {})
+            again = self.gates()
+            if _counters(again) == _counters(gates):
+                break
+            gates = again
+        return Summary(gates, totals)
 
     # -- stopping --------------------------------------------------------------------
 
