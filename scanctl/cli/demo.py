@@ -61,7 +61,7 @@ def demo(
             else:
                 from scanctl.tui import LiveSource, build_app
 
-                build_app(LiveSource(stack.socket_path)).run()
+                build_app(LiveSource(stack.socket_path, box="demo-gate")).run()
     except (DemoError, ClientError) as error:
         raise CliError(f"the demo could not start: {error}", ExitCode.FAILED) from None
 
