@@ -62,6 +62,11 @@ class Alert:
     scanner: str | None = None
     active: bool = True
     acknowledged: bool = False
+    acked_by: str | None = None
+    """Who acknowledged it (``tui:<user>``, ``cli:<user>``, ``local-api``)."""
+    acked_at_ms: int | None = None
+    cleared_at_ms: int | None = None
+    """When its cause went away by itself (it stays listed until acknowledged)."""
 
     def as_event(self) -> dict[str, Any]:
         return {"type": "alert", **asdict(self)}
@@ -136,14 +141,17 @@ class AlertBook:
         alert = self._by_key.get((kind, key))
         if alert is not None and alert.active:
             alert.active = False
+            alert.cleared_at_ms = self._clock_ms()
             self._save(kind, key, alert)
             self._bus.publish(alert.as_event())
             log.info("alert cleared: %s", alert.message, extra=_fields(alert))
 
-    def acknowledge(self, alert_id: str) -> bool:
+    def acknowledge(self, alert_id: str, by: str = "local-api") -> bool:
         for (kind, key), alert in self._by_key.items():
             if alert.id == alert_id:
-                alert.acknowledged = True
+                if not alert.acknowledged:  # the first acknowledgement is the one kept
+                    alert.acknowledged = True
+                    alert.acked_by, alert.acked_at_ms = by, self._clock_ms()
                 self._save(kind, key, alert)
                 self._bus.publish(alert.as_event())
                 return True
@@ -165,9 +173,11 @@ class AlertBook:
     def _trim(self) -> None:
         if len(self._by_key) <= self._keep:
             return
+        # Cleared and acknowledged alerts go first: one that cleared by itself before
+        # anyone saw it stays listed as long as there is room.
         inactive = sorted(
             (key for key, alert in self._by_key.items() if not alert.active),
-            key=lambda key: self._by_key[key].at_ms,
+            key=lambda key: (not self._by_key[key].acknowledged, self._by_key[key].at_ms),
         )
         for key in inactive[: len(self._by_key) - self._keep]:
             del self._by_key[key]

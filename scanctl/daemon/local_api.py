@@ -3,7 +3,8 @@
 Routes: ``/status``, ``/gates``, ``/scans?limit=&gate=&reason=&ticket=``, ``/events``
 (server-sent events of every decision and state change), ``POST /gates/{gate}/pause``
 and ``/resume``, ``/alerts`` and ``POST /alerts/{id}/ack``, ``/conflicts`` and
-``POST /conflicts/{id}/ack`` (body ``{"by": "<who>"}``), ``/metrics`` (Prometheus),
+``POST /conflicts/{id}/ack`` (both with an optional body ``{"by": "<who>"}``),
+``/metrics`` (Prometheus),
 ``GET /overrides`` and ``POST /override`` (a supervisor's override of what gates do on
 an expired manifest: ``{"action": "admit-with-warning"|"deny"|null, "until_ms"}`` or
 ``{"extend_minutes"}``, with ``by`` and ``note``).
@@ -56,7 +57,7 @@ class DaemonView(Protocol):
 
     def list_alerts(self) -> list[dict[str, Any]]: ...
 
-    def acknowledge_alert(self, alert_id: str) -> bool: ...
+    def acknowledge_alert(self, alert_id: str, by: str) -> bool: ...
 
     def list_conflicts(self) -> list[dict[str, Any]]: ...
 
@@ -112,7 +113,10 @@ def build_app(daemon: DaemonView) -> Starlette:
 
     async def acknowledge(request: Request) -> Response:
         alert_id = request.path_params["alert_id"]
-        if not daemon.acknowledge_alert(alert_id):
+        by = await _acknowledger(request)
+        if isinstance(by, Response):
+            return by
+        if not daemon.acknowledge_alert(alert_id, by):
             return JSONResponse({"error": f"no alert {alert_id!r}"}, status_code=404)
         return JSONResponse({"id": alert_id, "acknowledged": True})
 
@@ -121,16 +125,9 @@ def build_app(daemon: DaemonView) -> Starlette:
 
     async def acknowledge_conflict(request: Request) -> Response:
         conflict_id = request.path_params["conflict_id"]
-        by = "local-api"
-        if await request.body():
-            try:
-                body = await request.json()
-            except ValueError:
-                return JSONResponse({"error": "the body must be JSON"}, status_code=400)
-            given = body.get("by") if isinstance(body, dict) else None
-            if given is not None and (not isinstance(given, str) or not 0 < len(given) <= 100):
-                return JSONResponse({"error": "by: 1 to 100 characters"}, status_code=400)
-            by = given or by
+        by = await _acknowledger(request)
+        if isinstance(by, Response):
+            return by
         view = daemon.acknowledge_conflict(conflict_id, by)
         if view is None:
             return JSONResponse({"error": f"no conflict {conflict_id!r}"}, status_code=404)
@@ -181,6 +178,21 @@ def build_app(daemon: DaemonView) -> Starlette:
             Route("/override", override, methods=["POST"]),
         ]
     )
+
+
+async def _acknowledger(request: Request) -> str | Response:
+    """Who acknowledges: the body's ``{"by": "<who>"}`` (1 to 100 characters), else
+    ``local-api``; a 400 answer for a body that is not that."""
+    if not await request.body():
+        return "local-api"
+    try:
+        body = await request.json()
+    except ValueError:
+        return JSONResponse({"error": "the body must be JSON"}, status_code=400)
+    given = body.get("by") if isinstance(body, dict) else None
+    if given is not None and (not isinstance(given, str) or not 0 < len(given) <= 100):
+        return JSONResponse({"error": "by: 1 to 100 characters"}, status_code=400)
+    return given or "local-api"
 
 
 async def _event_stream(bus: EventBus, request: Request) -> AsyncIterator[str]:

@@ -313,6 +313,10 @@ class Daemon:
         assert self.manifest is not None
         return self.manifest.ticket_ids(status)
 
+    def tickets_inside(self) -> list[str]:
+        assert self.decider is not None
+        return self.decider.state.inside()
+
     def simulated_lane(self, scanner: ScannerSettings) -> tuple[int, int]:
         simulated = [s.name for s in self.settings.scanner if s.driver is DriverKind.SIMULATED]
         return simulated.index(scanner.name), len(simulated)
@@ -533,8 +537,8 @@ class Daemon:
     def list_alerts(self) -> list[dict[str, Any]]:
         return self.alerts.listing()
 
-    def acknowledge_alert(self, alert_id: str) -> bool:
-        return self.alerts.acknowledge(alert_id)
+    def acknowledge_alert(self, alert_id: str, by: str = "local-api") -> bool:
+        return self.alerts.acknowledge(alert_id, by)
 
     def list_conflicts(self) -> list[dict[str, Any]]:
         assert self.conflicts is not None

@@ -15,6 +15,7 @@ from scanctl.tui.model import DoorState
 from scanctl.tui.present import format_age, format_count
 from scanctl.tui.screens.base import DoorScreen
 from scanctl.tui.screens.override import OverrideScreen
+from scanctl.tui.widgets.link_bar import box_link_text
 
 __all__ = ["LinkScreen"]
 
@@ -40,6 +41,10 @@ class LinkScreen(DoorScreen):
         self.app.push_screen(OverrideScreen(), chosen)
 
     def compose_body(self) -> ComposeResult:
+        boxes = Static(id="link-boxes", classes="link-panel")
+        boxes.border_title = "Boxes"
+        boxes.display = False
+        yield boxes
         with Grid(id="link-grid"):
             for name, title in (
                 ("daemon", "Daemon"),
@@ -53,6 +58,13 @@ class LinkScreen(DoorScreen):
 
     def show(self, state: DoorState, events: list[dict[str, Any]] | None) -> None:
         status = state.status
+        venue = "boxes" in status
+        self.query_one("#link-boxes", Static).display = venue
+        self.query_one("#link-grid", Grid).display = not venue
+        if venue:  # one line per box; each box's own screen has the full panels
+            lines = Text("\n").join(box_link_text(box) for box in status["boxes"])
+            self.query_one("#link-boxes", Static).update(lines)
+            return
         now_ms = self.door.source.now_ms()
         self.query_one("#link-daemon", Static).update(_daemon(state, status))
         self.query_one("#link-backend", Static).update(_backend(status, now_ms))
