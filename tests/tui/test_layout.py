@@ -110,3 +110,24 @@ def test_an_alert_that_cleared_itself_still_waits_for_acknowledgement() -> None:
         await until(pilot, lambda: "✔ recording 12:00:00" in table_rows(app)[1][4], "who, when")
 
     run_app(source, body, size=(120, 40))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+def test_the_link_screen_shows_the_gate_mesh_and_every_peers_link(size: tuple[int, int]) -> None:
+    shown: list[str] = []
+
+    async def body(app: DoorApp, pilot: Pilot[None]) -> None:
+        await replayed(app, pilot)
+        await pilot.press("4")
+        await until(pilot, lambda: app.screen.query("#link-mesh"), "the link screen")
+        await pilot.pause()
+        shown.extend(screen_lines(app))
+
+    run_app(RecordedSource.from_file(RECORDING), body, size=size)
+    screen = "\n".join(shown)
+    assert "Gate mesh" in screen and "mesh 1/2 peers up ✘" in screen
+    assert re.search(r"gate-b +✔ up +0 s ago +0 behind", screen), screen
+    assert re.search(r"gate-c +✘ DOWN +1 min ago +12 behind", screen), screen
+    assert "⚠ 2 alerts" in shown[0], "the alerts stay in the header, whatever the mesh"
+    if size[0] >= 120:
+        assert "mesh 1/2 ✘" in shown[0]

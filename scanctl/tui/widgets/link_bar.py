@@ -10,6 +10,7 @@ from textual.widgets import Static
 from scanctl.tui.messages import LinkState
 from scanctl.tui.model import DoorState
 from scanctl.tui.present import format_count
+from scanctl.tui.widgets.mesh_panel import mesh_summary
 
 __all__ = ["LinkBar", "box_link_text", "link_text"]
 
@@ -72,6 +73,10 @@ def link_text(state: DoorState) -> Text:
     if manifest.get("stale"):
         text.append("  │ ✘ MANIFEST STALE", style="bold red")
     _alerts(state, text)
+    mesh = status.get("mesh")
+    if mesh:  # after the alerts: at 80 columns, those must not be the ones cut off
+        text.append("  │ ")
+        text.append_text(mesh_summary(mesh, short=True))
     return text
 
 
