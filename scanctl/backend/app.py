@@ -10,7 +10,6 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
-from starlette.middleware.gzip import GZipMiddleware
 
 from scanctl import __version__
 from scanctl.backend.api import (
@@ -19,6 +18,7 @@ from scanctl.backend.api import (
     conflicts,
     devices,
     health,
+    limits,
     offline,
     overrides,
     policies,
@@ -37,14 +37,17 @@ from scanctl.backend.api.scan_fast import ScanFastPath
 from scanctl.backend.auth.device_tokens import DeviceTokens
 from scanctl.backend.auth.tokens import Authenticator, DeviceTokenVerifier, PersonTokenVerifier
 from scanctl.backend.clock import Clock, system_clock
+from scanctl.backend.compression import MeteredGZip
 from scanctl.backend.db.engine import Database, create_database
 from scanctl.backend.db.guard import isolation_problems
-from scanctl.backend.db.migrate import upgrade
+from scanctl.backend.db.migrate import current_revision, upgrade
+from scanctl.backend.decision_metrics import DecisionCounts, register_process_collectors
 from scanctl.backend.errors import ConfigError
 from scanctl.backend.lifecycle import Lifecycle
 from scanctl.backend.metrics import HttpMetrics, MetricsMiddleware
 from scanctl.backend.middleware import BodySizeLimitMiddleware, TimeoutMiddleware
 from scanctl.backend.ratelimit import RateLimits
+from scanctl.backend.request_id import RequestIdMiddleware
 from scanctl.backend.runtime_metrics import QueryCounter, RuntimeCollector
 from scanctl.backend.scanning import ScanService, default_policy
 from scanctl.backend.scanning.auth import TokenCache
@@ -96,7 +99,19 @@ def create_app(
         # way, full collections stay short (they stop the event loop while they run).
         gc.freeze()
         lifecycle.mark_ready()
-        log.info("scanctl backend ready")
+        revision = await run_in_threadpool(current_revision, db.engine)
+        # The start-up banner: what runs, on what, at which schema (never a URL or secret).
+        log.info(
+            "scanctl backend ready",
+            extra={
+                "version": __version__,
+                "database": db.engine.dialect.name,
+                "revision": revision or "base",
+                "redis": shared is not None,
+                "upstream": settings.uses_upstream,
+                "address": f"{settings.host}:{settings.port}",
+            },
+        )
         try:
             yield
         finally:
@@ -138,6 +153,9 @@ def create_app(
     metrics.registry.register(
         RuntimeCollector(scan_service, QueryCounter(db.engine), rate_limits, shared)
     )
+    decisions = DecisionCounts()
+    metrics.registry.register(decisions)
+    register_process_collectors(metrics.registry)
     state = BackendState(
         settings=settings,
         db=db,
@@ -159,27 +177,31 @@ def create_app(
             shared,
             scan_denial_recorder(db, clock),
             upstream_retry_s=math.ceil(settings.upstream_reset_seconds),
+            decisions=decisions,
         ),
+        decisions=decisions,
     )
     app.state.backend = state
 
     install_error_handlers(app)
     # Routes match in order: the hot path first, before the catalog's dozens of routes.
-    for router in (
-        scan.router,
-        health.router,
-        catalog.router,
-        devices.router,
-        policies.router,
-        audit.router,
-        offline.router,
-        overrides.router,
-        qr.router,
-        scans.router,
-        conflicts.router,
-        upstream.router,
+    # Every router has its rate-limit group (`api.limits`); health routes need no token.
+    groups = limits.GROUPS
+    for router, group in (
+        (scan.router, groups["scan"]),
+        (health.router, None),
+        (catalog.router, groups["catalog"]),
+        (devices.router, groups["devices"]),
+        (policies.router, groups["policies"]),
+        (audit.router, groups["audit"]),
+        (offline.router, groups["offline"]),
+        (overrides.router, groups["offline"]),
+        (qr.router, groups["qr"]),
+        (scans.router, groups["scans"]),
+        (conflicts.router, groups["conflicts"]),
+        (upstream.router, groups["upstream"]),
     ):
-        app.include_router(router)
+        limits.include(app, router, group)
     if settings.enable_test_routes:
         app.include_router(testing.router)
 
@@ -192,7 +214,7 @@ def create_app(
     )
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(TimeoutMiddleware, seconds=settings.request_timeout_seconds)
-    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(MeteredGZip, metrics=metrics)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     # Outermost: ordinary scans are answered here, with the same metrics, slow log,
     # deadline and body limit as above; every other request passes through them.
@@ -205,4 +227,6 @@ def create_app(
         max_body_bytes=settings.max_body_bytes,
         timeout_seconds=settings.request_timeout_seconds,
     )
+    # Outermost of all: every line logged for a request carries its id.
+    app.add_middleware(RequestIdMiddleware)
     return app

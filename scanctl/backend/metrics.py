@@ -9,7 +9,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["HttpMetrics", "MetricsMiddleware"]
+__all__ = ["HttpMetrics", "MetricsMiddleware", "route_of"]
 
 _slow_log = logging.getLogger("scanctl.backend.slow")
 _UNMATCHED = "<unmatched>"  # keeps label cardinality bounded for 404 probes
@@ -51,6 +51,25 @@ class HttpMetrics:
             registry=self.registry,
         )
 
+        self.uncompressed_bytes = Counter(
+            "scanctl_http_compressed_responses_uncompressed_bytes",
+            "Body bytes of the gzip-encoded responses before compression, by route.",
+            ["route"],
+            registry=self.registry,
+        )
+        self.compressed_bytes = Counter(
+            "scanctl_http_compressed_responses_bytes",
+            "Body bytes of the gzip-encoded responses as sent, by route (the ratio to the"
+            " uncompressed count is what compression saves).",
+            ["route"],
+            registry=self.registry,
+        )
+
+    def compressed(self, route: str, uncompressed: int, sent: int) -> None:
+        """Record one gzip-encoded response: its body before and after compression."""
+        self.uncompressed_bytes.labels(route).inc(uncompressed)
+        self.compressed_bytes.labels(route).inc(sent)
+
     def observe(self, method: str, route: str, status: int, elapsed: float) -> None:
         """Record one answered request."""
         labels = (method, route, str(status))
@@ -74,7 +93,8 @@ class HttpMetrics:
         return generate_latest(self.registry)
 
 
-def _route_of(scope: Scope) -> str:
+def route_of(scope: Scope) -> str:
+    """The route template a request matched (bounded label values), or ``<unmatched>``."""
     route: Any = scope.get("route")
     path = getattr(route, "path", None)
     return path if isinstance(path, str) else _UNMATCHED
@@ -107,4 +127,4 @@ class MetricsMiddleware:
         finally:
             self.metrics.in_flight.dec()
             elapsed = time.perf_counter() - started
-            self.metrics.observe(scope["method"], _route_of(scope), status, elapsed)
+            self.metrics.observe(scope["method"], route_of(scope), status, elapsed)

@@ -150,6 +150,11 @@ class RateLimits:
         """Count a QR code fetched by a user for a ticket; None or seconds to wait."""
         return self._hit_counter(self._qr, "qr", tenant_id, subject, ticket_id)
 
+    def hit_caller(self, group: str, tenant_id: str, caller: str, per_minute: int) -> int | None:
+        """Count an API request of a caller in a limit group (`api.limits`); None when
+        allowed, else seconds until one is."""
+        return self._hit_counter(_per_minute(per_minute), "api", group, tenant_id, caller)
+
     def _hit_counter(self, item: RateLimitItem, *keys: str) -> int | None:
         def hit(limiters: _Limiters) -> int | None:
             if limiters.counter.hit(item, *keys):

@@ -1,4 +1,5 @@
-"""Metrics read at scrape time: cache hits and misses, database queries, Redis state.
+"""Metrics read at scrape time: cache hits and misses, database queries and connection
+pool, Redis state.
 
 The hot path only bumps plain integers (cache hits, queries); this collector turns
 them into Prometheus families when `/metrics` is scraped, so counting costs a scan
@@ -62,33 +63,24 @@ class RuntimeCollector(Collector):
             "Catalog cache lookups not answered at a level (a redis miss reads the database).",
             labels=["cache", "level"],
         )
-        ratio = GaugeMetricFamily(
-            "scanctl_cache_hit_ratio",
-            "Share of lookups answered without the database since start, by cache "
-            "(for people; dashboards compute rates from the counters).",
-            labels=["cache"],
-        )
+        # No ratio gauge: a ratio since start hides the last minutes; dashboards divide
+        # the counters' rates (hits / (hits + misses) at the memory level).
         for name, cache in self.scans.cache.caches().items():
             hits.add_metric([name, "memory"], cache.hits)
             misses.add_metric([name, "memory"], cache.misses)
-            answered, lookups = cache.hits, cache.hits + cache.misses
             second = cache.second
             if second is not None:
-                shared_hits = getattr(second, "hits", 0)
-                hits.add_metric([name, "redis"], shared_hits)
+                hits.add_metric([name, "redis"], getattr(second, "hits", 0))
                 misses.add_metric([name, "redis"], getattr(second, "misses", 0))
-                answered += shared_hits
-            if lookups:
-                ratio.add_metric([name], answered / lookups)
         yield hits
         yield misses
-        yield ratio
         queries = CounterMetricFamily(
             "scanctl_db_queries", "Statements sent to the database, by kind.", labels=["kind"]
         )
         for kind, count in self.queries.counts.items():
             queries.add_metric([kind], count)
         yield queries
+        yield from self._pool()
         storage = GaugeMetricFamily(
             "scanctl_rate_limit_storage",
             "Where rate-limit counts go now (1 for the storage in use).",
@@ -102,6 +94,36 @@ class RuntimeCollector(Collector):
             value=self.rate_limits.fallbacks,
         )
         yield from self._redis()
+
+    def _pool(self) -> Iterator[Metric]:
+        """The database connection pool: its size, and its connections by state."""
+        pool = self.scans.db.engine.pool
+        figures = {}
+        for name in ("size", "checkedout", "checkedin", "overflow"):
+            read = getattr(pool, name, None)  # a queue pool has them all; others fewer
+            if callable(read):
+                figures[name] = read()
+        if "size" in figures:
+            yield GaugeMetricFamily(
+                "scanctl_db_pool_size",
+                "Connections the database pool keeps open (beyond them: overflow).",
+                value=figures["size"],
+            )
+        connections = GaugeMetricFamily(
+            "scanctl_db_pool_connections",
+            "Database connections of the pool by state: in_use (checked out by a request or"
+            " the writer), idle (open, waiting in the pool), overflow (beyond the pool's size;"
+            " negative while the pool has not opened all its connections yet).",
+            labels=["state"],
+        )
+        for state, name in (
+            ("in_use", "checkedout"),
+            ("idle", "checkedin"),
+            ("overflow", "overflow"),
+        ):
+            if name in figures:
+                connections.add_metric([state], figures[name])
+        yield connections
 
     def _redis(self) -> Iterator[Metric]:
         shared = self.shared

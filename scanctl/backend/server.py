@@ -20,12 +20,15 @@ import uvicorn
 from fastapi import FastAPI
 
 from scanctl.backend.app import create_app
+from scanctl.backend.db.engine import create_database
+from scanctl.backend.db.guard import isolation_problems
+from scanctl.backend.db.migrate import upgrade
 from scanctl.backend.http_guard import ConnectionLimits, guarded_protocol
 from scanctl.backend.lifecycle import Lifecycle
 from scanctl.backend.settings import Settings
 from scanctl.backend.state import backend_state
 
-__all__ = ["BackendServer", "build_server", "serve"]
+__all__ = ["BackendServer", "DatabaseUnreachable", "build_server", "database_problems", "serve"]
 
 _HANDLED = (signal.SIGINT, signal.SIGTERM)
 
@@ -81,6 +84,34 @@ def connection_bound(wanted: int) -> int:
     return max(16, min(wanted, soft - FILES_KEPT_SPARE))
 
 
+class DatabaseUnreachable(Exception):
+    """The database could not be reached at start (the message is one line)."""
+
+
+def database_problems(settings: Settings) -> list[str]:
+    """Why the database must not be served from, one line each, found before the port is
+    bound (empty: it may). On PostgreSQL: migrated first when ``AUTO_MIGRATE`` says so,
+    then the role and tables checked as the lifespan would (`db.guard`), so a superuser or
+    a table owner is refused with exit status 2, not a traceback from the lifespan.
+
+    Raises DatabaseUnreachable when it cannot connect.
+    """
+    if settings.is_sqlite:
+        return []  # nothing to check: one venue, one file, no roles
+    from sqlalchemy.exc import DBAPIError
+
+    database = create_database(settings.effective_database_url)
+    try:
+        if settings.should_auto_migrate:
+            upgrade(database.engine)
+        return isolation_problems(database.engine)
+    except DBAPIError as exc:
+        first = str(exc.orig or exc).strip().splitlines()
+        raise DatabaseUnreachable(first[0] if first else type(exc).__name__) from None
+    finally:
+        database.close()
+
+
 def build_server(settings: Settings, app: FastAPI | None = None) -> BackendServer:
     """A server for the settings (host, port, connection limits, keep-alive, drain
     timeout, log level)."""
@@ -98,6 +129,8 @@ def build_server(settings: Settings, app: FastAPI | None = None) -> BackendServe
         timeout_keep_alive=int(settings.keep_alive_seconds),
         timeout_graceful_shutdown=int(settings.shutdown_timeout_seconds),
         log_level=settings.log_level,
+        # The entry point set up logging (scanctl.logs); uvicorn must not rewire it.
+        log_config=None,
         proxy_headers=False,
         server_header=False,
         lifespan="on",

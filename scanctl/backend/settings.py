@@ -37,6 +37,7 @@ from scanctl.backend.secrets_check import generate_hint, secret_problems
 
 __all__ = [
     "MANIFEST_SIGNING_KEY_REQUIRED",
+    "SECRET_SETTINGS",
     "Settings",
     "load_jwt_secret",
     "load_settings",
@@ -156,7 +157,12 @@ class Settings(BaseSettings):
     enable_test_routes: bool = False
     """Adds routes that exist only for the test suite (a deliberately slow request)."""
     log_level: Literal["critical", "error", "warning", "info", "debug", "trace"] = "info"
-    """uvicorn's log level."""
+    """Log level of the server's log (the access log and uvicorn's own lines included).
+    ``debug`` adds the cause of each INVALID scan (bad format, bad MAC, unknown ticket),
+    which ``info`` already logs too; never the code itself."""
+    log_format: Literal["auto", "human", "logfmt", "json"] = "auto"
+    """One line per record on stderr: ``json`` (one object a line), ``logfmt``, or
+    ``human``; ``auto`` is human on a terminal and logfmt otherwise (journald)."""
 
     @property
     def effective_database_url(self) -> str:
@@ -367,15 +373,67 @@ def _env_name(field: str) -> str:
     return _ENV_NAMES.get(field, field.upper())
 
 
+SECRET_SETTINGS = (
+    "hmac_secret",
+    "hmac_secret_previous",
+    "jwt_secret",
+    "manifest_signing_key",
+    "upstream_token",
+)
+"""Settings that may also come from a file: ``X_FILE`` names it (systemd credentials:
+``LoadCredential=hmac_secret:/etc/scanctl/hmac_secret`` and
+``HMAC_SECRET_FILE=%d/hmac_secret``)."""
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as fh:
+            mode = os.fstat(fh.fileno()).st_mode
             data = tomllib.load(fh)
     except FileNotFoundError:
         raise ConfigError([f"--config: {path} does not exist"]) from None
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError([f"--config: {path} cannot be read: {exc}"]) from None
-    return {key.lower(): value for key, value in data.items()}
+    values = {key.lower(): value for key, value in data.items()}
+    held = sorted(k for k in values if k in SECRET_SETTINGS)
+    if held and mode & 0o004:
+        raise ConfigError(
+            [
+                f"--config: {path} holds secrets ({', '.join(held)}) and every user of this "
+                f"machine may read it (mode {mode & 0o777:04o}): run `chmod 600 {path}` "
+                "(640 for a group), or move the secrets to *_FILE settings"
+            ]
+        )
+    return values
+
+
+def _secret_files(values: dict[str, Any], env: dict[str, str]) -> list[str]:
+    """Read every ``X_FILE`` (environment, else the TOML file's ``x_file``) into ``X``;
+    the problems found (unreadable file, both X and X_FILE given)."""
+    problems: list[str] = []
+    for name in SECRET_SETTINGS:
+        file_key = f"{name}_file"
+        from_env = env.pop(file_key.upper(), None)
+        from_toml = values.pop(file_key, None)
+        location = from_env if from_env is not None else from_toml
+        if location is None:
+            continue
+        if from_env is None and name.upper() in env:
+            continue  # the environment beats the TOML file, as for every setting
+        if name.upper() in env if from_env is not None else name in values:
+            problems.append(f"{file_key.upper()}: set either {name.upper()} or this, not both")
+            continue
+        try:
+            secret = Path(str(location)).read_text(encoding="utf-8").rstrip("\r\n")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+            problems.append(f"{file_key.upper()}: cannot read {location}: {reason}")
+            continue
+        if from_env is not None:
+            env[name.upper()] = secret
+        else:
+            values[name] = secret
+    return problems
 
 
 def _env_keys(env: Mapping[str, str]) -> set[str]:
@@ -398,11 +456,11 @@ def load_settings(
     """
     env = dict(os.environ if environ is None else environ)
     values: dict[str, Any] = _read_toml(config_file) if config_file is not None else {}
+    problems = _secret_files(values, env)
     # The environment beats the file: drop file keys the environment sets.
     for key in _env_keys(env):
         values.pop(key, None)
     values.update({k: v for k, v in (overrides or {}).items() if v is not None})
-    problems: list[str] = []
     has_manifest_key = "manifest_signing_key" in values or "manifest_signing_key" in _env_keys(env)
     if MANIFEST_SIGNING_KEY_REQUIRED and not has_manifest_key:
         problems.append(
@@ -463,6 +521,9 @@ def load_jwt_secret(
     """JWT_SECRET alone, from the same sources and with the same checks (for `token issue`)."""
     env = dict(os.environ if environ is None else environ)
     values = _read_toml(config_file) if config_file is not None else {}
+    problems = _secret_files(values, env)
+    if problems:
+        raise ConfigError(problems)
     raw = env.get("JWT_SECRET", values.get("jwt_secret"))
     if raw is None:
         raise ConfigError([f"JWT_SECRET: is required; {generate_hint()}"])

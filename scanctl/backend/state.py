@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from scanctl.backend.auth.tokens import Authenticator
     from scanctl.backend.clock import Clock
     from scanctl.backend.db.engine import Database
+    from scanctl.backend.decision_metrics import DecisionCounts
     from scanctl.backend.lifecycle import Lifecycle
     from scanctl.backend.metrics import HttpMetrics
     from scanctl.backend.offline.issuing import ManifestIssuer
@@ -53,6 +54,8 @@ class BackendState:
     shared: SharedState | None
     tokens: TokenCache
     pipeline: ScanPipeline
+    decisions: DecisionCounts
+    """Stored decisions by event, gate, reason and who decided (for `/metrics`)."""
     manifest_issuer: ManifestIssuer | None = None
     """Made on the first manifest request (it needs MANIFEST_SIGNING_KEY)."""
 

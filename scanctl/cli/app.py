@@ -130,6 +130,12 @@ from scanctl.cli import conflicts as _conflicts  # noqa: E402
 app.add_typer(_conflicts.app, name="conflicts")
 
 
+# The night's report (issue 19): entry curves, peaks, denials, conflicts, offline periods.
+from scanctl.cli.report import report as _report  # noqa: E402
+
+app.command("report")(_report)
+
+
 def main() -> None:
     """Console entry point."""
     app()

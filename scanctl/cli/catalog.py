@@ -228,7 +228,9 @@ def import_tickets(
         str,
         typer.Argument(help="A .csv (header row) or .json file of tickets; - reads stdin."),
     ],
-    event: str = typer.Option(..., "--event", help="The event's UUID (it must exist)."),
+    event: str | None = typer.Option(
+        None, "--event", help="The event's UUID (it must exist; default: the context's)."
+    ),
     fmt: Annotated[
         str | None,
         typer.Option(
@@ -252,7 +254,14 @@ def import_tickets(
     """
     from scanctl.backend.api.models import MAX_TICKETS_PER_CALL
 
-    event_id = _event_id(event)
+    target = resolve(context=context, url=url, token=token)
+    if event is None and target.event is None:
+        raise CliError(
+            "which event? pass --event (or set one in the context)",
+            ExitCode.USAGE,
+            hint="`scanctl context set NAME --event UUID` keeps it for every command",
+        )
+    event_id = _event_id(event or str(target.event))
     if fmt is not None and fmt.lower() not in ("csv", "json"):
         raise CliError("--format must be csv or json", ExitCode.USAGE)
     kind = fmt.lower() if fmt else None
@@ -272,7 +281,6 @@ def import_tickets(
         ) from None
     from scanctl.client import ClientError
 
-    target = resolve(context=context, url=url, token=token)
     totals = {"created": 0, "updated": 0, "unchanged": 0, "sequence": 0}
     chunks = 0
     bar = progress("uploading", enabled=not as_json and len(tickets) > MAX_TICKETS_PER_CALL)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,23 +38,24 @@ def run(
     config: Path = CONFIG_OPTION,
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log every decision."),
 ) -> None:
-    """Run the gate daemon in the foreground until SIGTERM or Ctrl+C (then drain and exit 0)."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    """Run the gate daemon in the foreground until SIGTERM or Ctrl+C (then drain and exit 0).
+
+    The log goes to stderr in the gate.toml's log_format; -v adds a line per decision
+    (and the cause of each INVALID), at debug level.
+    """
     import asyncio
 
     from scanctl.daemon.config import ConfigError, load_settings
     from scanctl.daemon.driver_factory import UnsupportedDriver
     from scanctl.daemon.identity import DeviceIdentity, IdentityError
     from scanctl.daemon.runner import Daemon, DaemonError
+    from scanctl.logs import configure
 
     try:
         settings = load_settings(config)
     except ConfigError as error:
         raise CliError(f"{config}: {'; '.join(error.problems)}", ExitCode.USAGE) from None
+    configure(logging.DEBUG if verbose else logging.INFO, settings.log_format)
     try:
         daemon = Daemon(settings, DeviceIdentity.load(settings.data_dir))
         daemon.open()
@@ -113,7 +113,11 @@ def status(
     """Show a running daemon's state, manifest, journal and gates.
 
     JSON: the daemon's /status answer with its "gates" added; "conflicts" counts the
-    double entries reported to this gate ({"open", "acknowledged"}).
+    double entries reported to this gate ({"open", "acknowledged"}); "mesh" (null
+    without a [mesh] table) is the gate mesh: {"listen", "discovery", "peersUp",
+    "peers": [{"name", "deviceId", "address", "foundBy", "state" (up, down, unknown),
+    "lastHeardAt", "lagRecords", "behindUs"}], "records": {"own", "peers"},
+    "refused": {reason: count}, "propagationMs": {"p50", "p99", "samples"}}.
     """
     path = _socket_for(config, socket)
     report = _get(path, "/status")
@@ -141,11 +145,38 @@ def status(
             f"conflicts: {conflicts.get('open', 0)} open,"
             f" {conflicts.get('acknowledged', 0)} acknowledged"
         )
+    mesh = report.get("mesh")
+    if mesh:
+        _echo_mesh(mesh)
     for gate in report["gates"]:
         flag = " (paused)" if gate["paused"] else ""
         typer.echo(
             f"gate {gate['gate']}{flag}: {gate['admitted']} admitted, {gate['denied']} denied,"
             f" {gate['per_minute_now']}/min"
+        )
+
+
+def _echo_mesh(mesh: dict[str, Any]) -> None:
+    """The gate mesh in a few lines: where it listens, and each peer's link and lag."""
+    peers = mesh["peers"]
+    refused = sum(mesh["refused"].values())
+    typer.echo(
+        f"mesh: listening on {mesh['listen']} ({mesh['discovery']}),"
+        f" {mesh['peers_up']} of {len(peers)} peers up, {mesh['records']['peers']} peer"
+        f" admissions held{f', {refused} datagrams refused' if refused else ''}"
+    )
+    for peer in peers:
+        heard = peer["last_heard_at_ms"]
+        lag = peer["lag_records"]
+        typer.echo(
+            f"  peer {peer['name'] or peer['device_id'] or '?'} ({peer['address']}):"
+            f" {peer['state'].upper() if peer['state'] == 'down' else peer['state']}"
+            + (
+                ""
+                if heard is None
+                else f", last heard {time.strftime('%H:%M:%S', time.localtime(heard / 1000))}"
+            )
+            + ("" if lag is None else f", {lag} admissions behind")
         )
 
 

@@ -40,7 +40,11 @@ def demo(
     device with its manifest, and a gate daemon with four simulated scanners; then open the
     supervisor TUI. `q` or Ctrl+C stops everything and removes the temporary directory.
 
-    With --headless, JSON: {"gates", "admitted", "denied"}.
+    The demo's processes get nothing of the calling shell's environment but PATH, HOME,
+    TMPDIR and the locale: an exported DATABASE_URL or REDIS_URL is not theirs.
+
+    With --headless, JSON: {"gates", "admitted", "denied", "entered", "exited", "inside",
+    "ticketsIn"}.
     """
     from scanctl.client import ClientError
     from scanctl.demo.stack import DemoError, DemoOptions, DemoStack
@@ -57,7 +61,7 @@ def demo(
             else:
                 from scanctl.tui import LiveSource, build_app
 
-                build_app(LiveSource(stack.socket_path)).run()
+                build_app(LiveSource(stack.socket_path, box="demo-gate")).run()
     except (DemoError, ClientError) as error:
         raise CliError(f"the demo could not start: {error}", ExitCode.FAILED) from None
 
@@ -68,12 +72,7 @@ def _run_headless(stack: DemoStack, duration: float, as_json: bool) -> None:
         time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
     summary = stack.summary()
     if as_json:
-        typer.echo(
-            json.dumps(
-                {"gates": summary.gates, "admitted": summary.admitted, "denied": summary.denied},
-                indent=2,
-            )
-        )
+        typer.echo(json.dumps(summary.as_json(), indent=2))
     else:
         for line in summary.lines():
             typer.echo(line)

@@ -130,6 +130,9 @@ def _send(
     return statuses, conflicts, counts
 
 
+_OUTCOMES = ("accepted", "duplicate", "conflict", "rejected")
+
+
 @app.command("push")
 def push(
     batch: BatchOption = 1000,
@@ -149,6 +152,13 @@ def push(
     """
     side = gate_side(context=context, url=url, data_dir=data_dir, config=config)
     identity = load_identity(side.data_dir)
+    if not (side.data_dir / JOURNAL_FILE).exists():
+        # A registered gate whose daemon never ran here has scanned nothing: not an error.
+        if as_json:
+            print_json({"pushed": 0, "summary": dict.fromkeys(_OUTCOMES, 0), "conflicts": []})
+        else:
+            stdout.print(f"Pushed 0 scans: no scans journaled in {side.data_dir} yet.")
+        return
     journal = _open_journal(_journal_path(side.data_dir))
     totals: Counter[str] = Counter()
     conflicts: list[dict[str, Any]] = []
@@ -170,7 +180,7 @@ def push(
                 bar.advance(task, len(rows))
     finally:
         journal.close()
-    summary = {k: totals.get(k, 0) for k in ("accepted", "duplicate", "conflict", "rejected")}
+    summary = {k: totals.get(k, 0) for k in _OUTCOMES}
     if as_json:
         report = {"pushed": sum(totals.values()), "summary": summary, "conflicts": conflicts}
         print_json(to_contract(report))

@@ -50,7 +50,7 @@ def scan(
 
     JSON: the decision, {"allowed", "reason", "message", "ticketId", "admittedAt",
     "admittedGate", "transferredTo", "retryAfterSeconds", "warning", "scanId",
-    "decidedAt"} (unused facts null).
+    "decidedAt", "admittedDevice"} (unused facts null).
     """
     target = resolve(context=context, url=url, token=token)
     event_id = target.require("event", event)

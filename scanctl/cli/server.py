@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 
@@ -41,14 +41,21 @@ def _settings(config: Path | None, **overrides: Any) -> Settings:
     try:
         return load_settings(config, overrides=overrides)
     except ConfigError as exc:
-        # Every problem at once, one per line, under the usual `Error:` line.
-        typer.echo("Error: the configuration cannot be used:", err=True)
-        for problem in exc.problems:
-            typer.echo(f"  {problem}", err=True)
-        typer.echo(
-            "Hint: settings come from the environment or --config FILE (README: Settings)", err=True
-        )
-        raise typer.Exit(ExitCode.USAGE) from None
+        _refuse(exc.problems)
+
+
+def _refuse(problems: list[str]) -> NoReturn:
+    """Every problem at once, one per line, under the usual `Error:` line; exit 2."""
+    typer.echo("Error: the configuration cannot be used:", err=True)
+    for problem in problems:
+        typer.echo(f"  {problem}", err=True)
+    typer.echo(
+        "Hint: settings come from the environment or --config FILE (README: Settings)", err=True
+    )
+    raise typer.Exit(ExitCode.USAGE)
+
+
+_LOG_LEVELS = {"critical": 50, "error": 40, "warning": 30, "info": 20, "debug": 10, "trace": 5}
 
 
 @app.command("run")
@@ -60,12 +67,24 @@ def run(
     """Serve the API until SIGTERM or Ctrl+C, then drain in-flight requests and exit 0.
 
     Settings are validated first: every missing or weak one is listed on stderr and the
-    command exits 2 before binding a port.
+    command exits 2 before binding a port. So is a PostgreSQL role that row-level
+    security would not hold (a superuser, BYPASSRLS, an owner of the tables); a database
+    that cannot be reached exits 3.
     """
     settings = _settings(config, host=host, port=port)
+    from scanctl.logs import configure
+
+    configure(_LOG_LEVELS[settings.log_level], settings.log_format)
     _check_database_dir(settings.effective_database_url)
     _check_port(settings.host, settings.port)
-    from scanctl.backend.server import serve
+    from scanctl.backend.server import DatabaseUnreachable, database_problems, serve
+
+    try:
+        problems = database_problems(settings)
+    except DatabaseUnreachable as exc:
+        raise CliError(f"cannot reach the database: {exc}", ExitCode.UNREACHABLE) from None
+    if problems:
+        _refuse(problems)
 
     try:
         started = serve(settings)

@@ -7,6 +7,7 @@ from scanctl.core.conflicts import (
     ConflictKind,
     code_key,
     conflict_id,
+    conflict_to_wire,
     find_conflicts,
 )
 from scanctl.core.decide import Decision, decide, deny
@@ -60,7 +61,9 @@ from scanctl.core.tokens import (
     StaticCode,
     format_token,
     parse_code,
+    printed_hash_of,
     static_code_hash,
+    stored_payload,
 )
 
 __all__ = [
@@ -100,6 +103,7 @@ __all__ = [
     "code_key",
     "compute_mac",
     "conflict_id",
+    "conflict_to_wire",
     "decide",
     "decision_from_wire",
     "decision_to_wire",
@@ -120,8 +124,10 @@ __all__ = [
     "ms_of_iso",
     "new_nonce",
     "parse_code",
+    "printed_hash_of",
     "rate_limit_unit",
     "static_code_hash",
+    "stored_payload",
     "verify_mac",
     "zone_admits",
 ]

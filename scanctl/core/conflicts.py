@@ -29,10 +29,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
+from scanctl.core.decision_wire import iso_ms
 from scanctl.core.policy import Policy
 from scanctl.core.tickets import Direction
-from scanctl.core.tokens import RotatingCode, StaticCode, parse_code
+from scanctl.core.tokens import RotatingCode, StaticCode, parse_code, printed_hash_of
 
 __all__ = [
     "Admission",
@@ -40,6 +42,7 @@ __all__ = [
     "ConflictKind",
     "code_key",
     "conflict_id",
+    "conflict_to_wire",
     "find_conflicts",
 ]
 
@@ -111,7 +114,8 @@ def code_key(raw: str) -> str | None:
         return f"nonce:{parsed.nonce}"
     if isinstance(parsed, StaticCode):
         return f"printed:{parsed.secret_hash}"
-    return None
+    printed = printed_hash_of(raw)  # gates and the backend keep a printed code as its hash
+    return None if printed is None else f"printed:{printed}"
 
 
 def conflict_id(
@@ -178,3 +182,30 @@ def find_conflicts(
                 evidence = (*entries[:allowance], extra)
                 found.append(_conflict(ConflictKind.OVER_ALLOWANCE, event_id, ticket_id, evidence))
     return found
+
+
+def conflict_to_wire(conflict: Conflict) -> dict[str, Any]:
+    """A conflict as the backend's ``GET /api/conflicts`` lists it (camelCase, RFC 3339
+    times): the one form gates keep, whether the backend or a peer gate made it known."""
+    first = conflict.first
+    return {
+        "id": conflict.id,
+        "kind": conflict.kind.value,
+        "eventId": conflict.event_id,
+        "ticketId": conflict.ticket_id,
+        "detectedAt": iso_ms(conflict.detected_at_ms),
+        "firstScanId": first.scan_id,
+        "admissions": [
+            {
+                "scanId": a.scan_id,
+                "deviceId": a.device_id,
+                "gate": a.gate,
+                "lane": a.lane,
+                "direction": a.direction.value,
+                "scannedAt": iso_ms(a.at_ms),
+                "decidedBy": a.decided_by,
+                "first": a is first,
+            }
+            for a in conflict.admissions
+        ],
+    }

@@ -29,7 +29,8 @@ The order of the checks, and why:
 10. TICKET_NOT_YET_VALID / TICKET_EXPIRED — the ticket's own validity window.
 11. WRONG_ZONE — the gate's zone is not one the ticket grants (`core.lanes` has the one
     rule: which zone a lane guards, and what unzoned tickets may do).
-12. History: ALREADY_SCANNED inside the duplicate window or when re-entry is off,
+12. History: ALREADY_SCANNED inside the duplicate window or when re-entry is off (it
+    names the ticket's *first* admission: when, at which gate, by which device),
     MAX_REENTRIES (past the policy's admission allowance), COOLDOWN, then
     RE_ENTRY_ADMITTED; a first entry is ADMITTED. Only entries use up admissions: a
     ticket with exits but no entry (a mistaken exit scan) enters as ADMITTED.
@@ -72,9 +73,9 @@ class Decision(NamedTuple):
     dataclass, at a fraction of the construction cost.
 
     ``verified`` says the code itself checked out (MAC or static hash), so the nonce is
-    spent and the specific reason may be shown. ``admitted_at_ms``/``admitted_gate``
-    accompany ALREADY_SCANNED, ``transferred_to`` TICKET_TRANSFERRED and
-    ``retry_after_s`` COOLDOWN.
+    spent and the specific reason may be shown. ``admitted_at_ms``/``admitted_gate``/
+    ``admitted_device`` (the ticket's first admission) accompany ALREADY_SCANNED,
+    ``transferred_to`` TICKET_TRANSFERRED and ``retry_after_s`` COOLDOWN.
     """
 
     allowed: bool
@@ -87,6 +88,7 @@ class Decision(NamedTuple):
     transferred_to: str | None = None
     retry_after_s: int | None = None
     warning: str | None = None
+    admitted_device: str | None = None
 
 
 def deny(reason: Reason, ticket_id: str | None = None, *, verified: bool = False) -> Decision:
@@ -179,21 +181,22 @@ def _decide_verified(
         return _verified(Reason.TICKET_EXPIRED, ticket)
     if not zone_admits(gate_zone(scanner, policy), ticket.zones, policy):
         return _verified(Reason.WRONG_ZONE, ticket)
-    last_entry = _last_entry(history)
-    if last_entry is None:
+    first_entry = _first_entry(history)
+    if first_entry is None:
         # Exits alone use up nothing: a mistaken exit scan must not lock the holder out.
         return _verified(Reason.ADMITTED, ticket)
-    return _decide_reentry(ticket, policy, history, last_entry, now_ms)
+    return _decide_reentry(ticket, policy, history, first_entry, now_ms)
 
 
 def _decide_reentry(
     ticket: TicketFacts,
     policy: Policy,
     history: Sequence[PastScan],
-    last_entry: PastScan,
+    first_entry: PastScan,
     now_ms: int,
 ) -> Decision:
-    """Step 12 for a ticket that has entered before."""
+    """Step 12 for a ticket that has entered before (``first_entry``: its first admission,
+    the one an ALREADY_SCANNED names, as DESIGN says)."""
     last = history[-1]
     since_last_ms = now_ms - last.at_ms
     inside = last.direction is Direction.ENTRY
@@ -206,8 +209,9 @@ def _decide_reentry(
             message_for(Reason.ALREADY_SCANNED),
             ticket.ticket_id,
             True,
-            admitted_at_ms=last_entry.at_ms,
-            admitted_gate=last_entry.gate,
+            admitted_at_ms=first_entry.at_ms,
+            admitted_gate=first_entry.gate,
+            admitted_device=first_entry.device_id or None,
         )
     allowance = policy.admission_allowance
     entries = sum(1 for past in history if past.direction is Direction.ENTRY)
@@ -227,8 +231,8 @@ def _decide_reentry(
     return _verified(Reason.RE_ENTRY_ADMITTED, ticket)
 
 
-def _last_entry(history: Sequence[PastScan]) -> PastScan | None:
-    for past in reversed(history):
+def _first_entry(history: Sequence[PastScan]) -> PastScan | None:
+    for past in history:
         if past.direction is Direction.ENTRY:
             return past
     return None

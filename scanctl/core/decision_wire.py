@@ -62,6 +62,8 @@ def decision_to_wire(decision: Decision, scan_id: str, decided_at_ms: int) -> di
         "warning": decision.warning,
         "scanId": scan_id,
         "decidedAt": iso_ms(decided_at_ms),
+        # Last: keys added later go at the end, so clients reading by position still work.
+        "admittedDevice": decision.admitted_device if verified else None,
     }
 
 
@@ -90,6 +92,7 @@ def decision_from_wire(body: Mapping[str, object]) -> WireDecision:
         transferred_to=_optional_text(body, "transferredTo"),
         retry_after_s=retry_after,
         warning=_optional_text(body, "warning"),
+        admitted_device=_optional_text(body, "admittedDevice"),
     )
     return WireDecision(decision, _text(body, "scanId"), ms_of_iso(_text(body, "decidedAt")))
 

@@ -21,7 +21,9 @@ __all__ = [
     "StaticCode",
     "format_token",
     "parse_code",
+    "printed_hash_of",
     "static_code_hash",
+    "stored_payload",
 ]
 
 MAX_CODE_LENGTH = 512
@@ -30,6 +32,7 @@ MAX_CODE_LENGTH = 512
 # ASCII classes on purpose: \d would also match other scripts' digits.
 _ROTATING = re.compile(r"[0-9a-f]{8}:[0-9]{13}:[0-9a-f]{16}:[0-9a-f]{64}")
 _STATIC = re.compile(r"[A-Za-z0-9_-]{24,128}")
+_STORED_PRINTED = re.compile(r"sha256:([0-9a-f]{64})")
 
 
 class RotatingCode(NamedTuple):
@@ -91,6 +94,21 @@ def parse_code(data: str | bytes) -> ParsedCode:
     if _STATIC.fullmatch(data) is not None:
         return StaticCode(static_code_hash(data))
     return InvalidCode("unrecognised format")
+
+
+def stored_payload(code: ParsedCode) -> str | None:
+    """What journals and scan tables keep instead of a printed ticket's code: its hash
+    as ``sha256:<hex>`` (a printed code is a bearer secret valid for the whole event;
+    a rotating one expires in seconds and is kept as read). None: keep the payload."""
+    if isinstance(code, StaticCode):
+        return "sha256:" + code.secret_hash
+    return None
+
+
+def printed_hash_of(stored: str) -> str | None:
+    """The printed code's hash a stored payload (`stored_payload`) names, else None."""
+    match = _STORED_PRINTED.fullmatch(stored)
+    return None if match is None else match.group(1)
 
 
 def format_token(ticket_id: str, timestamp_ms: int, nonce: str, mac: str) -> str:

@@ -10,6 +10,7 @@ alerts nobody acknowledged are back after a restart.
 from __future__ import annotations
 
 import itertools
+import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from enum import StrEnum
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
     from scanctl.daemon.alert_store import AlertStore
 
 __all__ = ["Alert", "AlertBook", "AlertKind", "BurstDetector", "Severity"]
+
+log = logging.getLogger(__name__)
 
 
 class AlertKind(StrEnum):
@@ -36,11 +39,18 @@ class AlertKind(StrEnum):
     JOURNAL_FAILED = "journal_failed"
     MANIFEST_REFUSED = "manifest_refused"
     TASK_FAILED = "task_failed"
+    MESH_PEER_LOST = "mesh_peer_lost"
+    MESH_HOSTILE = "mesh_hostile"
 
 
 class Severity(StrEnum):
     WARNING = "warning"
     CRITICAL = "critical"
+
+    @property
+    def log_level(self) -> int:
+        """The level an alert of this severity is logged at."""
+        return logging.CRITICAL if self is Severity.CRITICAL else logging.WARNING
 
 
 @dataclass
@@ -54,6 +64,11 @@ class Alert:
     scanner: str | None = None
     active: bool = True
     acknowledged: bool = False
+    acked_by: str | None = None
+    """Who acknowledged it (``tui:<user>``, ``cli:<user>``, ``local-api``)."""
+    acked_at_ms: int | None = None
+    cleared_at_ms: int | None = None
+    """When its cause went away by itself (it stays listed until acknowledged)."""
 
     def as_event(self) -> dict[str, Any]:
         return {"type": "alert", **asdict(self)}
@@ -120,6 +135,7 @@ class AlertBook:
         self._save(kind, key, alert)
         self._trim()
         self._bus.publish(alert.as_event())
+        log.log(severity.log_level, "alert: %s", message, extra=_fields(alert))
         return alert
 
     def clear(self, kind: AlertKind, key: str) -> None:
@@ -127,17 +143,29 @@ class AlertBook:
         alert = self._by_key.get((kind, key))
         if alert is not None and alert.active:
             alert.active = False
+            alert.cleared_at_ms = self._clock_ms()
             self._save(kind, key, alert)
             self._bus.publish(alert.as_event())
+            log.info("alert cleared: %s", alert.message, extra=_fields(alert))
 
-    def acknowledge(self, alert_id: str) -> bool:
+    def acknowledge(self, alert_id: str, by: str = "local-api") -> bool:
         for (kind, key), alert in self._by_key.items():
             if alert.id == alert_id:
-                alert.acknowledged = True
+                if not alert.acknowledged:  # the first acknowledgement is the one kept
+                    alert.acknowledged = True
+                    alert.acked_by, alert.acked_at_ms = by, self._clock_ms()
                 self._save(kind, key, alert)
                 self._bus.publish(alert.as_event())
                 return True
         return False
+
+    def active_counts(self) -> dict[str, int]:
+        """Active alerts by kind (metrics)."""
+        counts = dict.fromkeys((kind.value for kind in AlertKind), 0)
+        for alert in list(self._by_key.values()):
+            if alert.active:
+                counts[alert.kind.value] += 1
+        return counts
 
     def listing(self) -> list[dict[str, Any]]:
         """Active first, newest first."""
@@ -147,14 +175,26 @@ class AlertBook:
     def _trim(self) -> None:
         if len(self._by_key) <= self._keep:
             return
+        # Cleared and acknowledged alerts go first: one that cleared by itself before
+        # anyone saw it stays listed as long as there is room.
         inactive = sorted(
             (key for key, alert in self._by_key.items() if not alert.active),
-            key=lambda key: self._by_key[key].at_ms,
+            key=lambda key: (not self._by_key[key].acknowledged, self._by_key[key].at_ms),
         )
         for key in inactive[: len(self._by_key) - self._keep]:
             del self._by_key[key]
             if self._store is not None:
                 self._store.forget(key[0].value, key[1])
+
+
+def _fields(alert: Alert) -> dict[str, Any]:
+    fields: dict[str, Any] = {"alert_id": alert.id, "kind": alert.kind.value}
+    fields["severity"] = alert.severity.value
+    if alert.gate is not None:
+        fields["gate"] = alert.gate
+    if alert.scanner is not None:
+        fields["scanner"] = alert.scanner
+    return fields
 
 
 class BurstDetector:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import tomllib
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -41,6 +41,8 @@ __all__ = [
     "DaemonSettings",
     "DriverKind",
     "FeedbackKind",
+    "MeshDiscovery",
+    "MeshSettings",
     "ScannerSettings",
     "Terminator",
     "load_settings",
@@ -146,6 +148,68 @@ class ScannerSettings(BaseModel):
         return self
 
 
+MESH_PORT = 7488
+"""The gate mesh's default UDP port (open it between the gates, and only there)."""
+
+
+class MeshDiscovery(StrEnum):
+    MDNS = "mdns"
+    OFF = "off"
+
+
+def _host_port(text: str, default_port: int | None) -> tuple[str, int]:
+    """``host:port`` (``[v6]:port``; the port may be left out where there is a default,
+    and is 0 — any free port — only where there is none: a listening address)."""
+    host, sep, port = text.rpartition(":")
+    if not sep or "]" in port:
+        host, port = text, ""
+    host = host.strip("[]")
+    if not host:
+        raise ValueError(f"{text!r}: no host")
+    if not port:
+        if default_port is None:
+            raise ValueError(f"{text!r}: no port")
+        return host, default_port
+    lowest = 0 if default_port is None else 1
+    if not port.isdigit() or not lowest <= int(port) < 65536:
+        raise ValueError(f"{text!r}: the port is not a number from {lowest} to 65535")
+    return host, int(port)
+
+
+class MeshSettings(BaseModel):
+    """The `[mesh]` table: gates of one event share admissions on the venue LAN."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    """Share admissions with the other gates of the event (the table alone turns it on)."""
+    listen: str = f"0.0.0.0:{MESH_PORT}"
+    """Where this gate takes its peers' datagrams (UDP), as host:port."""
+    peers: list[str] = Field(default_factory=list)
+    """Other gates as host:port (port defaults to 7488): always tried, whatever
+    discovery finds."""
+    discovery: MeshDiscovery = MeshDiscovery.MDNS
+    """``mdns`` announces this gate and finds the event's others by DNS-SD/mDNS
+    (_scanctl-mesh._udp) where the LAN passes multicast; ``off`` uses `peers` only."""
+    heartbeat_ms: Annotated[int, Field(ge=50, le=10_000)] = 500
+    """How often each gate tells its peers what it holds (the catch-up pace)."""
+
+    @model_validator(mode="after")
+    def _addresses_parse(self) -> Self:
+        _host_port(self.listen, None)
+        for peer in self.peers:
+            _host_port(peer, MESH_PORT)
+        return self
+
+    @property
+    def listen_address(self) -> tuple[str, int]:
+        return _host_port(self.listen, None)
+
+    @property
+    def peer_addresses(self) -> list[tuple[str, int]]:
+        return [_host_port(peer, MESH_PORT) for peer in self.peers]
+
+
 class DaemonSettings(BaseSettings):
     """The whole daemon configuration (gate.toml, overridable by SCANCTL_* variables)."""
 
@@ -180,8 +244,17 @@ class DaemonSettings(BaseSettings):
     on every scan (10–20 ms at p99 on a cloud disk)."""
     journal_flush_ms: Annotated[int, Field(ge=10, le=5000)] = 100
     """How often, with ``journal_sync = "normal"``, the journal is fsynced."""
+    log_format: Literal["auto", "human", "logfmt", "json"] = "auto"
+    """The log on stderr: ``json`` (one object a line), ``logfmt`` or ``human``;
+    ``auto`` is human on a terminal and logfmt otherwise (journald)."""
+    metrics_listen: str | None = None
+    """Also serve Prometheus metrics on this TCP address (``host:port``, e.g.
+    ``127.0.0.1:9464``; ``[::]:9464`` for every interface). Unset (the default): only on
+    the local API socket's ``/metrics``."""
     scanner: list[ScannerSettings] = Field(min_length=1)
     """One table per scanner."""
+    mesh: MeshSettings | None = None
+    """The gate mesh (see `[mesh]`); absent: this gate decides alone when offline."""
 
     @classmethod
     def settings_customise_sources(
@@ -203,7 +276,20 @@ class DaemonSettings(BaseSettings):
             raise ValueError(f"scanner names must be unique: {', '.join(duplicates)}")
         if self.mode is ScanMode.ONLINE_FIRST and not self.backend:
             raise ValueError("mode online-first needs `backend`")
+        if self.metrics_listen is not None:
+            self.metrics_address  # noqa: B018 - raises ValueError for a bad address
         return self
+
+    @property
+    def metrics_address(self) -> tuple[str, int] | None:
+        """``metrics_listen`` as (host, port), or None when unset."""
+        if self.metrics_listen is None:
+            return None
+        host, sep, port = self.metrics_listen.rpartition(":")
+        host = host.strip("[]")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("metrics_listen must be host:port, e.g. 127.0.0.1:9464")
+        return host, int(port)
 
     @property
     def socket_path(self) -> Path:

@@ -228,11 +228,3 @@ class ConflictJournal:
             f" {', '.join(latest['gates'])}",
             severity=Severity.WARNING,
         )
-
-    def metrics_lines(self) -> list[str]:
-        counts = self.counts()
-        return [
-            "# TYPE scanctl_daemon_conflicts gauge",
-            f'scanctl_daemon_conflicts{{state="open"}} {counts["open"]}',
-            f'scanctl_daemon_conflicts{{state="acknowledged"}} {counts["acknowledged"]}',
-        ]

@@ -12,6 +12,7 @@ lane there, online or not; only an offline decision is refused by it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -20,6 +21,8 @@ from scanctl.core import (
     Decision,
     Direction,
     EventFacts,
+    InvalidCode,
+    ParsedCode,
     PastScan,
     Policy,
     RawScan,
@@ -33,15 +36,42 @@ from scanctl.core import (
     deny,
     parse_code,
     rate_limit_unit,
+    stored_payload,
 )
 from scanctl.core.ids import uuid7
 from scanctl.daemon.journal import JournalEntry
 from scanctl.daemon.state import GateState, SlidingWindowLimiter
 
-__all__ = ["GateContext", "GateDecider", "Lane", "Read", "TicketSource"]
+__all__ = [
+    "GateContext",
+    "GateDecider",
+    "Lane",
+    "Read",
+    "TicketSource",
+    "invalid_cause",
+    "journaled_payload",
+]
+
+log = logging.getLogger(__name__)
 
 BACKEND_GATE = "(backend)"
 """Gate name for admissions the manifest reports without saying where they happened."""
+
+
+def journaled_payload(payload: bytes, code: ParsedCode) -> bytes:
+    """What the journal keeps (and uploads) of a read: a printed code's hash, not the
+    code (`core.stored_payload`); any other read as it came."""
+    stored = stored_payload(code)
+    return payload if stored is None else stored.encode("ascii")
+
+
+def invalid_cause(code: object, ticket: TicketFacts | None) -> str:
+    """Why a read was INVALID, for the log only (the code itself is never logged)."""
+    if isinstance(code, InvalidCode):
+        return f"bad format ({code.detail})"
+    if ticket is None:
+        return "unknown static code" if isinstance(code, StaticCode) else "unknown ticket"
+    return "MAC did not verify"
 
 
 class TicketSource(Protocol):
@@ -164,6 +194,13 @@ class GateDecider:
                 manifest_stale=self.tickets.is_stale(now_ms),
                 stale_override=self.stale_override,
             )
+        if decision.reason is Reason.INVALID and log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "scan %s INVALID: %s",
+                read.scan_id,
+                invalid_cause(code, ticket),
+                extra={"scanner": read.lane.scanner, "gate": read.lane.gate},
+            )
         return decision, self._remember(read, code, decision, "offline")
 
     def record_online(self, read: Read, decision: Decision) -> JournalEntry:
@@ -191,7 +228,7 @@ class GateDecider:
         return sorted([*([unseen] * (known - local_entries)), *local], key=lambda p: p.at_ms)
 
     def _remember(
-        self, read: Read, code: object, decision: Decision, decided_by: str
+        self, read: Read, code: ParsedCode, decision: Decision, decided_by: str
     ) -> JournalEntry:
         raw, lane = read.raw, read.lane
         nonce = nonce_expiry = None
@@ -208,7 +245,7 @@ class GateDecider:
             scan_id=read.scan_id,
             device_id=self.context.device_id,
             ticket_id=decision.ticket_id,
-            raw=raw.payload,
+            raw=journaled_payload(raw.payload, code),
             symbology=raw.symbology,
             scanner=lane.scanner,
             gate=lane.gate,

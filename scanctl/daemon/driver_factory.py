@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from scanctl.core import TicketStatus
+from scanctl.core import Direction, TicketStatus
 from scanctl.daemon.config import DriverKind, FeedbackKind, ScannerSettings
 from scanctl.drivers import (
     DEFAULT_INTER_BYTE_TIMEOUT,
@@ -34,6 +35,10 @@ class DriverHost(Protocol):
     def event_key(self) -> bytes: ...
 
     def ticket_ids(self, status: TicketStatus) -> list[str]: ...
+
+    def tickets_inside(self) -> Sequence[str]:
+        """Who is inside now, by this gate's passes (an exit lane lets them out)."""
+        ...
 
     def simulated_lane(self, scanner: ScannerSettings) -> tuple[int, int]:
         """This simulated scanner's index among the simulated ones, and their count."""
@@ -107,9 +112,13 @@ def _simulated(scanner: ScannerSettings, host: DriverHost) -> ScannerDriver:
     valid = host.ticket_ids(TicketStatus.ACTIVE)[index::count]
     if not valid:
         raise UnsupportedDriver(f"scanner {scanner.name}: the manifest has no active tickets")
+    # An exit lane lets out people who came in, never holders who were not there.
+    inside = host.tickets_inside if scanner.direction is Direction.EXIT else None
     return SimulatedScanner(
         event_key=host.event_key(),
-        tickets=SimulatedTickets(valid, refunded=host.ticket_ids(TicketStatus.REFUNDED)),
+        tickets=SimulatedTickets(
+            valid, refunded=host.ticket_ids(TicketStatus.REFUNDED), inside=inside
+        ),
         mix=ScanMix(wrong_event=0.0),
         rate=ArrivalCurve(peak_per_s=scanner.rate_per_s),
         seed=scanner.seed,

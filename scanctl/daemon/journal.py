@@ -32,7 +32,7 @@ import sqlite3
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -40,7 +40,7 @@ from typing import Any
 
 from scanctl.core import Direction, PastScan, Reason
 from scanctl.daemon.bad_reads import BadReadEntry
-from scanctl.storage import CHECKPOINT_INTERVAL_S, WalKeeper
+from scanctl.storage import CHECKPOINT_INTERVAL_S, WalKeeper, private_file
 
 __all__ = [
     "MAX_RAW_BYTES",
@@ -219,6 +219,7 @@ class Journal:
             self._reader = self._connect(path)
             self._scans = int(self._query("SELECT count(*) FROM scans")[0][0])
             self._unsent = self._count_unsent()
+            self._sync_results = self._count_sync_results()
         except sqlite3.Error as exc:
             # A damaged or foreign file: one line for the operator, not a traceback.
             raise JournalError(f"cannot open the journal {path}: {exc}") from None
@@ -237,6 +238,9 @@ class Journal:
         """Entries of the loop's queue committed (not necessarily fsynced)."""
         self.durable = 0
         """Entries of the loop's queue as durable as ``sync`` promises: what ``wait`` awaits."""
+        self.on_commit: Callable[[Sequence[JournalEntry]], None] | None = None
+        """Told of every entry the loop's group commit wrote, right after the commit (the
+        gate mesh shares admissions from here); it must not block."""
         self.keeper = WalKeeper(
             path,
             committed=lambda: self.commits,
@@ -247,6 +251,7 @@ class Journal:
 
     @staticmethod
     def _connect(path: Path) -> sqlite3.Connection:
+        private_file(path)  # scans, nonces and conflicts: 0600 whatever the umask
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
@@ -306,6 +311,11 @@ class Journal:
             self._wake()
             return
         self.committed += len(entries)
+        if self.on_commit is not None:
+            try:
+                self.on_commit(entries)
+            except Exception:  # sharing is best effort; the scan is journaled
+                log.exception("after-commit hook failed")
         if self.sync is JournalSync.FULL:
             self._awaiting_fsync.append((self.commits, self.committed))
             self.keeper.request_flush()
@@ -585,6 +595,20 @@ class Journal:
                 self.commits += 1
         with self._write_lock:
             self._unsent = self._count_unsent()
+            self._sync_results = self._count_sync_results()
+
+    def outbox_states(self) -> dict[str, int]:
+        """Offline-decided scans by outbox state: ``pending`` (not yet accepted by the
+        backend), then one count per answer it gave (accepted, duplicate, conflict, …).
+        Kept in memory: free to ask (metrics)."""
+        return {"pending": self._unsent, **self._sync_results}
+
+    def _count_sync_results(self) -> dict[str, int]:
+        rows = self._query(
+            "SELECT coalesce(sync_result, 'sent'), count(*) FROM scans"
+            " WHERE sent_at_ms IS NOT NULL GROUP BY 1"
+        )
+        return {str(result): int(count) for result, count in rows}
 
     # -- lifecycle -------------------------------------------------------------------
 

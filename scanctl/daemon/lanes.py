@@ -27,6 +27,7 @@ from scanctl.daemon.bad_reads import BadReadEntry
 from scanctl.daemon.decider import GateDecider, Lane, Read
 from scanctl.daemon.events import EventBus
 from scanctl.daemon.journal import Journal, JournalClosed, JournalEntry
+from scanctl.daemon.metrics import LaneLatency
 from scanctl.drivers import ScannerDriver
 
 __all__ = ["LaneRunner", "LaneStats", "OnlineDecider", "wall_clock_ms"]
@@ -55,6 +56,8 @@ class LaneStats:
     last: dict[str, Any] | None = None
     bad_reads: dict[str, int] = field(default_factory=dict)
     """Reads answered without a decision, by BadRead reason (not in admitted/denied)."""
+    decided_by: dict[str, int] = field(default_factory=dict)
+    """Decisions since start by who made them (offline, online)."""
 
     @classmethod
     def from_journal(
@@ -67,7 +70,11 @@ class LaneStats:
         return stats
 
 
-_Pending = tuple[int, Decision, JournalEntry, float]
+_LOGGED = (
+    "scan_id", "gate", "scanner", "direction", "ticket_id", "allowed", "reason",
+    "warning", "decided_by", "latency_ms",
+)  # fmt: skip
+_Pending = tuple[int, Decision, JournalEntry, float, float]
 _DONE = None
 
 
@@ -87,6 +94,7 @@ class LaneRunner:
         on_decision: Callable[[dict[str, Any]], None] | None = None,
         alerts: AlertBook | None = None,
         stats: LaneStats | None = None,
+        latency: LaneLatency | None = None,
     ) -> None:
         self.driver = driver
         self.lane = lane
@@ -98,6 +106,7 @@ class LaneRunner:
         self.on_decision = on_decision
         self.alerts = alerts
         self.stats = stats or LaneStats()
+        self.latency = latency
         self.paused = False
         self._pending: asyncio.Queue[_Pending | None] = asyncio.Queue()
         self._reading: asyncio.Task[None] | None = None
@@ -118,6 +127,32 @@ class LaneRunner:
             self._pending.put_nowait(_DONE)
             await feedback
             await self.driver.aclose()
+
+    # -- what the metrics read (daemon.metrics.LaneSource), copies taken at once ------
+
+    @property
+    def scanner(self) -> str:
+        return self.lane.scanner
+
+    @property
+    def gate(self) -> str:
+        return self.lane.gate
+
+    @property
+    def connected(self) -> bool:
+        return bool(getattr(self.driver, "connected", True))
+
+    def reasons(self) -> dict[str, int]:
+        return dict(self.stats.reasons)
+
+    def decided_by(self) -> dict[str, int]:
+        return dict(self.stats.decided_by)
+
+    def bad_reads(self) -> dict[str, int]:
+        return dict(self.stats.bad_reads)
+
+    def driver_counters(self) -> dict[str, int]:
+        return self.driver.counters.snapshot()
 
     def stop(self) -> None:
         """Stop reading; run() returns once every decided read has had its feedback."""
@@ -146,7 +181,9 @@ class LaneRunner:
         else:
             entry = self.decider.record_online(read, decision)
         mark = self.journal.enqueue((entry,))
-        self._pending.put_nowait((mark, decision, entry, raw.received_at_monotonic))
+        self._pending.put_nowait(
+            (mark, decision, entry, raw.received_at_monotonic, time.monotonic())
+        )
 
     async def _answer_bad_read(self, raw: RawScan, reason: BadRead) -> None:
         """Journal a read that cannot be decided (hashed), answer it at once, show it.
@@ -180,9 +217,10 @@ class LaneRunner:
 
     async def _feedback_loop(self) -> None:
         while (item := await self._pending.get()) is not _DONE:
-            mark, decision, entry, received = item
+            mark, decision, entry, received, queued = item
             try:
                 await self.journal.wait(mark)
+                committed = time.monotonic()
             except JournalClosed:
                 # Not on disk: the gate must not open. Red light, and say why loudly.
                 log.exception("journal commit failed for scan %s", entry.scan_id)
@@ -200,6 +238,8 @@ class LaneRunner:
             else:
                 await self.driver.feedback(decision.allowed)
             self._count(decision, entry, received)
+            if self.latency is not None:
+                self.latency.observe(received, queued, committed)
 
     def _count(self, decision: Decision, entry: JournalEntry, received: float) -> None:
         stats = self.stats
@@ -208,6 +248,7 @@ class LaneRunner:
         else:
             stats.denied += 1
         stats.reasons[decision.reason.value] = stats.reasons.get(decision.reason.value, 0) + 1
+        stats.decided_by[entry.decided_by] = stats.decided_by.get(entry.decided_by, 0) + 1
         event = {
             "type": "decision",
             "scan_id": entry.scan_id,
@@ -221,10 +262,21 @@ class LaneRunner:
             "reason": decision.reason.value,
             "message": decision.message,
             "warning": decision.warning,
+            "admitted_gate": decision.admitted_gate,
+            "admitted_at_ms": decision.admitted_at_ms,
             "decided_by": entry.decided_by,
             "latency_ms": round((time.monotonic() - received) * 1000, 3),
         }
         stats.last = event
+        if log.isEnabledFor(logging.DEBUG):  # `daemon run -v`: one line per decision
+            log.debug(
+                "decision %s %s at %s/%s",
+                decision.reason.value,
+                entry.scan_id,
+                entry.gate,
+                entry.scanner,
+                extra={k: event[k] for k in _LOGGED if event[k] is not None},
+            )
         if self.on_decision is not None:
             self.on_decision(event)
         self.bus.publish(event)

@@ -3,7 +3,8 @@
 Routes: ``/status``, ``/gates``, ``/scans?limit=&gate=&reason=&ticket=``, ``/events``
 (server-sent events of every decision and state change), ``POST /gates/{gate}/pause``
 and ``/resume``, ``/alerts`` and ``POST /alerts/{id}/ack``, ``/conflicts`` and
-``POST /conflicts/{id}/ack`` (body ``{"by": "<who>"}``), ``/metrics`` (Prometheus),
+``POST /conflicts/{id}/ack`` (both with an optional body ``{"by": "<who>"}``),
+``/metrics`` (Prometheus),
 ``GET /overrides`` and ``POST /override`` (a supervisor's override of what gates do on
 an expired manifest: ``{"action": "admit-with-warning"|"deny"|null, "until_ms"}`` or
 ``{"extend_minutes"}``, with ``by`` and ``note``).
@@ -18,20 +19,21 @@ import contextlib
 import json
 import os
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from scanctl.core import StaleManifestAction
 from scanctl.daemon.events import EventBus
+from scanctl.daemon.metrics import CONTENT_TYPE
 
-__all__ = ["DaemonView", "LocalApi", "build_app"]
+__all__ = ["DaemonView", "LocalApi", "MetricsListener", "build_app"]
 
 SOCKET_MODE = 0o660
 HEARTBEAT_S = 10.0
@@ -55,7 +57,7 @@ class DaemonView(Protocol):
 
     def list_alerts(self) -> list[dict[str, Any]]: ...
 
-    def acknowledge_alert(self, alert_id: str) -> bool: ...
+    def acknowledge_alert(self, alert_id: str, by: str) -> bool: ...
 
     def list_conflicts(self) -> list[dict[str, Any]]: ...
 
@@ -111,7 +113,10 @@ def build_app(daemon: DaemonView) -> Starlette:
 
     async def acknowledge(request: Request) -> Response:
         alert_id = request.path_params["alert_id"]
-        if not daemon.acknowledge_alert(alert_id):
+        by = await _acknowledger(request)
+        if isinstance(by, Response):
+            return by
+        if not daemon.acknowledge_alert(alert_id, by):
             return JSONResponse({"error": f"no alert {alert_id!r}"}, status_code=404)
         return JSONResponse({"id": alert_id, "acknowledged": True})
 
@@ -120,23 +125,16 @@ def build_app(daemon: DaemonView) -> Starlette:
 
     async def acknowledge_conflict(request: Request) -> Response:
         conflict_id = request.path_params["conflict_id"]
-        by = "local-api"
-        if await request.body():
-            try:
-                body = await request.json()
-            except ValueError:
-                return JSONResponse({"error": "the body must be JSON"}, status_code=400)
-            given = body.get("by") if isinstance(body, dict) else None
-            if given is not None and (not isinstance(given, str) or not 0 < len(given) <= 100):
-                return JSONResponse({"error": "by: 1 to 100 characters"}, status_code=400)
-            by = given or by
+        by = await _acknowledger(request)
+        if isinstance(by, Response):
+            return by
         view = daemon.acknowledge_conflict(conflict_id, by)
         if view is None:
             return JSONResponse({"error": f"no conflict {conflict_id!r}"}, status_code=404)
         return JSONResponse(view)
 
     async def metrics(request: Request) -> Response:
-        return PlainTextResponse(daemon.metrics_text(), media_type="text/plain; version=0.0.4")
+        return Response(daemon.metrics_text(), media_type=CONTENT_TYPE)
 
     async def overrides(request: Request) -> Response:
         return JSONResponse({"overrides": daemon.list_overrides()})
@@ -182,6 +180,21 @@ def build_app(daemon: DaemonView) -> Starlette:
     )
 
 
+async def _acknowledger(request: Request) -> str | Response:
+    """Who acknowledges: the body's ``{"by": "<who>"}`` (1 to 100 characters), else
+    ``local-api``; a 400 answer for a body that is not that."""
+    if not await request.body():
+        return "local-api"
+    try:
+        body = await request.json()
+    except ValueError:
+        return JSONResponse({"error": "the body must be JSON"}, status_code=400)
+    given = body.get("by") if isinstance(body, dict) else None
+    if given is not None and (not isinstance(given, str) or not 0 < len(given) <= 100):
+        return JSONResponse({"error": "by: 1 to 100 characters"}, status_code=400)
+    return given or "local-api"
+
+
 async def _event_stream(bus: EventBus, request: Request) -> AsyncIterator[str]:
     subscription = bus.subscribe()
     try:
@@ -213,6 +226,7 @@ class LocalApi:
         config = uvicorn.Config(
             build_app(daemon),
             log_level="warning",
+            log_config=None,  # logging is the entry point's (scanctl.logs), not uvicorn's
             lifespan="off",
             timeout_graceful_shutdown=2,
         )
@@ -233,6 +247,38 @@ class LocalApi:
 
     async def serve(self) -> None:
         await self.server.serve(sockets=[self._bind()])
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+
+
+class MetricsListener:
+    """``GET /metrics`` alone on a TCP address, for a Prometheus server to scrape (the
+    gate.toml's ``metrics_listen``; off by default). Nothing else of the local API is
+    reachable there: it reads, never acts. The port is bound when built, so that a port
+    in use stops the daemon at start (OSError) rather than later."""
+
+    def __init__(self, render: Callable[[], bytes], host: str, port: int) -> None:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.socket = socket.create_server((host, port), family=family, reuse_port=False)
+
+        async def metrics(request: Request) -> Response:
+            return Response(render(), media_type=CONTENT_TYPE)
+
+        app = Starlette(routes=[Route("/metrics", metrics)])
+        config = uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_level="warning",
+            log_config=None,  # logging is the entry point's (scanctl.logs), not uvicorn's
+            lifespan="off",
+            timeout_graceful_shutdown=2,
+        )
+        self.server = _QuietServer(config)
+
+    async def serve(self) -> None:
+        await self.server.serve(sockets=[self.socket])
 
     def stop(self) -> None:
         self.server.should_exit = True

@@ -17,8 +17,9 @@ import logging
 import os
 import signal
 from collections.abc import Callable, Coroutine, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from scanctl import __version__
 from scanctl.core import (
     Reason,
     ScanMode,
@@ -29,7 +30,7 @@ from scanctl.core import (
 )
 from scanctl.daemon.alert_store import AlertStore
 from scanctl.daemon.alerts import AlertBook, AlertKind, BurstDetector, Severity
-from scanctl.daemon.config import DaemonSettings, DriverKind, ScannerSettings
+from scanctl.daemon.config import DaemonSettings, DriverKind, MeshDiscovery, ScannerSettings
 from scanctl.daemon.conflicts import ConflictJournal
 from scanctl.daemon.decider import GateContext, GateDecider, Lane
 from scanctl.daemon.driver_factory import build_driver
@@ -38,8 +39,12 @@ from scanctl.daemon.identity import DeviceIdentity, IdentityError, check_data_di
 from scanctl.daemon.journal import Journal, JournalError
 from scanctl.daemon.lanes import LaneRunner, LaneStats, wall_clock_ms
 from scanctl.daemon.layout import MANIFEST_FILE
-from scanctl.daemon.local_api import LocalApi
+from scanctl.daemon.local_api import LocalApi, MetricsListener
 from scanctl.daemon.manifest_watch import watch_manifest
+from scanctl.daemon.mesh import MeshError, MeshNode, build_node, mesh_keys, peer_keys
+from scanctl.daemon.mesh.metrics import MeshCollector
+from scanctl.daemon.mesh.watch import watch_mesh
+from scanctl.daemon.metrics import DaemonMetrics, GateCollector
 from scanctl.daemon.overrides import OverrideBook, upload_overrides
 from scanctl.daemon.state import GateState
 from scanctl.daemon.supervisor import supervise
@@ -53,6 +58,9 @@ from scanctl.manifests.sealing import open_event_keys
 from scanctl.manifests.signing import TrustedKeys
 from scanctl.manifests.store import ManifestStore
 from scanctl.manifests.verify import ManifestVerifier
+
+if TYPE_CHECKING:
+    from scanctl.daemon.mesh.discovery import Discovery
 
 __all__ = ["MANIFEST_FILE", "Daemon", "DaemonError"]
 
@@ -86,6 +94,8 @@ class Daemon:
         self.identity = identity
         self.clock_ms = clock_ms
         self.bus = EventBus()
+        self.metrics = DaemonMetrics()
+        """The gate's Prometheus registry: pass it to whatever adds metrics."""
         self.throughput = Throughput()
         self.alerts = AlertBook(self.bus, clock_ms)
         self._replays = BurstDetector(REPLAY_BURST, BURST_WINDOW_MS)
@@ -105,6 +115,10 @@ class Daemon:
         self.link: BackendLink | None = None
         self.conflicts: ConflictJournal | None = None
         self.overrides: OverrideBook | None = None
+        self.mesh: MeshNode | None = None
+        self._discovery: Discovery | None = None  # set when mDNS discovery runs
+        self._scrape: MetricsListener | None = None
+        self.metrics.add(GateCollector(self, clock_ms))  # reads the state above when scraped
 
     # -- start and stop --------------------------------------------------------------
 
@@ -147,6 +161,7 @@ class Daemon:
         now = self.clock_ms()
         state = GateState(self.journal.load_history(), self.journal.load_nonces(now))
         self.decider = GateDecider(self._context(header), self.manifest, state)
+        self._open_mesh(header, state)
         self.overrides = OverrideBook(settings.database_path, clock_ms=self.clock_ms)
         self.decider.stale_override = self.overrides.latest
         if settings.backend:
@@ -181,13 +196,75 @@ class Daemon:
                     stats=LaneStats.from_journal(
                         journaled.get(scanner.name, {}), bad_reads.get(scanner.name)
                     ),
+                    latency=self.metrics.lane_recorder(scanner.gate),
                 )
             )
+
+        address = settings.metrics_address
+        if address is not None:
+            try:
+                self._scrape = MetricsListener(self.metrics.render, *address)
+            except OSError as error:
+                raise DaemonError(
+                    f"metrics_listen {settings.metrics_listen}: {error.strerror or error}"
+                ) from None
 
         # The manifest and histories are long-lived: keep them out of every future
         # garbage collection, whose full passes would otherwise stall the lanes.
         gc.collect()
         gc.freeze()
+
+    def _open_mesh(self, header: ManifestHeader, state: GateState) -> None:
+        mesh = self.settings.mesh
+        if mesh is None or not mesh.enabled:
+            return
+        assert self.decider is not None and self.journal is not None
+        decider = self.decider
+        try:
+            self.mesh = build_node(
+                mesh,
+                header=header,
+                keys=self.identity.keys,
+                event_keys=decider.context.event_keys,
+                database=self.settings.database_path,
+                state=state,
+                policy=lambda: decider.context.policy,
+                conflicts=self.conflicts,
+                clock_ms=self.clock_ms,
+            )
+            self.mesh.bind()
+        except MeshError as error:
+            raise DaemonError(str(error)) from None
+        except OSError as error:
+            raise DaemonError(
+                f"the gate mesh cannot listen on {mesh.listen}: {error.strerror}"
+            ) from None
+        self.journal.on_commit = self.mesh.on_journaled
+        self.metrics.add(MeshCollector(self.mesh))
+
+    async def _start_mesh(self) -> None:
+        mesh, settings = self.mesh, self.settings.mesh
+        if mesh is None or settings is None:
+            return
+        await mesh.start()
+        if settings.discovery is MeshDiscovery.MDNS:
+            # zeroconf is imported only where discovery is on: ~100 ms of start-up.
+            from scanctl.daemon.mesh.discovery import Discovery
+
+            discovery = Discovery(
+                event_id=mesh.codec.event_id,
+                device_id=mesh.codec.device_id,
+                listen=mesh.listen,
+                on_found=lambda address, _device: mesh.add_peer(address, "mdns"),
+                accept=mesh.codec.knows,
+            )
+            try:
+                await discovery.start()
+            except Exception as error:  # static peers still work without multicast
+                log.warning("gate mesh: mDNS discovery is unavailable here: %s", error)
+                await discovery.close()
+            else:
+                self._discovery = discovery
 
     def _open_conflicts(self) -> None:
         """Alerts and conflicts live in the journal's file: both survive a restart."""
@@ -251,6 +328,10 @@ class Daemon:
         assert self.manifest is not None
         return self.manifest.ticket_ids(status)
 
+    def tickets_inside(self) -> list[str]:
+        assert self.decider is not None
+        return self.decider.state.inside()
+
     def simulated_lane(self, scanner: ScannerSettings) -> tuple[int, int]:
         simulated = [s.name for s in self.settings.scanner if s.driver is DriverKind.SIMULATED]
         return simulated.index(scanner.name), len(simulated)
@@ -269,6 +350,11 @@ class Daemon:
             self.request_stop()
             return
         self.decider.replace_context(self._context(header))
+        if self.mesh is not None:
+            self.mesh.codec.refresh(
+                mesh_keys(header, self.decider.context.event_keys), peer_keys(header)
+            )
+            self.mesh.names = {peer.device_id: peer.name for peer in header.peers}
 
     def request_stop(self) -> None:
         """Begin the graceful drain (idempotent)."""
@@ -281,9 +367,14 @@ class Daemon:
             self.open()
         assert self.journal is not None and self.manifest is not None
         loop = asyncio.get_running_loop()
+        await self._start_mesh()
         self._install_signal_handlers(loop)
         api = LocalApi(self, self.settings.socket_path)
         api_task = asyncio.create_task(api.serve(), name="local-api")
+        scrape = self._scrape
+        scrape_task = (
+            None if scrape is None else asyncio.create_task(scrape.serve(), name="metrics-tcp")
+        )
         lane_tasks = [
             asyncio.create_task(lane.run(), name=f"lane-{lane.lane.scanner}") for lane in self.lanes
         ]
@@ -309,7 +400,21 @@ class Daemon:
             if notifier.watchdog_interval_s
             else None
         )
-        log.info("daemon running: %d scanner(s), socket %s", len(self.lanes), api.path)
+        header = self.manifest.header
+        log.info(
+            "daemon running: %d scanner(s), socket %s",
+            len(self.lanes),
+            api.path,
+            extra={
+                "version": __version__,
+                "device_id": self.identity.device_id,
+                "event_id": self.settings.event_id,
+                "mode": self.settings.mode.value,
+                "journal_sync": self.settings.journal_sync.value,
+                "manifest_sequence": None if header is None else header.sequence,
+                "metrics_listen": self.settings.metrics_listen,
+            },
+        )
         try:
             await self._stop.wait()
         finally:
@@ -335,12 +440,20 @@ class Daemon:
                 with contextlib.suppress(asyncio.CancelledError):
                     await syncing
                 await self.link.aclose()
+            if self._discovery is not None:
+                await self._discovery.close()
+            if self.mesh is not None:
+                self.mesh.close()
             self.journal.close()
             self._close_conflicts()
             if self.overrides is not None:
                 self.overrides.close()
             self.manifest.close()
             api.stop()
+            if scrape is not None and scrape_task is not None:
+                scrape.stop()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await scrape_task
             with contextlib.suppress(asyncio.CancelledError):
                 await api_task
             with contextlib.suppress(FileNotFoundError):
@@ -409,6 +522,8 @@ class Daemon:
             self.decider.context.policy,
             self.overrides.latest,
         )
+        if self.mesh is not None:
+            watch_mesh(self.alerts, self.mesh, now)
         unsent = self.journal.unsent_count() if self.settings.backend else 0
         if unsent >= OUTBOX_ALERT_DEPTH:
             alerts.raise_alert(
@@ -441,8 +556,8 @@ class Daemon:
     def list_alerts(self) -> list[dict[str, Any]]:
         return self.alerts.listing()
 
-    def acknowledge_alert(self, alert_id: str) -> bool:
-        return self.alerts.acknowledge(alert_id)
+    def acknowledge_alert(self, alert_id: str, by: str = "local-api") -> bool:
+        return self.alerts.acknowledge(alert_id, by)
 
     def list_conflicts(self) -> list[dict[str, Any]]:
         assert self.conflicts is not None
@@ -481,8 +596,19 @@ class Daemon:
             "link": self.link.status() if self.link else {"backend": None, "online": False},
             "totals": self._totals(),
             "conflicts": self.conflicts.counts() if self.conflicts else {},
+            "mesh": self._mesh_status(),
             "scanners": [{"gate": lane.lane.gate, **_scanner_view(lane)} for lane in self.lanes],
             "events": {"published": self.bus.published, "listeners": self.bus.listeners},
+        }
+
+    def _mesh_status(self) -> dict[str, Any] | None:
+        if self.mesh is None:
+            return None
+        discovery = self._discovery
+        return {
+            **self.mesh.status(),
+            "discovery": "mdns" if discovery is not None else "off",
+            "discovered": discovery.found if discovery is not None else 0,
         }
 
     # -- supervisors' overrides of an expired manifest (see daemon.overrides) ---------
@@ -586,26 +712,40 @@ class Daemon:
         return self.journal.recent(limit, gate=gate, reason=reason, ticket=ticket)
 
     def metrics_text(self) -> str:
-        lines = [
-            "# TYPE scanctl_daemon_decisions_total counter",
-        ]
-        for lane in self.lanes:
-            for reason, count in sorted(lane.stats.reasons.items()):
-                lines.append(
-                    f'scanctl_daemon_decisions_total{{scanner="{lane.lane.scanner}",'
-                    f'gate="{lane.lane.gate}",reason="{reason}"}} {count}'
-                )
-        lines += _scanner_metrics(self.lanes)
-        assert self.journal is not None
-        lines += [
-            "# TYPE scanctl_daemon_outbox_depth gauge",
-            f"scanctl_daemon_outbox_depth {self.journal.unsent_count()}",
-            "# TYPE scanctl_daemon_uptime_seconds gauge",
-            f"scanctl_daemon_uptime_seconds {(self.clock_ms() - self.started_at_ms) / 1000}",
-        ]
-        if self.conflicts is not None:
-            lines += self.conflicts.metrics_lines()
-        return "\n".join(lines) + "\n"
+        return self.metrics.render().decode("utf-8")
+
+    # -- what the metrics read (daemon.metrics.GateSource) -----------------------------
+
+    def metric_lanes(self) -> list[LaneRunner]:
+        return list(self.lanes)
+
+    def outbox_states(self) -> dict[str, int]:
+        return {} if self.journal is None else self.journal.outbox_states()
+
+    def manifest_facts(self, now_ms: int) -> dict[str, Any]:
+        header = None if self.manifest is None else self.manifest.header
+        if header is None or self.manifest is None:
+            return {"held": False}
+        return {
+            "held": True,
+            "age_ms": header.age_ms(now_ms),
+            "valid_until_ms": header.valid_until_ms,
+            "stale": header.is_expired(now_ms),
+            "sequence": header.sequence,
+            "tickets": len(self.manifest),
+        }
+
+    def link_facts(self) -> dict[str, Any] | None:
+        return None if self.link is None else self.link.status()
+
+    def conflict_counts(self) -> dict[str, int]:
+        return {} if self.conflicts is None else self.conflicts.counts()
+
+    def active_alerts(self) -> dict[str, int]:
+        return self.alerts.active_counts()
+
+    def uptime_s(self) -> float:
+        return (self.clock_ms() - self.started_at_ms) / 1000
 
 
 def _scanner_view(lane: LaneRunner) -> dict[str, Any]:
@@ -619,27 +759,3 @@ def _scanner_view(lane: LaneRunner) -> dict[str, Any]:
         "paused_reads": lane.stats.paused_reads,
         "connected": bool(getattr(lane.driver, "connected", True)),
     }
-
-
-def _scanner_metrics(lanes: list[LaneRunner]) -> list[str]:
-    """Per-lane driver counters, bad reads and link state, in Prometheus text format."""
-    labels = {lane: f'scanner="{lane.lane.scanner}",gate="{lane.lane.gate}"' for lane in lanes}
-    lines = ["# TYPE scanctl_daemon_scanner_connected gauge"]
-    lines += [
-        f"scanctl_daemon_scanner_connected{{{labels[lane]}}} "
-        f"{int(bool(getattr(lane.driver, 'connected', True)))}"
-        for lane in lanes
-    ]
-    lines.append("# TYPE scanctl_daemon_scanner_events_total counter")
-    for lane in lanes:
-        for counter, value in sorted(lane.driver.counters.snapshot().items()):
-            lines.append(
-                f'scanctl_daemon_scanner_events_total{{{labels[lane]},counter="{counter}"}} {value}'
-            )
-    lines.append("# TYPE scanctl_daemon_bad_reads_total counter")
-    for lane in lanes:
-        for reason, count in sorted(lane.stats.bad_reads.items()):
-            lines.append(
-                f'scanctl_daemon_bad_reads_total{{{labels[lane]},reason="{reason}"}} {count}'
-            )
-    return lines

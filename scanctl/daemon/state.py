@@ -66,6 +66,10 @@ class GateState:
             self._inside_at[ticket_id] = latest.gate
             self.inside_by_gate[latest.gate] += 1
 
+    def inside(self) -> list[str]:
+        """The tickets whose latest pass is an entry (who is inside now)."""
+        return list(self._inside_at)
+
     def nonce_seen(self, nonce: str, now_ms: int) -> bool:
         expires = self._nonces.get(nonce)
         return expires is not None and expires > now_ms

@@ -62,13 +62,40 @@ class DemoOptions:
 
 @dataclass
 class Summary:
-    """Per gate: admitted, denied by reason (from the daemon's own counters)."""
+    """Per gate: admitted, denied by reason (from the daemon's own counters); and who is
+    inside (the daemon's ``/status`` totals)."""
 
     gates: list[dict[str, Any]] = field(default_factory=list)
+    totals: dict[str, Any] = field(default_factory=dict)
 
     @property
     def admitted(self) -> int:
         return sum(int(gate["admitted"]) for gate in self.gates)
+
+    @property
+    def exited(self) -> int:
+        """Passes out through exit lanes (counted in ``admitted``: the lane opened)."""
+        return sum(int(gate["reasons"].get("EXITED", 0)) for gate in self.gates)
+
+    @property
+    def entered(self) -> int:
+        """Admissions in (first entries and re-entries)."""
+        return self.admitted - self.exited
+
+    @property
+    def inside(self) -> int:
+        return sum(int(count) for count in (self.totals.get("inside") or {}).values())
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "gates": self.gates,
+            "admitted": self.admitted,
+            "denied": self.denied,
+            "entered": self.entered,
+            "exited": self.exited,
+            "inside": self.inside,
+            "ticketsIn": int(self.totals.get("tickets_in", 0)),
+        }
 
     @property
     def denied(self) -> int:
@@ -87,13 +114,32 @@ class Summary:
                 + (f" ({denied})" if denied else "")
             )
         out.append(f"total: {self.admitted} admitted, {self.denied} denied")
+        out.append(f"entered {self.entered}, exited {self.exited}, inside now {self.inside}")
         return out
+
+
+def _counters(gates: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    return [(g["gate"], g["admitted"], g["denied"], sorted(g["reasons"].items())) for g in gates]
 
 
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+# What the demo's children take from the caller's environment: where programs and
+# temporary files are, and the locale. Nothing else: an exported DATABASE_URL, REDIS_URL,
+# SCANCTL_* or upstream service must not send the demo's writes somewhere real.
+_INHERITED = ("PATH", "HOME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "SYSTEMROOT")
+
+
+def demo_env(**settings: str) -> dict[str, str]:
+    """The environment of a demo process: the caller's basics and ``settings`` only."""
+    env = {name: value for name, value in os.environ.items() if name in _INHERITED}
+    env.update({name: value for name, value in os.environ.items() if name.startswith("LC_")})
+    env.update(settings)
+    return env
 
 
 def _scanctl() -> list[str]:
@@ -112,13 +158,13 @@ class DemoStack:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.signer = ManifestSigner.generate()
-        self.backend_env = {
-            **os.environ,
-            "HMAC_SECRET": secrets.token_urlsafe(48),
-            "JWT_SECRET": secrets.token_urlsafe(48),
-            "MANIFEST_SIGNING_KEY": self.signer.private_key_b64(),
-            "SCANCTL_DATA_DIR": str(self.folder / "backend"),
-        }
+        self.backend_env = demo_env(
+            HMAC_SECRET=secrets.token_urlsafe(48),
+            JWT_SECRET=secrets.token_urlsafe(48),
+            MANIFEST_SIGNING_KEY=self.signer.private_key_b64(),
+            SCANCTL_DATA_DIR=str(self.folder / "backend"),
+            DATABASE_URL=f"sqlite:///{self.folder / 'backend' / 'backend.sqlite3'}",
+        )
         self.venue_id = str(uuid.uuid4())
         self.event_id = str(uuid.uuid4())
 
@@ -266,17 +312,19 @@ class DemoStack:
             self.log(f"pulled a manifest of {len(store)} tickets ({len(wire):,} bytes)")
 
     def _write_gate_config(self) -> None:
+        # Three entry lanes and an exit lane that lets out (some of) those who came in.
+        peak = self.options.peak_per_s
         lanes = [
-            ("north-1", "north", "entry", 1),
-            ("north-2", "north", "entry", 2),
-            ("south-1", "south", "entry", 3),
-            ("exit-1", "exit", "exit", 4),
+            ("north-1", "north", "entry", 1, peak),
+            ("north-2", "north", "entry", 2, peak),
+            ("south-1", "south", "entry", 3, peak),
+            ("exit-1", "exit", "exit", 4, peak / 2),
         ]
         scanners = "".join(
             f'\n[[scanner]]\nname = "{name}"\ndriver = "simulated"\ngate = "{gate}"\n'
-            f'direction = "{direction}"\nrate_per_s = {self.options.peak_per_s}\n'
+            f'direction = "{direction}"\nrate_per_s = {rate}\n'
             f"seed = {seed}\ntime_scale = {self.options.time_scale}\n"
-            for name, gate, direction, seed in lanes
+            for name, gate, direction, seed, rate in lanes
         )
         self.config_path.write_text(
             f'backend = "{self.url}"\nevent_id = "{self.event_id}"\n'
@@ -286,9 +334,10 @@ class DemoStack:
     def _start_daemon(self) -> None:
         self.log("starting the gate daemon with four simulated scanners")
         # The daemon gets none of the backend's secrets (a device never holds them), and
-        # no SCANCTL_DATA_DIR, which would override its gate.toml.
-        env = {k: v for k, v in os.environ.items() if k != "SCANCTL_DATA_DIR"}
-        process = self._spawn("daemon", "daemon", "run", "--config", str(self.config_path), env=env)
+        # nothing of the caller's but the basics: its gate.toml says everything.
+        process = self._spawn(
+            "daemon", "daemon", "run", "--config", str(self.config_path), env=demo_env()
+        )
         self._wait("daemon", self._daemon_answers, process)
 
     def _daemon_answers(self) -> bool:
@@ -302,17 +351,29 @@ class DemoStack:
 
     # -- while it runs ---------------------------------------------------------------
 
-    def gates(self) -> list[dict[str, Any]]:
+    def _daemon_get(self, path: str) -> Any:
         with httpx.Client(
             transport=httpx.HTTPTransport(uds=str(self.socket_path)), base_url="http://daemon"
         ) as client:
-            response = client.get("/gates", timeout=5)
+            response = client.get(path, timeout=5)
             response.raise_for_status()
-            gates: list[dict[str, Any]] = response.json()["gates"]
-            return gates
+            return response.json()
+
+    def gates(self) -> list[dict[str, Any]]:
+        gates: list[dict[str, Any]] = self._daemon_get("/gates")["gates"]
+        return gates
 
     def summary(self) -> Summary:
-        return Summary(self.gates())
+        """Counters and totals of one moment: read again while a scan came in between
+        (the doors keep running while the two reads are made)."""
+        gates = self.gates()
+        for _ in range(20):
+            totals = dict(self._daemon_get("/status").get("totals") or {})
+            again = self.gates()
+            if _counters(again) == _counters(gates):
+                break
+            gates = again
+        return Summary(gates, totals)
 
     # -- stopping --------------------------------------------------------------------
 

@@ -40,6 +40,10 @@ class CodeKind(StrEnum):
     WRONG_EVENT = "wrong_event"  # a genuine code of another event: WRONG_EVENT
 
 
+# At an exit lane nearly every code is someone inside leaving; now and then a forged one.
+_EXIT_MIX = {CodeKind.VALID: 0.98, CodeKind.FORGED: 0.02}
+
+
 @dataclass(frozen=True, slots=True)
 class ScanMix:
     """Relative weights of each kind of code (they need not add up to one)."""
@@ -74,6 +78,10 @@ class SimulatedTickets:
     refunded: Sequence[str] = ()
     wrong_event: Sequence[str] = ()
     wrong_event_key: bytes | None = None
+    inside: Callable[[], Sequence[str]] | None = None
+    """An exit lane's people: the tickets inside right now (the gate's own record).
+    When given, a valid code is for one of them, so an exit lets out someone who came
+    in; while nobody is inside the lane stays quiet (there is no one to leave)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,8 +146,18 @@ class CodeMixer:
         self._used: list[str] = []
         self._recent: deque[str] = deque(maxlen=_REPLAY_MEMORY)
 
-    def next(self, now_ms: int) -> tuple[CodeKind, str]:
-        """One code minted at wall-clock ``now_ms``, and what kind it is."""
+    def next(self, now_ms: int) -> tuple[CodeKind, str] | None:
+        """One code minted at wall-clock ``now_ms``, and what kind it is; None when an
+        exit lane has nobody inside to let out."""
+        if self.tickets.inside is not None:
+            inside = self.tickets.inside()
+            if not inside:
+                return None
+            kind = self.rng.choices(list(_EXIT_MIX), list(_EXIT_MIX.values()))[0]
+            if kind is CodeKind.VALID:
+                ticket = self.rng.choice(inside)
+                return kind, self._mint(self.event_key, ticket, now_ms)
+            return kind, self._draw(kind, now_ms)
         weights = {kind: w for kind, w in self._weights.items() if w > 0 and self._can(kind)}
         if not weights:  # everything admitted and nothing else asked for: duplicates
             weights = {CodeKind.DUPLICATE: 1.0}
@@ -258,21 +276,25 @@ class SimulatedScanner:
     async def __anext__(self) -> RawScan:
         if self._started_at is None:
             self._started_at = self._clock()
-        if self._closed or (self.max_scans is not None and self._sent >= self.max_scans):
-            raise StopAsyncIteration
-        arrival = self._next_arrival(self._sim_t)
-        if arrival is None or (self.duration_s is not None and arrival > self.duration_s):
-            raise StopAsyncIteration
-        self._sim_t = arrival
-        if self.as_fast_as_possible:
-            await self._sleep(0)  # let the rest of the loop run between scans
-        else:
-            delay = self._started_at + self._sim_t / self.time_scale - self._clock()
-            if delay > 0:
-                await self._wait(delay)
-        if self._closed:
-            raise StopAsyncIteration
-        kind, token = self._mixer.next(self._wall_clock_ms())
+        while True:
+            if self._closed or (self.max_scans is not None and self._sent >= self.max_scans):
+                raise StopAsyncIteration
+            arrival = self._next_arrival(self._sim_t)
+            if arrival is None or (self.duration_s is not None and arrival > self.duration_s):
+                raise StopAsyncIteration
+            self._sim_t = arrival
+            if self.as_fast_as_possible:
+                await self._sleep(0)  # let the rest of the loop run between scans
+            else:
+                delay = self._started_at + self._sim_t / self.time_scale - self._clock()
+                if delay > 0:
+                    await self._wait(delay)
+            if self._closed:
+                raise StopAsyncIteration
+            drawn = self._mixer.next(self._wall_clock_ms())
+            if drawn is not None:  # None: an exit lane with nobody inside, nobody leaves
+                break
+        kind, token = drawn
         self._sent += 1
         self.kinds[kind] += 1
         self.last_kind = kind

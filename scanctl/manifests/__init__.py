@@ -20,7 +20,13 @@ from scanctl.manifests.errors import (
     WrongTenant,
     WrongVenue,
 )
-from scanctl.manifests.model import FORMAT_VERSION, Manifest, ManifestEntry, ManifestHeader
+from scanctl.manifests.model import (
+    FORMAT_VERSION,
+    Manifest,
+    ManifestEntry,
+    ManifestHeader,
+    PeerDevice,
+)
 from scanctl.manifests.sealing import (
     DeviceKeys,
     load_x25519_public_key,
@@ -59,6 +65,7 @@ __all__ = [
     "ManifestTampered",
     "ManifestVerifier",
     "PackedEntries",
+    "PeerDevice",
     "SealError",
     "StaleSequence",
     "TrustedKeys",

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 
 from scanctl.core import EventFacts, Policy
 from scanctl.manifests.errors import MalformedManifest
-from scanctl.manifests.model import ManifestEntry, ManifestHeader
+from scanctl.manifests.model import ManifestEntry, ManifestHeader, PeerDevice
 from scanctl.manifests.signing import ManifestSigner
 from scanctl.manifests.wire import PackedEntries, check_header, encode_manifest
 
@@ -25,6 +25,7 @@ def _header(
     signer: ManifestSigner,
     base_sequence: int | None,
     device_zone: str | None,
+    peers: Iterable[PeerDevice],
 ) -> ManifestHeader:
     sealed = (
         (sealed_event_keys,) if isinstance(sealed_event_keys, bytes) else tuple(sealed_event_keys)
@@ -40,6 +41,7 @@ def _header(
         sealed_event_keys=sealed,
         base_sequence=base_sequence,
         device_zone=device_zone,
+        peers=tuple(peers),
     )
     try:
         check_header(header)
@@ -60,14 +62,17 @@ def build_manifest(
     entries: Iterable[ManifestEntry] | PackedEntries,
     signer: ManifestSigner,
     device_zone: str | None = None,
+    peers: Iterable[PeerDevice] = (),
 ) -> bytes:
     """A full, signed manifest of every ticket of ``event`` for one device.
 
     ``sealed_event_keys`` is the event key sealed to the device (sealing.seal_event_key),
     or several, current first, while the HMAC secret rotates. ``sequence`` must grow
     with every manifest issued for the event. ``device_zone`` is the zone the device
-    was registered to, if any (its lanes may name no other). Raises ValueError for input no manifest
-    can carry (duplicate ticket ids, invalid times, a bad policy).
+    was registered to, if any (its lanes may name no other); ``peers`` the venue's
+    gates that may share admissions with it on the LAN (the gate mesh). Raises
+    ValueError for input no manifest can carry (duplicate ticket ids, invalid times, a
+    bad policy).
 
     ``entries`` may be PackedEntries.pack(...) made once for every device's manifest:
     then this call only frames and signs (milliseconds instead of a few hundred).
@@ -83,6 +88,7 @@ def build_manifest(
         signer=signer,
         base_sequence=None,
         device_zone=device_zone,
+        peers=peers,
     )
     if not isinstance(entries, PackedEntries):
         entries = PackedEntries.pack(entries)
@@ -103,6 +109,7 @@ def build_delta(
     removed: Iterable[str] = (),
     signer: ManifestSigner,
     device_zone: str | None = None,
+    peers: Iterable[PeerDevice] = (),
 ) -> bytes:
     """A signed delta: the entries changed since ``base_sequence`` (whole entries, as
     they are now) and the ticket ids no longer in the event. The header (validity,
@@ -120,6 +127,7 @@ def build_delta(
         signer=signer,
         base_sequence=base_sequence,
         device_zone=device_zone,
+        peers=peers,
     )
     if isinstance(changed, PackedEntries):
         if tuple(removed):

@@ -6,10 +6,23 @@ from dataclasses import dataclass, field
 
 from scanctl.core import EventFacts, Policy, TicketFacts, TicketStatus
 
-__all__ = ["FORMAT_VERSION", "Manifest", "ManifestEntry", "ManifestHeader"]
+__all__ = ["FORMAT_VERSION", "Manifest", "ManifestEntry", "ManifestHeader", "PeerDevice"]
 
 FORMAT_VERSION = 1
 """The wire format this code writes and the only one it reads."""
+
+
+@dataclass(frozen=True, slots=True)
+class PeerDevice:
+    """A gate registered for the manifest's venue, as its peers on the LAN know it.
+
+    ``signing_key`` is the device's Ed25519 public key (raw, standard base64): a gate
+    takes mesh messages only from devices listed here, signed with their own key.
+    """
+
+    device_id: str
+    name: str
+    signing_key: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +36,8 @@ class ManifestHeader:
     ``signing_key_id`` names the Ed25519 key that signed it (see signing.key_id_for).
     ``device_zone`` is the zone the device was registered to (None: not zoned, or a
     manifest from a backend that did not say); its lanes may name no other zone.
+    ``peers`` are the venue's active gates (this device too) with their signing keys:
+    the only devices whose gate-mesh messages this gate accepts (none: no mesh).
     """
 
     event: EventFacts
@@ -35,6 +50,7 @@ class ManifestHeader:
     sealed_event_keys: tuple[bytes, ...]
     base_sequence: int | None = None
     device_zone: str | None = None
+    peers: tuple[PeerDevice, ...] = ()
 
     @property
     def format_version(self) -> int:

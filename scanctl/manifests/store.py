@@ -39,6 +39,7 @@ from scanctl.manifests.errors import (
 from scanctl.manifests.model import ManifestEntry, ManifestHeader
 from scanctl.manifests.verify import ManifestVerifier, VerifiedManifest, check_sequence
 from scanctl.manifests.wire import canonical_header, parse_header
+from scanctl.storage import private_file
 
 __all__ = ["ManifestStore"]
 
@@ -111,11 +112,12 @@ class ManifestStore:
         self._zones = _Zones()
         conn: sqlite3.Connection | None = None
         try:
+            private_file(self.path)  # the event key and ticket list: 0600, not the umask's
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             self._conn = conn
             self._create_tables()
             self._view = self._read() if verifier is None else self._verified_view(verifier)
-        except (sqlite3.Error, ManifestStoreError) as exc:
+        except (sqlite3.Error, OSError, ManifestStoreError) as exc:
             if conn is not None:
                 conn.close()
             if isinstance(exc, ManifestStoreError):

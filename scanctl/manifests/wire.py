@@ -30,7 +30,13 @@ from typing import Any
 
 from scanctl.core import EventFacts, Policy
 from scanctl.manifests.errors import MalformedManifest
-from scanctl.manifests.model import FORMAT_VERSION, Manifest, ManifestEntry, ManifestHeader
+from scanctl.manifests.model import (
+    FORMAT_VERSION,
+    Manifest,
+    ManifestEntry,
+    ManifestHeader,
+    PeerDevice,
+)
 from scanctl.manifests.packing import pack_entries, unpack_entries
 from scanctl.manifests.signing import KEY_ID_LENGTH, ManifestSigner
 
@@ -63,7 +69,14 @@ def _header_dict(header: ManifestHeader) -> dict[str, Any]:
     event = header.event
     # Optional keys are left out when unset, so a header without them is byte for byte
     # what older code wrote (and older manifests parse as unset).
-    optional = {} if header.device_zone is None else {"device_zone": header.device_zone}
+    optional: dict[str, Any] = {}
+    if header.device_zone is not None:
+        optional["device_zone"] = header.device_zone
+    if header.peers:
+        optional["peers"] = [
+            {"device_id": p.device_id, "name": p.name, "signing_key": p.signing_key}
+            for p in header.peers
+        ]
     return {
         **optional,
         "base_sequence": header.base_sequence,
@@ -253,9 +266,25 @@ def parse_header(data: bytes, key_id: str) -> ManifestHeader:
         sealed_event_keys=sealed_keys,
         base_sequence=_get(raw, "base_sequence", int, optional=True),
         device_zone=_get(raw, "device_zone", str, optional=True),
+        peers=_peers(_get(raw, "peers", list, optional=True) or []),
     )
     check_header(header)
     return header
+
+
+def _peers(items: list[Any]) -> tuple[PeerDevice, ...]:
+    peers = []
+    for item in items:
+        if not isinstance(item, dict):
+            raise MalformedManifest("a manifest peer is not a JSON object")
+        peers.append(
+            PeerDevice(
+                device_id=_get(item, "device_id", str),
+                name=_get(item, "name", str),
+                signing_key=_get(item, "signing_key", str),
+            )
+        )
+    return tuple(peers)
 
 
 def check_header(header: ManifestHeader) -> None:

@@ -5,6 +5,7 @@ from scanctl.tui.client import DaemonClient
 from scanctl.tui.errors import DaemonRefused, DaemonUnavailable, TuiError
 from scanctl.tui.recorded import RecordedSource
 from scanctl.tui.source import DoorSource, LiveSource
+from scanctl.tui.venue import VenueError, VenueSource, load_venue
 
 __all__ = [
     "DaemonClient",
@@ -15,5 +16,8 @@ __all__ = [
     "LiveSource",
     "RecordedSource",
     "TuiError",
+    "VenueError",
+    "VenueSource",
     "build_app",
+    "load_venue",
 ]

@@ -59,7 +59,7 @@ class DoorApp(App[None]):
     def __init__(self, source: DoorSource, *, on_shown: ShownHook | None = None) -> None:
         super().__init__()
         self.source = source
-        self.state = DoorState()
+        self.state = DoorState(box=source.box)
         self.on_shown = on_shown
 
     def on_mount(self) -> None:
@@ -87,12 +87,15 @@ class DoorApp(App[None]):
             self.call_after_refresh(self.on_shown, message)
 
     def _redraw(self, events: list[dict[str, object]] | None = None) -> None:
+        """Draw every main screen on the stack: one under a dialog shows through it,
+        and its numbers must stay live while the supervisor answers."""
         try:
-            screen = self.screen
+            stack = self.screen_stack
         except ScreenStackError:
             return  # shutting down: messages still queued find no screen to draw on
-        if isinstance(screen, DoorScreen):
-            screen.redraw(events)
+        for screen in stack:
+            if isinstance(screen, DoorScreen):
+                screen.redraw(events)
 
     # -- what the supervisor asks --------------------------------------------------
 

@@ -113,8 +113,8 @@ class DaemonClient:
     async def set_paused(self, gate: str, paused: bool) -> None:
         await self._call("POST", f"/gates/{gate}/{'pause' if paused else 'resume'}")
 
-    async def acknowledge(self, alert_id: str) -> None:
-        await self._call("POST", f"/alerts/{alert_id}/ack")
+    async def acknowledge(self, alert_id: str, by: str) -> None:
+        await self._call("POST", f"/alerts/{alert_id}/ack", body={"by": by})
 
     async def acknowledge_conflict(self, conflict_id: str, by: str) -> None:
         await self._call("POST", f"/conflicts/{conflict_id}/ack", body={"by": by})

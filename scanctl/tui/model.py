@@ -14,9 +14,34 @@ from typing import Any
 
 from scanctl.tui.messages import LinkState, LinkUpdate
 
-__all__ = ["LOG_KEEP", "DoorState", "GateView", "scan_row_from_event"]
+__all__ = ["LOG_KEEP", "Counts", "DoorState", "GateView", "scan_row_from_event"]
 
 LOG_KEEP = 500
+
+
+@dataclass(frozen=True)
+class Counts:
+    """The door's numbers as the overview shows them."""
+
+    entries: int
+    exits: int
+    denied: int
+    inside: dict[str, int]
+    tickets_in: int
+    manifest_tickets: int
+    has_exits: bool
+    inside_cap: int | None = None
+    """A venue's entries less its exits: no more can be inside, whatever boxes say."""
+
+    @property
+    def inside_total(self) -> int:
+        return sum(self.inside.values())
+
+    @property
+    def inside_capped(self) -> bool:
+        """The boxes' own counts add up to more than can be inside (a ticket in at one
+        box and out at another stays inside at the first)."""
+        return self.inside_cap is not None and self.inside_total > self.inside_cap
 
 
 @dataclass
@@ -46,6 +71,20 @@ class GateView:
             last=data.get("last"),
             scanners=list(data.get("scanners") or []),
         )
+
+    @property
+    def exits(self) -> int:
+        """Passes out (EXITED): the daemon counts them as admitted, a lane that opened."""
+        return int(self.reasons.get("EXITED", 0))
+
+    @property
+    def entries(self) -> int:
+        """Admissions in: first entries and re-entries, never the people leaving."""
+        return max(0, self.admitted - self.exits)
+
+    @property
+    def has_exit_lane(self) -> bool:
+        return self.exits > 0 or any(s.get("direction") == "exit" for s in self.scanners)
 
     def count(self, event: dict[str, Any]) -> None:
         if event.get("allowed"):
@@ -96,6 +135,8 @@ def bad_read_row(event: dict[str, Any]) -> dict[str, Any]:
 class DoorState:
     """Everything on screen, kept by the app and read by every screen."""
 
+    box: str = ""
+    """The gate computer's name (shown on every screen)."""
     status: dict[str, Any] = field(default_factory=dict)
     gates: dict[str, GateView] = field(default_factory=dict)
     alerts: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -126,7 +167,24 @@ class DoorState:
         self.status = copy.deepcopy(status)  # events move its totals until the next one
         self.daemon_state = str(status.get("state", ""))
         self.gates = {view.name: view for view in map(GateView.from_api, gates)}
+        for view in self.gates.values():
+            if view.last is None:  # a restarted daemon: its journal still knows
+                view.last = self._last_journaled(view.name)
         self.alerts = {str(alert["id"]): alert for alert in alerts if "id" in alert}
+
+    def _last_journaled(self, gate: str) -> dict[str, Any] | None:
+        """The latest decision at ``gate`` among the journal rows at hand, as an event."""
+        for row in self.recent:
+            if row.get("gate") == gate and row.get("decided_by") != "bad read":
+                return {
+                    "reason": row.get("reason"),
+                    "allowed": row.get("allowed"),
+                    "ticket_id": row.get("ticket_id"),
+                    "scanner": row.get("scanner"),
+                    "at_ms": row.get("scanned_at_ms"),
+                    "warning": row.get("warning"),
+                }
+        return None
 
     def apply_events(self, events: list[dict[str, Any]]) -> None:
         for event in events:
@@ -183,8 +241,30 @@ class DoorState:
         totals = self.status.get("totals")
         return totals if isinstance(totals, dict) else {}
 
-    def alert_list(self) -> list[dict[str, Any]]:
-        """Active first, then newest first (the daemon's order)."""
+    def counts(self) -> Counts:
+        """Entries, exits and denials over every gate; inside by zone from the daemon
+        (tickets whose latest pass is an entry: never negative, never an exit twice)."""
+        inside = {
+            str(zone): max(0, int(count))
+            for zone, count in (self.totals.get("inside") or {}).items()
+        }
+        cap = self.totals.get("inside_cap")
+        return Counts(
+            entries=sum(view.entries for view in self.gates.values()),
+            exits=sum(view.exits for view in self.gates.values()),
+            denied=sum(view.denied for view in self.gates.values()),
+            inside=inside,
+            tickets_in=int(self.totals.get("tickets_in", 0)),
+            manifest_tickets=int(self.totals.get("manifest_tickets", 0)),
+            has_exits=any(view.has_exit_lane for view in self.gates.values()),
+            inside_cap=None if cap is None else max(0, int(cap)),
+        )
+
+    def alert_list(self, *, by_urgency: bool = False) -> list[dict[str, Any]]:
+        """Active first, then newest first (the daemon's order); ``by_urgency``: the
+        unacknowledged first, critical before warnings, then active, then newest."""
+        if by_urgency:
+            return sorted(self.alerts.values(), key=_urgency)
         return sorted(
             self.alerts.values(),
             key=lambda alert: (not alert.get("active", True), -int(alert.get("at_ms", 0))),
@@ -201,8 +281,19 @@ class DoorState:
         return [c for c in self.conflicts.values() if not c.get("acknowledged")]
 
     def unacknowledged(self) -> list[dict[str, Any]]:
-        return [
-            alert
-            for alert in self.alerts.values()
-            if alert.get("active", True) and not alert.get("acknowledged", False)
-        ]
+        """Alerts nobody acknowledged, active or cleared by themselves: a burst of forged
+        codes that stopped is still something the supervisor has to have seen."""
+        return [alert for alert in self.alert_list() if not alert.get("acknowledged", False)]
+
+    def pressing(self) -> list[dict[str, Any]]:
+        """What the main screen shows: unacknowledged alerts, critical and active first."""
+        return sorted(self.unacknowledged(), key=_urgency)
+
+
+def _urgency(alert: dict[str, Any]) -> tuple[bool, bool, bool, int]:
+    return (
+        bool(alert.get("acknowledged", False)),
+        alert.get("severity") != "critical",
+        not alert.get("active", True),
+        -int(alert.get("at_ms", 0)),
+    )

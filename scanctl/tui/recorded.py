@@ -2,8 +2,8 @@
 
 Each line is one record, by ``kind``:
 
-- ``{"kind": "clock", "now_ms": …, "tz": "UTC"}`` — the frozen "now" ages are measured
-  against, and the zone times of day are shown in;
+- ``{"kind": "clock", "now_ms": …, "tz": "UTC", "box": "…"}`` — the frozen "now" ages
+  are measured against, the zone times of day are shown in, the gate computer's name;
 - ``{"kind": "snapshot", "status": {…}, "gates": […], "alerts": […], "conflicts": […]}``
   — as the daemon's ``/status``, ``/gates``, ``/alerts`` and ``/conflicts`` would answer;
 - ``{"kind": "scans", "scans": […]}`` — the journal that ``/scans`` queries filter;
@@ -37,6 +37,7 @@ class RecordedSource:
 
     def __init__(self, records: Iterable[dict[str, Any]], *, name: str = "recording") -> None:
         self.name = name
+        self.box = "recorded-box"
         self.frozen_ms = 0
         self.tz: tzinfo | None = UTC
         self.status: dict[str, Any] = {}
@@ -59,6 +60,7 @@ class RecordedSource:
         kind = record.get("kind")
         if kind == "clock":
             self.frozen_ms = int(record["now_ms"])
+            self.box = str(record.get("box") or self.box)
             zone = record.get("tz")
             self.tz = ZoneInfo(zone) if zone else None
         elif kind == "snapshot":
@@ -120,7 +122,7 @@ class RecordedSource:
     async def acknowledge(self, alert_id: str) -> None:
         for alert in self.alerts:
             if str(alert.get("id")) == alert_id:
-                alert["acknowledged"] = True
+                alert.update(acknowledged=True, acked_by="recording", acked_at_ms=self.frozen_ms)
                 self._emit({**alert, "type": "alert"})
                 return
         raise DaemonRefused(f"no alert {alert_id!r}", 404)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import tzinfo
@@ -35,6 +36,9 @@ class DoorSource(Protocol):
 
     tz: tzinfo | None
     """Time zone for times of day (None: the machine's local time)."""
+
+    box: str
+    """The gate computer's name, shown on every screen."""
 
     def now_ms(self) -> int:
         """The clock that ages are measured against (frozen for a recording)."""
@@ -93,8 +97,11 @@ class LiveSource:
         client: DaemonClient | None = None,
         poll_s: float = POLL_S,
         backoff: Backoff | None = None,
+        box: str | None = None,
     ) -> None:
         self.socket_path = socket_path
+        # The TUI usually runs on the gate computer itself: its host name names the box.
+        self.box = box or socket.gethostname()
         self.client = client or DaemonClient(socket_path)
         self.poll_s = poll_s
         self.backoff = backoff or Backoff()
@@ -160,7 +167,7 @@ class LiveSource:
         await self.client.set_paused(gate, paused)
 
     async def acknowledge(self, alert_id: str) -> None:
-        await self.client.acknowledge(alert_id)
+        await self.client.acknowledge(alert_id, f"tui:{_user()}")
 
     async def acknowledge_conflict(self, conflict_id: str) -> None:
         await self.client.acknowledge_conflict(conflict_id, f"tui:{_user()}")

@@ -40,6 +40,7 @@ def test_token_issue_reads_a_config_file(tmp_path: Path) -> None:
     secret = fresh_secret()
     config = tmp_path / "backend.toml"
     config.write_text(f'jwt_secret = "{secret}"\n')
+    config.chmod(0o600)
     env = base_env(tmp_path)
     del env["JWT_SECRET"]
     result = run("token", "issue", "--role", "ADMIN", "--tenant", "t9", "-c", str(config), env=env)

@@ -30,13 +30,13 @@ def test_up_down_up(tmp_path: Path) -> None:
     database = create_database(f"sqlite:///{tmp_path / 'm.sqlite3'}")
     try:
         upgrade(database.engine)
-        assert current_revision(database.engine) == "0007"
+        assert current_revision(database.engine) == "0008"
         assert set(inspect(database.engine).get_table_names()) >= TABLES
         downgrade(database.engine)
         assert current_revision(database.engine) is None
         assert not TABLES & set(inspect(database.engine).get_table_names())
         upgrade(database.engine)
-        assert current_revision(database.engine) == "0007"
+        assert current_revision(database.engine) == "0008"
     finally:
         database.close()
 
@@ -86,7 +86,7 @@ def test_cli_migrate_up_and_down(tmp_path: Path) -> None:
         [SCANCTL, "server", "migrate"], env=env, capture_output=True, text=True, check=False
     )
     assert up.returncode == 0, up.stderr
-    assert "revision 0007" in up.stdout
+    assert "revision 0008" in up.stdout
     down = subprocess.run(
         [SCANCTL, "server", "migrate", "--down", "--revision", "base"],
         env=env,

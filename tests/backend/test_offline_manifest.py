@@ -105,6 +105,25 @@ def test_the_manifest_names_the_zone_the_device_was_registered_to(
     assert verify(zoned, pull(server, zoned, venue.event)).manifest.header.device_zone == "GA"
 
 
+def test_the_manifest_lists_the_venues_active_gates_for_the_mesh(
+    server: ServerProcess, venue: Venue, gate: Gate
+) -> None:
+    other = register_gate(server, venue)
+    doomed = register_gate(server, venue)
+    register_gate(server, make_venue(server, venue.tenant, tickets=0))
+    with admin(server, venue.tenant) as http:
+        assert http.delete(f"/api/devices/{doomed.device_id}").status_code == 200
+    peers = verify(gate, pull(server, gate, venue.event)).manifest.header.peers
+    listed = {peer.device_id: peer.signing_key for peer in peers}
+    assert listed == {
+        gate.device_id: gate.keys.signing_public_b64,
+        other.device_id: other.keys.signing_public_b64,
+    }  # not the revoked gate, nor another venue's
+    held = verify(gate, pull(server, gate, venue.event)).manifest.header.sequence
+    delta = pull(server, gate, venue.event, since=held)
+    assert {p.device_id for p in verify(gate, delta).manifest.header.peers} == set(listed)
+
+
 def test_one_flipped_byte_anywhere_is_refused(
     server: ServerProcess, venue: Venue, gate: Gate
 ) -> None:

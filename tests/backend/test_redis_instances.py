@@ -78,6 +78,7 @@ def test_instances_share_redis_state(two_instances: tuple[ServerProcess, ServerP
         duplicate = door.scan(door.mint(ticket), client=staff_b)
         assert duplicate["reason"] == "ALREADY_SCANNED"
         assert duplicate["admittedAt"] is not None
+        assert duplicate["admittedDevice"] == door.device  # Redis carries the device too
         assert metric(_metrics(b), "scanctl_redis_refusals_total", reason="ALREADY_SCANNED") == 1
 
         # A refund written at A reaches B's cache through Redis, long before its 30 s TTL.
@@ -106,6 +107,23 @@ def test_instances_share_redis_state(two_instances: tuple[ServerProcess, ServerP
         text = _metrics(a)
         assert metric(text, "scanctl_rate_limit_storage", storage="redis") == 1
         assert metric(text, "scanctl_db_queries_total", kind="select") > 0
+        assert metric(text, "scanctl_db_pool_size") == 10  # the PostgreSQL engine's pool
+
+        # Policy writes (60 a minute per caller) are counted across both instances too.
+        editor = "policy-editor"
+        with (
+            a.client(a.token(Role.ADMIN, door.tenant, subject=editor)) as at_a,
+            b.client(b.token(Role.ADMIN, door.tenant, subject=editor)) as at_b,
+        ):
+            path = f"/api/policies/{door.event}"
+            answers = [
+                (at_a if n % 2 else at_b).put(path, json={"cooldown_seconds": n}).status_code
+                for n in range(60)
+            ]
+            assert answers == [200] * 60
+            refused = at_a.put(path, json={})
+            assert (refused.status_code, at_b.put(path, json={}).status_code) == (429, 429)
+            assert int(refused.headers["Retry-After"]) >= 1
     finally:
         staff_b.close()
         door.admin.close()

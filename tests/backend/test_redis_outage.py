@@ -73,7 +73,8 @@ def test_redis_outage_and_recovery(redis_server: PrivateRedis, tmp_path: Path) -
         text = _metrics(server)
         assert metric(text, "scanctl_redis_up") == 1
         assert metric(text, "scanctl_cache_hits_total", cache="tickets", level="memory") > 0
-        assert 0 < metric(text, "scanctl_cache_hit_ratio", cache="tickets") <= 1
+        assert "scanctl_cache_hit_ratio" not in text  # rates of the counters say it better
+        assert metric(text, "scanctl_cache_misses_total", cache="tickets", level="memory") >= 0
         assert metric(text, "scanctl_db_queries_total", kind="select") > 0
 
         # Redis gone: the same answers, from the database.

@@ -53,6 +53,23 @@ def test_reentry_after_the_window(door: Door) -> None:
     assert door.scan(door.mint(ticket, event), event=event)["reason"] == "RE_ENTRY_ADMITTED"
 
 
+def test_a_second_entry_names_the_first_admission_with_its_device(door: Door) -> None:
+    event = door.new_event(starts=timedelta(hours=-1), ends=timedelta(hours=5))
+    door.policy(event, reentry_allowed=True, duplicate_window_seconds=0)
+    ticket = door.ticket(event)
+    other = door.new_device()
+    first = door.scan(door.mint(ticket, event), event=event, gate="north")
+    assert first["reason"] == "ADMITTED"
+    latest = door.scan(door.mint(ticket, event), event=event, gate="east", device=other)
+    assert latest["reason"] == "RE_ENTRY_ADMITTED"
+    door.policy(event, reentry_allowed=True, duplicate_window_seconds=600)
+    again = door.scan(door.mint(ticket, event), event=event, gate="south")
+    assert again["reason"] == "ALREADY_SCANNED"
+    named = (again["admittedAt"], again["admittedGate"], again["admittedDevice"])
+    assert named == (first["decidedAt"], "north", door.device)
+    assert list(again)[-1] == "admittedDevice"  # added at the end of the documented keys
+
+
 def test_cooldown_and_max_reentries(door: Door) -> None:
     event = door.new_event(starts=timedelta(hours=-1), ends=timedelta(hours=5))
     door.policy(event, reentry_allowed=True, duplicate_window_seconds=0, cooldown_seconds=3600)

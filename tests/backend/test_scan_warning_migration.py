@@ -37,7 +37,7 @@ def test_0007_down_and_up_again_keeps_the_scans(tmp_path: Path) -> None:
         downgrade(database.engine, "0006")
         assert current_revision(database.engine) == "0006"
         assert "warning" not in _columns(database.engine)
-        upgrade(database.engine)
+        upgrade(database.engine, "0007")
         assert current_revision(database.engine) == "0007"
         with database.engine.connect() as conn:
             rows = conn.execute(text("SELECT id, warning FROM scans")).all()

@@ -39,6 +39,7 @@ def test_environment_beats_file_and_flags_beat_both(tmp_path: Path) -> None:
         f'port = 4000\nhost = "0.0.0.0"\nqr_expiration_seconds = 45\n'
         f'hmac_secret = "{fresh_secret()}"\n'
     )
+    config.chmod(0o600)  # a file with secrets readable by every user is refused
     env = base_env(tmp_path, PORT="5000")
     del env["HMAC_SECRET"]
     settings = load_settings(config, environ=env)
@@ -128,7 +129,7 @@ def test_manifest_signing_key_is_checked_by_the_manifests_loader(tmp_path: Path)
             [
                 "HMAC_SECRET: is 8 characters long",
                 "HMAC_SECRET: is a known placeholder",
-                "JWT_SECRET: is one character repeated",
+                "JWT_SECRET: is guessable: an entropy estimate gives about",
             ],
         ),
     ],
@@ -166,6 +167,7 @@ def test_server_refuses_to_start_and_binds_nothing(
 def test_server_run_reads_its_config_file(tmp_path: Path) -> None:
     config = tmp_path / "backend.toml"
     config.write_text('jwt_secret = "changeme"\nport = 70000\n')
+    config.chmod(0o600)
     env = base_env(tmp_path)
     del env["JWT_SECRET"]
     result = subprocess.run(

@@ -345,6 +345,17 @@ def test_printed_tickets_refunded_or_cancelled_upstream_are_refused(platform: Pl
     assert response.status_code == 200, response.text
     assert p.decision(secrets_of["000000b1"]) == "TICKET_REFUNDED"
     assert p.decision(secrets_of["000000b2"]) == "TICKET_CANCELLED"
+    # B's copy is brought up to date when it copies the list again (a manifest pull after
+    # the whole event changed); its audit log then says the ticket service changed them.
+    whole = p.system.post("/api/upstream/changes", json={"eventId": p.event})
+    assert whole.status_code == 200, whole.text
+    p.pull_manifest()
+    audited = p.admin.get("/api/audit", params={"action": "ticket.status"}).json()
+    changes = {e["targetId"]: (e["actor"], e["actorKind"], e["outcome"]) for e in audited}
+    assert changes == {
+        "000000b1": ("ticket-service", "service", "REFUNDED"),
+        "000000b2": ("ticket-service", "service", "CANCELLED"),
+    }
 
 
 def test_an_upstream_answering_junk_is_a_clear_503_and_no_crash(tmp_path: Path) -> None:

@@ -62,3 +62,31 @@ def test_running_the_backend_second_terminal(server: ServerProcess, tmp_path: Pa
     assert "Error:" not in result.stderr, result.stderr
     assert "pushed the policy of event" in result.stdout
     assert (tmp_path / "gate" / "device.json").exists()
+
+
+def test_a_first_session_then_contexts_and_login(server: ServerProcess, tmp_path: Path) -> None:
+    """The two walkthroughs of *Command line*, one after the other, in one shell; $EDITOR
+    is a program that keeps the policy as it is (a person would save it unchanged)."""
+    walkthrough = _block("Command line", after="### A first session") + _block(
+        "Command line", after="### Contexts and login"
+    )
+    env = _env(server, tmp_path) | {"EDITOR": "true"}
+    result = subprocess.run(
+        ["bash", "-e", "-o", "pipefail", "-c", walkthrough],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=180, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr and "Error:" not in result.stderr, result.stderr
+    out = result.stdout
+    assert "logged in to context hall-a as" in out and "(ADMIN)" in out
+    assert "logged in to context hall-b" in out and "(VENUE_MANAGER)" in out
+    assert re.search(r"^1\t0\t0\t\d+$", out, re.M), out  # one ticket created
+    assert "Pulled full manifest for event" in out and "1 tickets held" in out, out
+    assert "Pushed 0 scans" in out
+    assert (tmp_path / "gate" / "device.json").exists()
+    assert (tmp_path / "gate" / "manifest.db").exists()
+    assert re.search(r"^\*\thall-a\t", out, re.M), out  # the current context, marked
+    assert len(re.findall(r"^eyJ", out, re.M)) == 1  # shown once: when asked (--show-token)
+    assert "logged out of context hall-b" in out and out.rstrip().endswith(
+        "current context: hall-a"
+    )

@@ -122,6 +122,16 @@ class World:
             tickets.append(ticket)
             printed.append(secret)
             rows.append(row)
+        with admin(self.server, self.tenant) as http:
+            answer = http.post(f"/api/catalog/events/{event}/tickets", json={"tickets": rows})
+            assert answer.status_code == 200, answer.text
+        return self.register(event, tickets, printed, scenario.device_zone)
+
+    def register(
+        self, event: str, tickets: list[str], printed: list[str], zone: str | None = None
+    ) -> Device:
+        """A device of the venue registered (with ``zone``), holding the manifest of
+        ``event`` the backend issues it; ``tickets``/``printed`` are what its codes name."""
         keys = DeviceKeys.generate()
         device_id = new_id()
         registration: dict[str, Any] = {
@@ -133,11 +143,9 @@ class World:
             "signingPublicKey": keys.signing_public_b64,
             "sealingPublicKey": keys.exchange_public_b64,
         }
-        if scenario.device_zone:
-            registration["zone"] = scenario.device_zone
+        if zone:
+            registration["zone"] = zone
         with admin(self.server, self.tenant) as http:
-            answer = http.post(f"/api/catalog/events/{event}/tickets", json={"tickets": rows})
-            assert answer.status_code == 200, answer.text
             answer = http.post("/api/devices/register", json=registration)
             assert answer.status_code == 201, answer.text
             trusted = answer.json()["manifestSigningKey"]

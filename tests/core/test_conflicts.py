@@ -12,11 +12,13 @@ from scanctl.core.conflicts import (
     ConflictKind,
     code_key,
     conflict_id,
+    conflict_to_wire,
     find_conflicts,
 )
 from scanctl.core.keys import mint_token
 from scanctl.core.policy import Policy
 from scanctl.core.tickets import Direction
+from scanctl.core.tokens import parse_code, printed_hash_of, stored_payload
 
 EVENT = "6f1c0a4e-4a53-4c44-9d5b-2a0f1a0c9b11"
 TICKET = "0000beef"
@@ -45,6 +47,13 @@ def test_code_keys_name_the_nonce_or_the_hash_of_a_printed_secret_never_the_secr
     assert printed == "printed:" + hashlib.sha256(SECRET.encode()).hexdigest()
     assert SECRET not in (printed or "")
     assert code_key("not a code") is None
+    # A gate (and the backend) keep a printed code as its hash: the same key.
+    stored = stored_payload(parse_code(SECRET))
+    assert stored == "sha256:" + hashlib.sha256(SECRET.encode()).hexdigest()
+    assert code_key(stored) == printed and printed_hash_of(stored) == printed[len("printed:") :]
+    assert stored_payload(parse_code(token)) is None
+    assert stored_payload(parse_code("not a code")) is None
+    assert code_key("sha256:" + "Z" * 64) is None
 
 
 def test_a_screenshot_is_one_same_code_conflict_with_every_admission_first_first() -> None:
@@ -62,6 +71,21 @@ def test_a_screenshot_is_one_same_code_conflict_with_every_admission_first_first
     assert conflict.ticket_id == TICKET and conflict.event_id == EVENT
     assert conflict.detected_at_ms == 90 * MIN
     assert conflict.involves("c") and not conflict.involves("z")
+
+
+def test_the_wire_form_is_the_backends_conflict_listing() -> None:
+    passes = [entry("s2", "b", 2 * MIN, "nonce:aa"), entry("s1", "a", 1 * MIN, "nonce:aa")]
+    (conflict,) = find_conflicts(EVENT, TICKET, passes, NO_REENTRY)
+    wire = conflict_to_wire(conflict)
+    assert wire["id"] == conflict.id and wire["kind"] == "same-code"
+    assert (wire["eventId"], wire["ticketId"], wire["firstScanId"]) == (EVENT, TICKET, "s1")
+    assert wire["detectedAt"] == "1970-01-01T00:02:00Z"
+    assert [(a["scanId"], a["deviceId"], a["first"]) for a in wire["admissions"]] == [
+        ("s1", "a", True),
+        ("s2", "b", False),
+    ]
+    assert wire["admissions"][0]["scannedAt"] == "1970-01-01T00:01:00Z"
+    assert wire["admissions"][0]["direction"] == "entry"
 
 
 def test_a_printed_code_twice_without_exit_is_same_printed_code() -> None:

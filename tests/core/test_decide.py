@@ -226,7 +226,25 @@ CASES: dict[str, Case] = {
     "second entry inside the window": Case(
         Reason.ALREADY_SCANNED,
         history=(entry(NOW - 10 * MINUTE + 1, gate="west"),),
-        facts={"admitted_at_ms": NOW - 10 * MINUTE + 1, "admitted_gate": "west"},
+        facts={
+            "admitted_at_ms": NOW - 10 * MINUTE + 1,
+            "admitted_gate": "west",
+            "admitted_device": "device-1",
+        },
+    ),
+    "a second entry names the first admission, not the latest": Case(
+        Reason.ALREADY_SCANNED,
+        policy=REENTRY,
+        history=(
+            entry(NOW - 90 * MINUTE, gate="west"),
+            exit_(NOW - 80 * MINUTE),
+            entry(NOW - MINUTE, gate="east"),
+        ),
+        facts={
+            "admitted_at_ms": NOW - 90 * MINUTE,
+            "admitted_gate": "west",
+            "admitted_device": "device-1",
+        },
     ),
     "second entry after the window without re-entry": Case(
         Reason.ALREADY_SCANNED,

@@ -32,7 +32,12 @@ def roundtrip(decision: Decision) -> Decision:
     [
         verified(Reason.ADMITTED),
         verified(Reason.ADMITTED, warning="offline ticket data is out of date"),
-        verified(Reason.ALREADY_SCANNED, admitted_at_ms=NOW - 60_001, admitted_gate="west"),
+        verified(
+            Reason.ALREADY_SCANNED,
+            admitted_at_ms=NOW - 60_001,
+            admitted_gate="west",
+            admitted_device="3f1c2d4e-0000-7000-8000-000000000001",
+        ),
         verified(Reason.TICKET_TRANSFERRED, transferred_to="0a1b2c3e"),
         verified(Reason.COOLDOWN, retry_after_s=17),
         verified(Reason.EXITED),
@@ -47,9 +52,21 @@ def test_every_fact_survives_the_wire(decision: Decision) -> None:
 
 
 def test_unverified_decisions_name_no_ticket_on_the_wire() -> None:
-    leaky = Decision(False, Reason.INVALID, "x", "0a1b2c3d", False, admitted_gate="g")
+    leaky = Decision(
+        False, Reason.INVALID, "x", "0a1b2c3d", False, admitted_gate="g", admitted_device="d"
+    )
     body = decision_to_wire(leaky, "s", NOW)
     assert body["ticketId"] is None and body["admittedGate"] is None
+    assert body["admittedDevice"] is None
+
+
+def test_keys_added_later_come_after_the_first_ones() -> None:
+    body = decision_to_wire(verified(Reason.ADMITTED), "s", NOW)
+    assert list(body)[:11] == [
+        "allowed", "reason", "message", "ticketId", "admittedAt", "admittedGate",
+        "transferredTo", "retryAfterSeconds", "warning", "scanId", "decidedAt",
+    ]  # fmt: skip
+    assert list(body)[11:] == ["admittedDevice"]
 
 
 @pytest.mark.parametrize(

@@ -15,9 +15,10 @@ EXPECTED = {
     "decision_from_wire", "decision_to_wire", "gate_zone", "iso_ms", "lane_zone_conflict",
     "ms_of_iso", "rate_limit_unit", "zone_admits",
     "bad_read_message", "Admission", "Conflict", "ConflictKind", "code_key", "conflict_id",
+    "conflict_to_wire",
     "find_conflicts",
     "ExpiryStage", "StaleOverride", "expiry_stage", "format_time_left", "manifest_is_stale",
-    "manifest_valid_until_ms", "extended_until_ms",
+    "manifest_valid_until_ms", "extended_until_ms", "printed_hash_of", "stored_payload",
     "UploadCheck", "UploadFacts", "check_upload",
 }  # fmt: skip
 

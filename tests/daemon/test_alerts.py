@@ -42,6 +42,35 @@ def test_clearing_and_acknowledging() -> None:
     assert alerts.listing()[0]["id"] == renewed.id
 
 
+def test_the_life_cycle_is_kept_raised_cleared_acknowledged_by_whom() -> None:
+    alerts, bus, clock = book()
+    listener = bus.subscribe()
+    alert = alerts.raise_alert(AlertKind.REPLAY_BURST, "south", "3 replays", gate="south")
+    clock[0] = 5000
+    alerts.clear(AlertKind.REPLAY_BURST, "south")
+    (listed,) = alerts.listing()
+    assert (listed["at_ms"], listed["cleared_at_ms"], listed["acknowledged"]) == (1000, 5000, False)
+    clock[0] = 9000
+    assert alerts.acknowledge(alert.id, "tui:anna")
+    assert alerts.acknowledge(alert.id, "tui:bob"), "a second acknowledgement is harmless"
+    (listed,) = alerts.listing()
+    assert (listed["acked_by"], listed["acked_at_ms"]) == ("tui:anna", 9000)
+    events = [listener.get_nowait() for _ in range(4)]
+    assert [event["acked_by"] for event in events if event] == [None, None, "tui:anna", "tui:anna"]
+
+
+def test_an_unacknowledged_cleared_alert_outlives_acknowledged_ones() -> None:
+    alerts, _, clock = book()
+    unseen = alerts.raise_alert(AlertKind.FORGERY_BURST, "s0", "x")
+    alerts.clear(AlertKind.FORGERY_BURST, "s0")
+    for index in range(1, 5):
+        clock[0] += 1
+        seen = alerts.raise_alert(AlertKind.FORGERY_BURST, f"s{index}", "x")
+        alerts.acknowledge(seen.id)
+        alerts.clear(AlertKind.FORGERY_BURST, f"s{index}")
+    assert unseen.id in {alert["id"] for alert in alerts.listing()}
+
+
 def test_old_inactive_alerts_are_forgotten_first() -> None:
     alerts, _, clock = book()
     for index in range(5):

@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.daemon.gate_kit import (
     SCANCTL,
@@ -132,9 +133,16 @@ def test_every_read_a_host_ack_scanner_sends_is_answered_with_a_reason(door: Doo
         1,
     )
     assert door.reasons("hw") == ["ADMITTED"]  # bad reads are not scans
-    text = _metrics(door.socket)
-    assert 'scanctl_daemon_bad_reads_total{scanner="hw",gate="north",reason="TOO_LONG"} 1' in text
-    assert 'scanner="hw",gate="north",counter="refused_symbology"} 1' in text
+    found = {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(_metrics(door.socket))
+        for sample in family.samples
+    }
+    hw_north = {("gate", "north"), ("scanner", "hw")}
+    too_long = frozenset({*hw_north, ("reason", "TOO_LONG")})
+    assert found["scanctl_daemon_bad_reads_total", too_long] == 1
+    refused = frozenset({*hw_north, ("counter", "refused_symbology")})
+    assert found["scanctl_daemon_scanner_events_total", refused] == 1
 
 
 def test_printed_code128_tickets_decided_where_accepted_refused_with_a_reason_elsewhere(

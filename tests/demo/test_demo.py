@@ -30,7 +30,15 @@ def scanctl_processes() -> set[int]:
 @pytest.mark.slow
 def test_headless_demo_runs_adds_up_and_cleans_up(tmp_path: Path) -> None:
     before = scanctl_processes()
-    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    # The caller's services are not the demo's: these must be ignored, not written to.
+    env = {
+        **os.environ,
+        "TMPDIR": str(tmp_path),
+        "DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/not-the-demo",
+        "REDIS_URL": "redis://127.0.0.1:1/0",
+        "TICKET_SERVICE_URL": "http://127.0.0.1:1/tickets",
+        "SCANCTL_DATA_DIR": str(tmp_path / "not-the-demo"),
+    }
     result = subprocess.run(
         [str(SCANCTL), "demo", "--headless", "--duration", "10", "--tickets", "2000", "--json"],
         capture_output=True,
@@ -48,5 +56,9 @@ def test_headless_demo_runs_adds_up_and_cleans_up(tmp_path: Path) -> None:
     for gate in gates.values():
         assert sum(gate["reasons"].values()) == gate["admitted"] + gate["denied"]
     assert set(gates["exit"]["reasons"]) <= {"EXITED", "INVALID", "QR_ALREADY_USED", "QR_EXPIRED"}
+    # The exit lane lets out people who came in: each exit is one fewer inside.
+    assert summary["exited"] > 0
+    assert summary["entered"] == summary["admitted"] - summary["exited"]
+    assert summary["inside"] == summary["ticketsIn"] - summary["exited"] >= 0
     assert list(tmp_path.iterdir()) == []
     assert scanctl_processes() <= before

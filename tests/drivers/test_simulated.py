@@ -101,6 +101,43 @@ def test_when_valid_tickets_run_out_only_repeats_remain() -> None:
     assert set(kinds) <= {CodeKind.VALID, CodeKind.DUPLICATE, CodeKind.REPLAYED, CodeKind.FORGED}
 
 
+def test_an_exit_lane_lets_out_only_people_inside_and_waits_while_nobody_is() -> None:
+    inside: list[str] = []
+    tickets = SimulatedTickets(valid=["00000001"], inside=lambda: inside)
+    mixer = CodeMixer(KEY, tickets, rng=random.Random(3))
+    assert mixer.next(NOW_MS) is None, "nobody inside: nobody leaves"
+    inside[:] = ["0000000a", "0000000b"]
+    drawn = [mixer.next(NOW_MS) for _ in range(400)]
+    valid = [
+        _code(token).ticket_id for kind, token in filter(None, drawn) if kind is CodeKind.VALID
+    ]
+    assert set(valid) == {"0000000a", "0000000b"}
+    kinds = Counter(kind for kind, _ in filter(None, drawn))
+    assert set(kinds) <= {CodeKind.VALID, CodeKind.FORGED} and kinds[CodeKind.VALID] > 350
+
+    # The scanner skips the arrivals that find nobody inside, then lets the person out.
+    asked = 0
+
+    def someone_after_a_while() -> list[str]:
+        nonlocal asked
+        asked += 1
+        return ["0000000c"] if asked > 5 else []
+
+    scanner = SimulatedScanner(
+        event_key=KEY,
+        tickets=SimulatedTickets(["00000001"], inside=someone_after_a_while),
+        mix=ScanMix(forged=0.0),
+        as_fast_as_possible=True,
+        max_scans=2,
+    )
+
+    async def body() -> list[str]:
+        return [scan.payload.decode() async for scan in scanner]
+
+    tokens = run(body())
+    assert asked >= 6 and len(tokens) == 2
+
+
 @pytest.mark.parametrize(
     ("build", "message"),
     [

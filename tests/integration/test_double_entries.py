@@ -247,7 +247,7 @@ def test_every_double_entry_reaches_both_gates_their_tuis_a_restart_and_the_cli(
         transport = httpx.HTTPTransport(uds=str(a.socket))
         with httpx.Client(transport=transport, base_url="http://daemon", timeout=5) as local:
             metrics = local.get("/metrics").text
-        assert 'scanctl_daemon_conflicts{state="open"} 3' in metrics
+        assert 'scanctl_daemon_conflicts{state="open"} 3.0' in metrics
         conflict_alerts = [
             x for x in api(a.socket, "/alerts")["alerts"] if x["kind"] == "reconcile_conflict"
         ]

@@ -60,6 +60,7 @@ def test_public_surface() -> None:
         "ManifestTampered",
         "ManifestVerifier",
         "PackedEntries",
+        "PeerDevice",
         "SealError",
         "StaleSequence",
         "TrustedKeys",

@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Static
 from scanctl.tui import DoorApp, build_app
 from scanctl.tui.source import DoorSource
 from scanctl.tui.widgets import GateCard
+from scanctl.tui.widgets.gate_card import card_id
 
 Body = Callable[[DoorApp, Pilot[None]], Awaitable[None]]
 
@@ -51,7 +52,7 @@ def text_of(widget: Static) -> str:
 
 
 def card(app: DoorApp, gate: str) -> GateCard:
-    return app.screen.query_one(f"#gate-{gate}", GateCard)
+    return app.screen.query_one(f"#{card_id(gate)}", GateCard)
 
 
 def card_text(app: DoorApp, gate: str) -> str:
@@ -65,6 +66,9 @@ def card_text(app: DoorApp, gate: str) -> str:
 def table_rows(app: DoorApp) -> list[list[str]]:
     table: DataTable[Any] = app.screen.query_one(DataTable)
     return [
-        [cell.plain if isinstance(cell, Text) else str(cell) for cell in table.get_row_at(index)]
+        [
+            (cell.plain if isinstance(cell, Text) else str(cell)).strip()
+            for cell in table.get_row_at(index)
+        ]
         for index in range(table.row_count)
     ]

@@ -1,6 +1,7 @@
 """A deterministic door for snapshot tests: three gates, a frozen clock, a few alerts.
 
-``python -m tests.tui.recording > tests/tui/door.jsonl`` rewrites the committed file.
+``python -m tests.tui.recording > tests/tui/door.jsonl`` wrote the first version of the
+committed file; its conflicts, box name and alert life cycle were added by hand since.
 """
 
 from __future__ import annotations

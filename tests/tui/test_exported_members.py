@@ -23,7 +23,10 @@ def test_public_names() -> None:
         "LiveSource",
         "RecordedSource",
         "TuiError",
+        "VenueError",
+        "VenueSource",
         "build_app",
+        "load_venue",
     }
     for name in scanctl.tui.__all__:
         assert getattr(scanctl.tui, name).__module__.startswith("scanctl.tui")
@@ -38,7 +41,7 @@ def test_the_stylesheet_ships_inside_the_package() -> None:
 def test_the_command_needs_a_socket_a_config_or_a_recording() -> None:
     result = subprocess.run([str(SCANCTL), "tui"], capture_output=True, text=True)
     assert result.returncode == 2
-    assert "--socket or --config" in result.stderr
+    assert "--socket, --config or --venue" in result.stderr
 
 
 def test_a_bad_recording_is_a_usage_error(tmp_path: Path) -> None:
@@ -57,3 +60,13 @@ def test_the_socket_is_found_from_the_gate_config(tmp_path: Path) -> None:
     )
     assert _socket_for(config, None) == tmp_path / "daemon.sock"
     assert _socket_for(config, tmp_path / "other.sock") == tmp_path / "other.sock"
+
+
+def test_a_bad_venue_file_is_a_usage_error_naming_every_problem(tmp_path: Path) -> None:
+    venue = tmp_path / "venue.toml"
+    venue.write_text('[[box]]\nname = "a b"\n[[box]]\nname = "b"\n')
+    result = subprocess.run(
+        [str(SCANCTL), "tui", "--venue", str(venue)], capture_output=True, text=True
+    )
+    assert result.returncode == 2
+    assert "box 1: name" in result.stderr and "box b: socket" in result.stderr

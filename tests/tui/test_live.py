@@ -47,11 +47,11 @@ def test_counts_on_screen_match_the_journal(live: LiveGate) -> None:
         expected = Counter((scan["gate"], scan["allowed"]) for scan in scans)
         assert sum(expected.values()) == 8
         for gate in ("north", "south"):
-            line = f"✔ {expected[gate, True]} admitted  ✘ {expected[gate, False]} denied"
+            line = f"✔ {expected[gate, True]} in  ✘ {expected[gate, False]} denied"
             await until(pilot, lambda gate=gate, line=line: line in card_text(app, gate), line)
-        assert "✘ DENIED ALREADY_SCANNED 0000000a" in card_text(app, "south")
+        assert "✘ DENIED ALREADY_SCANNED   0000000a" in card_text(app, "south")
         assert "● south-1" in card_text(app, "south")
-        admitted = f"✔ {expected['north', True] + expected['south', True]} admitted"
+        admitted = f"✔ {expected['north', True] + expected['south', True]} in"
         totals = app.screen.query_one("TotalsBar")
         await until(pilot, lambda: text_of(totals).startswith(admitted), "the totals")
 
@@ -139,9 +139,12 @@ def test_an_alert_is_shown_and_acknowledged(live: LiveGate) -> None:
         assert row[0] == "△ WARNING" or row[0] == "▲ CRITICAL"
         assert row[1] == "Forged codes" and row[4] == "—"
         await pilot.press("k")
-        await until(pilot, lambda: table_rows(app)[0][4] == "✔", "the alert shown acknowledged")
+        await until(
+            pilot, lambda: table_rows(app)[0][4].startswith("✔ "), "the alert shown acknowledged"
+        )
         (alert,) = live.api("/alerts")["alerts"]
-        assert alert["acknowledged"] is True
+        assert alert["acknowledged"] is True and alert["acked_by"].startswith("tui:")
+        assert table_rows(app)[0][4].startswith(f"✔ {alert['acked_by'].removeprefix('tui:')} ")
         assert "all acknowledged" in text_of(app.screen.query_one("#alerts-summary"))
 
     run_app(source(live), body)
@@ -152,7 +155,7 @@ def test_reconnects_by_itself_after_the_daemon_restarts(live: LiveGate) -> None:
         await online(app, pilot)
         live.admit("north-1", 3)
         live.settle()
-        await until(pilot, lambda: "✔ 1 admitted" in card_text(app, "north"), "one admission")
+        await until(pilot, lambda: "✔ 1 in" in card_text(app, "north"), "one admission")
 
         live.stop()
         await until(pilot, lambda: app.state.link.state is LinkState.OFFLINE, "shown offline")
@@ -161,10 +164,14 @@ def test_reconnects_by_itself_after_the_daemon_restarts(live: LiveGate) -> None:
 
         live.start()
         await until(pilot, lambda: app.state.link.state is LinkState.ONLINE, "back online", 8.0)
+        # The restarted daemon has no last decision of its own: the journal's is shown,
+        # never "no scans yet" beside a count.
+        await until(pilot, lambda: "ADMITTED" in card_text(app, "north"), "the journal's last")
+        assert "no scans yet" not in card_text(app, "north")
         live.admit("north-1", 4)
         live.settle(2)
-        # The restarted daemon counts from zero since its start; the journal keeps both.
-        await until(pilot, lambda: "✔ 1 admitted" in card_text(app, "north"), "the new scan")
+        # The restarted daemon carries on counting from its journal.
+        await until(pilot, lambda: "✔ 2 in" in card_text(app, "north"), "the new scan")
         await until(pilot, lambda: "LIVE" in text_of(app.screen.query_one("LinkBar")), "LIVE")
 
     run_app(source(live), body)
@@ -191,7 +198,7 @@ def test_a_simulated_flood_pause_it_and_the_screen_matches_the_journal(tmp_path:
 
             def screen_matches_journal() -> bool:
                 admitted, denied = journal_counts()
-                line = f"✔ {admitted:,} admitted  ✘ {denied:,} denied"
+                line = f"✔ {admitted:,} in  ✘ {denied:,} denied"
                 return line in card_text(app, "east")
 
             await until(pilot, screen_matches_journal, "east's counts equal to the journal's")

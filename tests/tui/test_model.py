@@ -104,3 +104,38 @@ def test_a_bad_read_is_in_the_log_with_its_reason_and_counts_as_no_decision() ->
     assert rows[0]["decided_by"] == "bad read" and rows[0]["allowed"] is False
     assert len({row["scan_id"] for row in rows}) == 2  # each read its own line
     assert "north" not in state.gates and state.totals == {"admitted": 0, "denied": 0}
+
+
+def test_exits_are_never_entries_and_inside_is_never_negative() -> None:
+    state = DoorState()
+    exit_lane = {"name": "exit-1", "direction": "exit"}
+    state.apply_snapshot(
+        {"totals": {"admitted": 12, "denied": 1, "inside": {"": -2, "VIP": 3}}},
+        [
+            {"gate": "north", "admitted": 8, "denied": 1, "reasons": {"ADMITTED": 8}},
+            {"gate": "exit", "admitted": 4, "reasons": {"EXITED": 4}, "scanners": [exit_lane]},
+        ],
+        [],
+    )
+    counts = state.counts()
+    assert (counts.entries, counts.exits, counts.denied) == (8, 4, 1)
+    assert counts.has_exits and counts.inside == {"": 0, "VIP": 3}
+    assert state.gates["exit"].entries == 0 and state.gates["exit"].has_exit_lane
+    assert not state.gates["north"].has_exit_lane
+
+
+def test_after_a_restart_the_journal_gives_the_last_decision() -> None:
+    state = DoorState()
+    row = {
+        "scan_id": "s1",
+        "gate": "north",
+        "scanner": "north-1",
+        "ticket_id": "0000000a",
+        "reason": "ADMITTED",
+        "allowed": True,
+        "scanned_at_ms": 5,
+        "decided_by": "offline",
+    }
+    state.apply_snapshot({}, [{"gate": "north", "admitted": 1, "last": None}], [], [row])
+    last = state.gates["north"].last
+    assert last is not None and (last["ticket_id"], last["scanner"]) == ("0000000a", "north-1")

@@ -51,7 +51,7 @@ def test_an_admission_with_a_warning_reads_differently() -> None:
             "warning": "offline ticket data is out of date",
         }
     ).plain
-    assert warned.startswith("✔ ADMITTED ⚠ WARNING 0000002a")
+    assert warned.startswith("✔ ADMITTED  ⚠ WARNING   0000002a")
     assert warned.endswith("— offline ticket data is out of date")
     plain = reason_text("ADMITTED", allowed=True).plain
     assert "WARNING" not in plain

@@ -1,4 +1,6 @@
-"""How each screen looks, at 80×24 and 120×40, on the recorded door (tests/tui/door.jsonl).
+"""How each screen looks, at 80×24 and 120×40 (the overview at 200×60 too), on the recorded
+door (tests/tui/door.jsonl). What must be readable at each size is asserted in
+test_layout.py; these catch every other change of looks.
 
 Regenerate after a deliberate change with ``pytest tests/tui --snapshot-update`` and look
 at the SVGs under ``__snapshots__`` before committing them.
@@ -97,6 +99,15 @@ def test_no_daemon(snap_compare: Any) -> None:
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=steps)
+
+
+def test_overview_on_a_big_screen(snap_compare: Any) -> None:
+    app = door()
+
+    async def steps(pilot: Pilot[None]) -> None:
+        await replayed(app, pilot)
+
+    assert snap_compare(app, terminal_size=(200, 60), run_before=steps)
 
 
 @pytest.mark.parametrize("size", SIZES)

@@ -59,7 +59,7 @@ def test_the_tui_shows_live_counts_in_a_terminal_and_q_ends_it(tmp_path: Path) -
             def gate_shows(count: int) -> bool:
                 shown = screen()
                 # once in the totals, once on the north gate's card
-                return " north " in shown and shown.count(f"✔ {count} admitted") == 2
+                return " north " in shown and shown.count(f"✔ {count} in") == 2
 
             wait_for(lambda: gate_shows(3), "the north gate's count on screen")
             shown = screen()

@@ -19,12 +19,30 @@ router = APIRouter(tags=["audit"], responses=responses(400, 401))
 
 @router.get("/api/audit", responses=responses(403))
 def list_audit(
-    principal: AuditReader, db: Db, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+    principal: AuditReader,
+    db: Db,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    action: Annotated[
+        str | None,
+        Query(
+            max_length=64,
+            description="Only entries of this action, e.g. ticket.status or ticket.transfer.",
+        ),
+    ] = None,
+    target_id: Annotated[
+        str | None,
+        Query(alias="targetId", max_length=64, description="Only entries about this object."),
+    ] = None,
 ) -> list[AuditOut]:
-    """Newest audit entries of your tenant (of your venue for managers)."""
+    """Newest audit entries of your tenant (of your venue for managers).
+
+    Ticket status changes and transfers are here: ``ticket.status`` and ``ticket.transfer``
+    entries name who changed the ticket (``actor``), when (``at``), the new status
+    (``outcome``) and, in ``detail``, the event, ``from``, ``to`` and ``transferredTo``.
+    """
     scope = principal.scope()
     with db.read(scope) as conn:
-        records = store.list_audit(scope, conn, limit=limit)
+        records = store.list_audit(scope, conn, limit=limit, action=action, target_id=target_id)
     return [
         AuditOut(
             id=r.id,

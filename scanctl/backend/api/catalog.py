@@ -139,6 +139,18 @@ def upsert_tickets(
     scope = principal.scope()
     with db.write(scope) as conn:
         result = store.upsert_tickets(scope, conn, str(event_id), batch, now_ms=now)
+        # Who refunded, cancelled or transferred which ticket, and when (plan 5.2, 5.3).
+        store.audit_status_changes(
+            scope,
+            conn,
+            event_id=str(event_id),
+            venue_id=result.venue_id,
+            changes=result.status_changes,
+            actor=store.AuditActor(
+                principal.subject, principal.kind.value, principal.role.value, principal.device_id
+            ),
+            at_ms=now,
+        )
     invalidate(backend_state(request.app), scope.tenant_id, event_id=str(event_id))
     return UpsertOut(
         created=result.created,

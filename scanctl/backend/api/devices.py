@@ -95,8 +95,8 @@ def register(
     device = store.NewDevice(
         id=str(body.device_id),
         venue_id=venue_id,
-        name=body.name,
-        type=body.type,
+        name=body.device_label,
+        type=body.device_kind,
         can_scan_offline=body.can_scan_offline,
         zone=body.zone,
         signing_public_key=body.signing_public_key,

@@ -178,11 +178,24 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        # FastAPI's own answer, but rendered with \u escapes: an input echoed back may
-        # hold text UTF-8 cannot encode (a lone surrogate), and that must stay a 422.
-        return _AsciiJSONResponse({"detail": jsonable_encoder(exc.errors())}, status_code=422)
+        # FastAPI's own answer, rendered with \u escapes (an input echoed back may hold
+        # text UTF-8 cannot encode, a lone surrogate) and with NaN or Infinity, which
+        # Python's JSON reader takes and JSON cannot carry, as text: it stays a 422.
+        details = _finite(jsonable_encoder(exc.errors()))
+        return _AsciiJSONResponse({"detail": details}, status_code=422)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s", _action(request), exc_info=exc)
         return JSONResponse({"detail": "internal error"}, status_code=500)
+
+
+def _finite(value: object) -> object:
+    """``value`` with every non-finite float replaced by its text (``"nan"``, ``"inf"``)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_finite(item) for item in value]
+    return value

@@ -17,7 +17,7 @@ from pydantic import (
     StringConstraints,
     model_validator,
 )
-from pydantic.alias_generators import to_camel
+from pydantic.alias_generators import to_camel, to_snake
 
 from scanctl.backend.store import DeviceStatus, DeviceType
 from scanctl.core import Policy, TicketStatus
@@ -170,11 +170,21 @@ class UpsertOut(_Out):
 
 
 class DeviceIn(_In):
-    """POST /api/devices/register."""
+    """POST /api/devices/register.
+
+    The original scanning service's names are accepted too: ``deviceName`` for ``name``
+    and ``deviceType`` for ``type`` (one of each pair; giving both is refused).
+    """
 
     device_id: UUID
-    name: DeviceName
-    type: DeviceType
+    name: DeviceName | None = None
+    """The device's name (or ``deviceName``): one of the two is required."""
+    type: DeviceType | None = None
+    """The kind of device (or ``deviceType``): one of the two is required."""
+    device_name: DeviceName | None = None
+    """The original service's name for ``name``."""
+    device_type: DeviceType | None = None
+    """The original service's name for ``type``."""
     venue_id: UUID
     can_scan_offline: bool = False
     zone: Zone | None = None
@@ -182,6 +192,28 @@ class DeviceIn(_In):
     """The device's Ed25519 public key (raw 32 bytes, standard base64)."""
     sealing_public_key: PublicKey | None = None
     """The device's X25519 public key (raw 32 bytes, standard base64)."""
+
+    @model_validator(mode="after")
+    def _one_of_each_name(self) -> Self:
+        for ours, theirs in (("name", "deviceName"), ("type", "deviceType")):
+            given = [n for n in (ours, theirs) if getattr(self, to_snake(n)) is not None]
+            if len(given) != 1:
+                raise ValueError(f"give {ours} or {theirs} (the original service's name), once")
+        return self
+
+    @property
+    def device_label(self) -> str:
+        """The name, whichever field it came in."""
+        name = self.name if self.name is not None else self.device_name
+        assert name is not None  # checked by the validator
+        return name
+
+    @property
+    def device_kind(self) -> DeviceType:
+        """The type, whichever field it came in."""
+        kind = self.type if self.type is not None else self.device_type
+        assert kind is not None  # checked by the validator
+        return kind
 
 
 class DeviceOut(_Out):

@@ -345,6 +345,7 @@ def reconcile(
     scope = principal.scope()
     uploads = [_upload(scan, body.event_id) for scan in body.scans]
     default = default_policy(settings)
+    recorded: list[store.ScanRecord] = []
     with db.write(scope) as conn:
         device = store.get_device(scope, conn, who)
         policies: dict[str, Policy] = {}
@@ -363,7 +364,11 @@ def reconcile(
             now_ms=now,
             late_after_ms=int(settings.offline_late_upload_hours * 3_600_000),
             event_keys_of=_event_keys(settings, scope.tenant_id),
+            recorded=recorded,
         )
+    backend_state(request.app).decisions.offline(
+        (row.event_id, row.gate, row.reason) for row in recorded
+    )
     answers = body.with_refused([_result_out(r) for r in results])
     summary = {"accepted": 0, "duplicate": 0, "conflict": 0, "rejected": 0}
     for answer in answers:

@@ -26,12 +26,13 @@ offline upload of it later is the same stored scan.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue
 from pydantic.alias_generators import to_camel
 
 from scanctl.backend.api.deps import responses
@@ -43,7 +44,7 @@ from scanctl.backend.scanning.pipeline import ScanPipeline, ScanRefused, ScanReq
 from scanctl.backend.state import backend_state
 from scanctl.core import PLACE_NAME_PATTERN, Direction, Reason
 
-__all__ = ["ScanIn", "ScanOut", "router", "scan_request"]
+__all__ = ["MAX_METADATA_BYTES", "ScanIn", "ScanOut", "router", "scan_request"]
 
 router = APIRouter(tags=["scan"], responses=responses(400, 401))
 
@@ -51,6 +52,26 @@ Scanner = Annotated[Principal, Depends(require_fast(Permission.SCAN))]
 
 _MAX_RAW_INPUT = 4096
 _NAME = PLACE_NAME_PATTERN
+MAX_METADATA_BYTES = 2048
+"""The largest ``metadata`` object a scan keeps, as compact JSON."""
+
+
+def metadata_json(value: dict[str, JsonValue]) -> str:
+    """The stored form of a scan's ``metadata``: compact, ASCII-only JSON."""
+    return json.dumps(value, separators=(",", ":"), allow_nan=False)
+
+
+def _bounded(value: dict[str, JsonValue]) -> dict[str, JsonValue]:
+    try:
+        size = len(metadata_json(value))
+    except ValueError:
+        raise ValueError("numbers must be finite") from None
+    if size > MAX_METADATA_BYTES:
+        raise ValueError(f"at most {MAX_METADATA_BYTES} bytes as compact JSON, not {size}")
+    return value
+
+
+Metadata = Annotated[dict[str, JsonValue], AfterValidator(_bounded)]
 
 
 class ScanIn(BaseModel):
@@ -94,6 +115,14 @@ class ScanIn(BaseModel):
             " sent again, or uploaded later by reconciliation, is one stored scan."
         ),
     )
+    metadata: Metadata | None = Field(
+        default=None,
+        description=(
+            "The client's own facts about the scan (the original service's field): any"
+            f" JSON object of at most {MAX_METADATA_BYTES} bytes as compact JSON, kept with"
+            " the scan and listed with it (GET /api/scans). It never changes the decision."
+        ),
+    )
 
 
 class ScanOut(BaseModel):
@@ -112,6 +141,9 @@ class ScanOut(BaseModel):
     warning: str | None = None
     scan_id: str
     decided_at: datetime
+    admitted_device: str | None = None
+    """With ALREADY_SCANNED: the device of the ticket's first admission (``admittedAt``
+    and ``admittedGate`` tell when and where)."""
 
 
 def scan_request(
@@ -132,6 +164,7 @@ def scan_request(
         scan_id=None if body.scan_id is None else str(body.scan_id),
         read_at_ms=read_at_ms,
         client_device=client_device,
+        metadata=None if body.metadata is None else metadata_json(body.metadata),
     )
 
 

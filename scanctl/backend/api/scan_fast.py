@@ -31,6 +31,7 @@ from scanctl.backend.api.errors import DEVICE_HEADER
 from scanctl.backend.api.scan import ScanIn, scan_request
 from scanctl.backend.auth.permissions import Permission, allowed
 from scanctl.backend.auth.principal import Principal, PrincipalKind
+from scanctl.backend.compression import MINIMUM_SIZE
 from scanctl.backend.metrics import HttpMetrics
 from scanctl.backend.scanning.auth import TokenCache
 from scanctl.backend.scanning.cache import CacheMiss, memory_only
@@ -40,7 +41,7 @@ from scanctl.backend.text_guard import SCANNED_PAYLOAD, might_hold_unsafe_text, 
 __all__ = ["ScanFastPath"]
 
 _PATH = "/api/scan"
-_GZIP_MINIMUM = 1024  # the GZipMiddleware's minimum_size in create_app
+_GZIP_MINIMUM = MINIMUM_SIZE  # as the app's MeteredGZip
 _DEVICE_HEADER = DEVICE_HEADER.lower().encode("latin-1")
 _PAYLOAD = frozenset({SCANNED_PAYLOAD})  # stored safely by the pipeline, never refused
 
@@ -96,14 +97,14 @@ class ScanFastPath:
                     except ScanRefused as refused:
                         handled = True
                         status = refused.status
-                        await _respond(
+                        await self._respond(
                             send, refused.body(), refused.headers, accept_gzip, status=status
                         )
                     else:
                         if answer is not None:
                             handled = True
                             status = 200
-                            await _respond(send, answer.body, answer.headers, accept_gzip)
+                            await self._respond(send, answer.body, answer.headers, accept_gzip)
             except TimeoutError:
                 if not deadline.expired():
                     raise
@@ -111,7 +112,7 @@ class ScanFastPath:
                 status = 504
                 detail = f"request took longer than {self.timeout_seconds:g} s and was abandoned"
                 payload = json.dumps({"detail": detail}, separators=(",", ":")).encode()
-                await _respond(send, payload, {}, accept_gzip, status=504)
+                await self._respond(send, payload, {}, accept_gzip, status=504)
             failed = False
         finally:
             in_flight.dec()
@@ -204,6 +205,27 @@ class ScanFastPath:
         request = scan_request(body, principal, _header(scope, _DEVICE_HEADER))
         return await self.pipeline.scan(request)
 
+    async def _respond(
+        self,
+        send: Send,
+        payload: bytes,
+        extra: dict[str, str],
+        accept_gzip: bool,
+        status: int = 200,
+    ) -> None:
+        headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in extra.items()]
+        if len(payload) >= _GZIP_MINIMUM:  # as MeteredGZip would
+            headers.append((b"vary", b"Accept-Encoding"))
+            if accept_gzip:
+                raw = len(payload)
+                payload = gzip.compress(payload, compresslevel=9)
+                headers.append((b"content-encoding", b"gzip"))
+                self.metrics.compressed(_PATH, raw, len(payload))
+        headers.append((b"content-length", str(len(payload)).encode()))
+        headers.append((b"content-type", b"application/json"))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": payload})
+
     def _observe(self, scope: Scope, status: int, elapsed: float) -> None:
         if status == 200:  # the common case, through labels bound once
             self._requests.inc()
@@ -218,21 +240,6 @@ def _header(scope: Scope, name: bytes) -> str | None:
         if key == name:
             return str(value.decode("latin-1"))
     return None
-
-
-async def _respond(
-    send: Send, payload: bytes, extra: dict[str, str], accept_gzip: bool, status: int = 200
-) -> None:
-    headers = [(name.lower().encode("latin-1"), v.encode("latin-1")) for name, v in extra.items()]
-    if len(payload) >= _GZIP_MINIMUM:  # as GZipMiddleware would
-        headers.append((b"vary", b"Accept-Encoding"))
-        if accept_gzip:
-            payload = gzip.compress(payload, compresslevel=9)
-            headers.append((b"content-encoding", b"gzip"))
-    headers.append((b"content-length", str(len(payload)).encode()))
-    headers.append((b"content-type", b"application/json"))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": payload})
 
 
 def _replay(messages: list[Message], receive: Receive) -> Receive:

@@ -7,12 +7,13 @@ offline uploads of long-ago scans included. ``since`` starts the listing at a mo
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, JsonValue
 from pydantic.alias_generators import to_camel
 
 from scanctl.backend.api.deps import AuditReader, Db, responses
@@ -44,6 +45,8 @@ class ScanRecordOut(BaseModel):
     late: bool
     warning: str | None = None
     """Why the gate flagged the admission (admitted on an expired manifest), else null."""
+    metadata: dict[str, JsonValue] | None = None
+    """The ``metadata`` object the client sent with the scan, else null."""
 
 
 class ScansOut(BaseModel):
@@ -69,6 +72,7 @@ def _out(record: ScanRecord) -> ScanRecordOut:
         recorded_at=ms_to_datetime(record.recorded_at_ms),
         late=record.late,
         warning=record.warning,
+        metadata=None if record.client_metadata is None else json.loads(record.client_metadata),
     )
 
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Engine, create_engine, event, func, select
 from sqlalchemy.engine import make_url
 
-from scanctl.storage import WalKeeper
+from scanctl.storage import WalKeeper, private_file
 
 if TYPE_CHECKING:
     from scanctl.backend.store.scope import Scope
@@ -135,4 +135,5 @@ def create_database(url: str) -> Database:
         return Database(engine)
     path = Path(parsed.database)
     path.parent.mkdir(parents=True, exist_ok=True)
+    private_file(path)  # scans hold tickets and people's devices: 0600, not the umask's 0644
     return Database(engine, path)

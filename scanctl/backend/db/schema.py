@@ -193,6 +193,9 @@ scans = Table(
     # Why an admission needs a second look: the gate admitted it on an expired manifest
     # (the venue's admit-with-warning choice, or a supervisor's override). Migration 0007.
     Column("warning", Text, nullable=True),
+    # The client's own facts about the scan (the original service's optional
+    # ``metadata`` object), as compact JSON of at most 2 KiB. Migration 0008.
+    Column("client_metadata", Text, nullable=True),
     ForeignKeyConstraint(
         ["tenant_id", "event_id"],
         ["events.tenant_id", "events.id"],

@@ -33,6 +33,7 @@ from scanctl.manifests import (
     ManifestEntry,
     ManifestSigner,
     PackedEntries,
+    PeerDevice,
     build_delta,
     build_manifest,
     seal_event_key,
@@ -175,6 +176,7 @@ class ManifestIssuer:
             )
             for secret in self._secrets
         ]
+        peers = _peers(scope, conn, event.venue_id)
         valid_until_ms = manifest_valid_until_ms(
             issued_at_ms=now_ms,
             event_ends_at_ms=facts.ends_at_ms,
@@ -197,6 +199,7 @@ class ManifestIssuer:
                 changed=entries,
                 signer=self.signer,
                 device_zone=device.zone,
+                peers=peers,
             )
             return IssuedManifest(wire, sequence, since, len(entries))
         packed, count = self._full_entries(scope, conn, event)
@@ -211,6 +214,7 @@ class ManifestIssuer:
             entries=packed,
             signer=self.signer,
             device_zone=device.zone,
+            peers=peers,
         )
         return IssuedManifest(wire, sequence, None, count)
 
@@ -233,6 +237,16 @@ class ManifestIssuer:
                 while len(self._packed) > _PACK_CACHE_SIZE:
                     self._packed.popitem(last=False)
         return packed, len(entries)
+
+
+def _peers(scope: store.Scope, conn: Connection, venue_id: str) -> list[PeerDevice]:
+    """The venue's active gates and their signing keys: who may share admissions on the
+    LAN (the gate mesh). A revoked device drops out with the next manifest."""
+    return [
+        PeerDevice(device.id, device.name, device.signing_public_key)
+        for device in store.list_devices(scope, conn, venue_id=venue_id, include_revoked=False)
+        if device.signing_public_key is not None
+    ]
 
 
 def _usable_base(since: int, ticket_seq: int, sequence: int) -> bool:

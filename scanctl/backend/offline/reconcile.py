@@ -164,8 +164,10 @@ def reconcile_scans(
     now_ms: int,
     late_after_ms: int,
     event_keys_of: Callable[[str], Sequence[bytes]],
+    recorded: list[store.ScanRecord] | None = None,
 ) -> list[ScanResult]:
-    """Store the new scans of ``uploads`` and answer each (in the caller's transaction)."""
+    """Store the new scans of ``uploads`` and answer each (in the caller's transaction);
+    the rows stored are appended to ``recorded`` (metrics count them after the commit)."""
     by_key = store.scans_by_device_id(scope, conn, [(device.id, s.id) for s in uploads])
     stored = {scan_id: row for (_device, scan_id), row in by_key.items()}
     seen: set[str] = set()
@@ -207,6 +209,8 @@ def reconcile_scans(
             warning=_with_mark(scan.warning, check.unverified),
         )
     rows = {**stored, **new_rows}
+    if recorded is not None:
+        recorded.extend(new_rows.values())
     _lock_admitted_tickets(scope, conn, rows.values())
     store.insert_scans(scope, conn, [r for r in new_rows.values() if r.id not in superseded])
     for scan_id in superseded & new_rows.keys():

@@ -36,6 +36,7 @@ from typing import ParamSpec, TypeVar
 from starlette.concurrency import run_in_threadpool
 
 from scanctl.backend.auth.principal import Principal, PrincipalKind
+from scanctl.backend.decision_metrics import DecisionCounts
 from scanctl.backend.ratelimit import RateLimits
 from scanctl.backend.scanning.cache import CacheMiss, memory_only
 from scanctl.backend.scanning.service import ScanService, TicketLookup
@@ -57,6 +58,7 @@ from scanctl.core import (
     lane_zone_conflict,
     parse_code,
     rate_limit_unit,
+    stored_payload,
 )
 
 __all__ = ["AuditDenial", "ScanAnswer", "ScanPipeline", "ScanRefused", "ScanRequest"]
@@ -78,7 +80,8 @@ class ScanRequest:
     """One scan to decide, as the caller sent it (already validated for shape).
 
     ``scan_id`` is the id the gate gave the read and ``read_at_ms`` when it read it;
-    ``client_device`` the device a person's client says it runs on (audit only).
+    ``client_device`` the device a person's client says it runs on (audit only);
+    ``metadata`` the client's own facts about the scan, as compact JSON (stored as is).
     """
 
     principal: Principal
@@ -92,6 +95,7 @@ class ScanRequest:
     scan_id: str | None = None
     read_at_ms: int | None = None
     client_device: str | None = None
+    metadata: str | None = None
 
 
 class ScanRefused(Exception):
@@ -137,12 +141,14 @@ class ScanPipeline:
         audit: AuditDenial,
         *,
         upstream_retry_s: int = 30,
+        decisions: DecisionCounts | None = None,
     ) -> None:
         self.service = service
         self.rate_limits = rate_limits
         self.shared = shared
         self.audit = audit
         self.upstream_retry_s = upstream_retry_s
+        self.decisions = decisions
 
     async def scan(self, request: ScanRequest) -> ScanAnswer:
         """Decide one scan and record it (durably) before answering; ScanRefused when the
@@ -254,10 +260,11 @@ class ScanPipeline:
                     policy=policy,
                     scanner=scanner,
                     event_keys=keys,
-                    raw=storable_text(request.qr_data, _STORED_RAW),
+                    raw=stored_payload(code) or storable_text(request.qr_data, _STORED_RAW),
                     forced=forced,
                     scan_id=request.scan_id,
                     read_at_ms=request.read_at_ms,
+                    metadata=request.metadata,
                 )
             )
         except BaseException:
@@ -265,6 +272,8 @@ class ScanPipeline:
                 shared.guard.release(claimed)
             raise
         decision = outcome.decision
+        if self.decisions is not None and not outcome.replayed:
+            self.decisions.online(request.event_id, scanner.gate, decision.reason.value)
         if (
             shared is not None
             and decision.allowed
@@ -281,6 +290,7 @@ class ScanPipeline:
                 outcome.scan_id,
                 found.detail or "MAC did not verify",
                 request.device_id,
+                extra={"scan_id": outcome.scan_id, "event_id": request.event_id},
             )
         headers: dict[str, str] = {}
         if decision.reason is Reason.RATE_LIMITED and decision.retry_after_s is not None:

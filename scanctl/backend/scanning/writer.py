@@ -83,6 +83,7 @@ class ScanJob:
     rate-limited scanner): it is recorded as is, without calling decide().
     ``scan_id`` is the id the gate gave the read (an idempotency key of its device) and
     ``read_at_ms`` when it read the code; both None for clients that send neither.
+    ``metadata`` is the client's ``metadata`` object as compact JSON, stored with the scan.
     """
 
     tenant_id: str
@@ -96,6 +97,7 @@ class ScanJob:
     forced: Decision | None = None
     scan_id: str | None = None
     read_at_ms: int | None = None
+    metadata: str | None = None
     loop: asyncio.AbstractEventLoop | None = None
     future: asyncio.Future[ScanOutcome] | None = field(default=None, repr=False)
 
@@ -297,6 +299,7 @@ class ScanWriter:
                         decided_by="online",
                         scanned_at_ms=_scanned_at(job, now_ms),
                         recorded_at_ms=now_ms,
+                        client_metadata=job.metadata,
                     )
                 )
                 outcomes.append(ScanOutcome(decision, scan_id, now_ms))

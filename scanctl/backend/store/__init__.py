@@ -6,8 +6,12 @@ one tenant's rows cannot reach another tenant by construction.
 """
 
 from scanctl.backend.store.audit import (
+    TICKET_STATUS_ACTION,
+    TICKET_TRANSFER_ACTION,
+    AuditActor,
     AuditEntry,
     AuditRecord,
+    audit_status_changes,
     audit_targets,
     list_audit,
     record_audit,
@@ -51,6 +55,7 @@ from scanctl.backend.store.scans import (
 )
 from scanctl.backend.store.scope import Scope
 from scanctl.backend.store.tickets import (
+    StatusChange,
     TicketInput,
     TicketRecord,
     UpsertResult,
@@ -63,6 +68,9 @@ from scanctl.backend.store.tickets import (
 
 __all__ = [
     "MAX_RAW_LENGTH",
+    "TICKET_STATUS_ACTION",
+    "TICKET_TRANSFER_ACTION",
+    "AuditActor",
     "AuditEntry",
     "AuditRecord",
     "DeviceRecord",
@@ -73,12 +81,14 @@ __all__ = [
     "PolicyRecord",
     "ScanRecord",
     "Scope",
+    "StatusChange",
     "TemplateRecord",
     "TicketInput",
     "TicketRecord",
     "UpsertResult",
     "admitted_histories",
     "admitted_history",
+    "audit_status_changes",
     "audit_targets",
     "delete_template",
     "forget_expired_nonces",

@@ -61,6 +61,8 @@ class ScanRecord:
     late: bool = False
     warning: str | None = None
     """Why the gate flagged the admission (admitted on an expired manifest)."""
+    client_metadata: str | None = None
+    """The client's ``metadata`` object sent with the scan, as compact JSON."""
 
     @property
     def is_admission(self) -> bool:
@@ -85,6 +87,7 @@ def _row(scope: Scope, record: ScanRecord) -> dict[str, object]:
         "recorded_at_ms": record.recorded_at_ms,
         "late": record.late,
         "warning": record.warning,
+        "client_metadata": record.client_metadata,
     }
 
 
@@ -118,11 +121,12 @@ _ROW_COLUMNS = (
     "recorded_at_ms",
     "late",
     "warning",
+    "client_metadata",
 )
 _SQLITE_INSERT = (
     "INSERT INTO scans (tenant_id, id, event_id, ticket_id, device_id, gate, direction, raw,"
-    " reason, allowed, decided_by, scanned_at_ms, recorded_at_ms, late, warning)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " reason, allowed, decided_by, scanned_at_ms, recorded_at_ms, late, warning,"
+    " client_metadata) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -277,6 +281,7 @@ def record_of(row: Row[tuple[object, ...]]) -> ScanRecord:
         recorded_at_ms=m["recorded_at_ms"],
         late=bool(m["late"]),
         warning=m["warning"],
+        client_metadata=m["client_metadata"],
     )
 
 

@@ -15,6 +15,7 @@ from scanctl.backend.store.scope import Scope
 from scanctl.core import TicketFacts, TicketStatus
 
 __all__ = [
+    "StatusChange",
     "TicketInput",
     "TicketRecord",
     "UpsertResult",
@@ -71,13 +72,27 @@ class TicketRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class StatusChange:
+    """A stored ticket whose status (or transfer target) an upsert changed."""
+
+    ticket_id: str
+    before: TicketStatus
+    after: TicketStatus
+    transferred_to: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class UpsertResult:
-    """What a bulk upsert changed. Re-sending the same tickets changes nothing."""
+    """What a bulk upsert changed. Re-sending the same tickets changes nothing.
+    ``status_changes``: the updated tickets whose status or transfer target changed (for
+    the audit log), in the order they came."""
 
     created: int
     updated: int
     unchanged: int
     sequence: int
+    status_changes: tuple[StatusChange, ...] = ()
+    venue_id: str | None = None
 
 
 def _record(row: Row[tuple[object, ...]]) -> TicketRecord:
@@ -125,7 +140,7 @@ def upsert_tickets(
     new = [tid for tid in ids if tid not in stored]
     changed = [tid for tid in ids if tid in stored and stored[tid] != wanted[tid]]
     if not new and not changed:
-        return UpsertResult(0, 0, len(ids), event.ticket_seq)
+        return UpsertResult(0, 0, len(ids), event.ticket_seq, venue_id=event.venue_id)
     sequence = event.ticket_seq + 1
     conn.execute(
         update(events)
@@ -167,7 +182,25 @@ def upsert_tickets(
                 for tid in changed
             ],
         )
-    return UpsertResult(len(new), len(changed), len(ids) - len(new) - len(changed), sequence)
+    status_changes = tuple(
+        StatusChange(
+            tid,
+            TicketStatus(str(stored[tid]["status"])),
+            TicketStatus(str(wanted[tid]["status"])),
+            None if wanted[tid]["transferred_to"] is None else str(wanted[tid]["transferred_to"]),
+        )
+        for tid in changed
+        if (stored[tid]["status"], stored[tid]["transferred_to"])
+        != (wanted[tid]["status"], wanted[tid]["transferred_to"])
+    )
+    return UpsertResult(
+        len(new),
+        len(changed),
+        len(ids) - len(new) - len(changed),
+        sequence,
+        status_changes,
+        event.venue_id,
+    )
 
 
 # A join, not ``IN`` lists (see `_stored`): a hash join with the event's tickets when

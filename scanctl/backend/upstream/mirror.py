@@ -68,8 +68,19 @@ class EventMirror:
             )
             for facts, static_hash in page.tickets
         ]
+        now_ms = self._clock()
         with self._db.write(scope) as conn:
-            store.upsert_tickets(scope, conn, event_id, batch, now_ms=self._clock())
+            result = store.upsert_tickets(scope, conn, event_id, batch, now_ms=now_ms)
+            # The ticket service made the change: it is named as the actor.
+            store.audit_status_changes(
+                scope,
+                conn,
+                event_id=event_id,
+                venue_id=result.venue_id,
+                changes=result.status_changes,
+                actor=store.AuditActor("ticket-service", "service", "SYSTEM"),
+                at_ms=now_ms,
+            )
 
     def read_ticket(self, tenant_id: str, event_id: str, ticket_id: str) -> TicketFacts | None:
         """The local copy of a ticket, or None."""

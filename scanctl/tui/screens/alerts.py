@@ -1,138 +1,88 @@
-"""Alerts: what needs the supervisor, newest and active first; ``k`` acknowledges."""
+"""Alerts: what needs the supervisor, each through its life: raised, cleared by itself,
+acknowledged (by whom, when). Unacknowledged ones first; ``k`` acknowledges."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from rich.text import Text
-from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
-from textual.widgets import DataTable, Static
 
 from scanctl.tui.model import DoorState
-from scanctl.tui.present import alert_badge, format_time
-from scanctl.tui.screens.base import DoorScreen
+from scanctl.tui.present import (
+    ALERT_KINDS,
+    alert_ack,
+    alert_badge,
+    alert_label,
+    alert_where,
+    format_time,
+)
+from scanctl.tui.screens.review import ReviewScreen
 
 __all__ = ["AlertsScreen"]
 
-KIND_LABELS = {
-    "replay_burst": "Replayed codes",
-    "forgery_burst": "Forged codes",
-    "scanner_disconnected": "Scanner offline",
-    "backend_unreachable": "Backend down",
-    "manifest_stale": "Manifest stale",
-    "manifest_expiring": "Manifest expiring",
-    "outbox_growing": "Outbox growing",
-    "reconcile_conflict": "Sync conflict",
-    "journal_failed": "Journal failed",
-    "manifest_refused": "Manifest refused",
-    "task_failed": "Daemon task failed",
-}
 
+class AlertsScreen(ReviewScreen):
+    """The daemon's alerts; acknowledging one keeps it listed, quiet, with who did."""
 
-class AlertsScreen(DoorScreen):
-    """The daemon's alerts; acknowledging one keeps it listed but quiet."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(
-            "k", "acknowledge", "Acknowledge", tooltip="Acknowledge the selected alert (or Enter)"
-        )
-    ]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._shown: list[tuple[Any, ...]] = []
-
-    def compose_body(self) -> ComposeResult:
-        yield Static(id="alerts-summary")
-        table: DataTable[Text | str] = DataTable(id="alerts", cursor_type="row")
-        yield table
-        yield Static(id="alert-detail")
-
-    def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        for label, width in (
-            ("State", 10),
-            ("What", 17),
-            ("Where", 8),
-            ("Since", 8),
-            ("Ack", 3),
-            ("Message", None),
-        ):
-            table.add_column(label, width=width, key=label.lower())
-
-    def show(self, state: DoorState, events: list[dict[str, Any]] | None) -> None:
-        alerts = state.alert_list()
-        waiting = len(state.unacknowledged())
-        summary = Text()
-        if not alerts:
-            summary.append("✔ No alerts", style="bold green")
-        else:
-            summary.append(f"{len(alerts)} alert{'s' if len(alerts) != 1 else ''}", style="bold")
-            if waiting:
-                summary.append(f"   ⚠ {waiting} waiting for acknowledgement", style="bold red")
-            else:
-                summary.append("   all acknowledged", style="dim")
-        self.query_one("#alerts-summary", Static).update(summary)
-        shown = [_fingerprint(alert) for alert in alerts]
-        if shown == self._shown:
-            return
-        self._shown = shown
-        table = self.query_one(DataTable)
-        cursor = table.cursor_row
-        table.clear()
-        tz = self.door.source.tz
-        for alert in alerts:
-            table.add_row(
-                alert_badge(alert),
-                KIND_LABELS.get(str(alert.get("kind")), str(alert.get("kind"))),
-                str(alert.get("gate") or alert.get("scanner") or "daemon"),
-                format_time(alert.get("at_ms"), tz),
-                Text("✔" if alert.get("acknowledged") else "—"),
-                str(alert.get("message") or ""),
-                key=str(alert.get("id")),
-            )
-        if alerts:
-            table.move_cursor(row=min(cursor, len(alerts) - 1))
-        self._show_detail()
-
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self._show_detail()
-
-    def _show_detail(self) -> None:
-        """The selected alert in full: a narrow screen cuts the table's message short."""
-        table = self.query_one(DataTable)
-        detail = Text()
-        if table.row_count:
-            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-            alert = self.state.alerts.get(str(key))
-            if alert is not None:
-                detail.append_text(alert_badge(alert))
-                where = alert.get("scanner") or alert.get("gate") or "daemon"
-                detail.append(f" {KIND_LABELS.get(str(alert.get('kind')), '')} at {where}: ")
-                detail.append(str(alert.get("message") or ""), style="bold")
-        self.query_one("#alert-detail", Static).update(detail)
-
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        """Enter on an alert acknowledges it too."""
-        if event.row_key.value is not None:
-            self.door.request_acknowledge(event.row_key.value)
-
-    def action_acknowledge(self) -> None:
-        table = self.query_one(DataTable)
-        if not table.row_count:
-            self.notify("No alert to acknowledge.")
-            return
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        if key is not None:
-            self.door.request_acknowledge(key)
-
-
-def _fingerprint(alert: dict[str, Any]) -> tuple[Any, ...]:
-    return (
-        alert.get("id"),
-        alert.get("active"),
-        alert.get("acknowledged"),
-        alert.get("message"),
-        alert.get("at_ms"),
+    NAME = "alert"
+    COLUMNS = (
+        ("State", 12),
+        ("What", 17),
+        ("Where", 9),
+        ("Since", 8),
+        ("Acknowledged", 16),
+        ("Message", None),
     )
+
+    def items(self, state: DoorState) -> list[dict[str, Any]]:
+        return state.alert_list(by_urgency=True)
+
+    def summary(self, state: DoorState, items: list[dict[str, Any]]) -> Text:
+        text = Text()
+        if not items:
+            return text.append("✔ No alerts", style="bold green")
+        text.append(f"{len(items)} alert{'s' if len(items) != 1 else ''}", style="bold")
+        waiting = len(state.unacknowledged())
+        if waiting:
+            text.append(f"   ⚠ {waiting} waiting for acknowledgement", style="bold red")
+        else:
+            text.append("   all acknowledged", style="dim")
+        return text
+
+    def row(self, item: dict[str, Any]) -> tuple[Text | str, ...]:
+        tz = self.door.source.tz
+        kind = str(item.get("kind"))
+        return (
+            alert_badge(item),
+            ALERT_KINDS.get(kind, kind),
+            alert_where(item),
+            format_time(item.get("at_ms"), tz),
+            alert_ack(item, tz),
+            str(item.get("message") or ""),
+        )
+
+    def detail(self, item: dict[str, Any]) -> Text:
+        """The selected alert in full (a narrow screen cuts the message), and its life."""
+        tz = self.door.source.tz
+        text = alert_badge(item)
+        text.append(f" {alert_label(item)}: ")
+        text.append(str(item.get("message") or ""), style="bold")
+        text.append(f"\nraised {format_time(item.get('at_ms'), tz)}", style="dim")
+        if not item.get("active", True):
+            cleared = item.get("cleared_at_ms")
+            text.append(
+                f" · cleared by itself{f' {format_time(cleared, tz)}' if cleared else ''}",
+                style="dim",
+            )
+        if item.get("acknowledged"):
+            text.append(" · acknowledged ", style="dim")
+            text.append_text(alert_ack(item, tz))
+        else:
+            text.append(" · not acknowledged: k", style="bold")
+        return text
+
+    def lookup(self, state: DoorState, key: str) -> dict[str, Any] | None:
+        return state.alerts.get(key)
+
+    def acknowledge(self, key: str) -> None:
+        self.door.request_acknowledge(key)

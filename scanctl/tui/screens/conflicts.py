@@ -4,16 +4,13 @@
 from __future__ import annotations
 
 from datetime import tzinfo
-from typing import Any, ClassVar
+from typing import Any
 
 from rich.text import Text
-from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
-from textual.widgets import DataTable, Static
 
 from scanctl.tui.model import DoorState
 from scanctl.tui.present import format_time
-from scanctl.tui.screens.base import DoorScreen
+from scanctl.tui.screens.review import ReviewScreen
 
 __all__ = ["KIND_LABELS", "ConflictsScreen", "admissions_line"]
 
@@ -41,110 +38,61 @@ def admissions_line(conflict: dict[str, Any], tz: tzinfo | None) -> str:
     return " · ".join(parts)
 
 
-class ConflictsScreen(DoorScreen):
+class ConflictsScreen(ReviewScreen):
     """Each double entry reported to this gate; acknowledging records who and when."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding(
-            "k",
-            "acknowledge",
-            "Acknowledge",
-            tooltip="Acknowledge the selected conflict (or Enter)",
-        )
-    ]
+    NAME = "conflict"
+    COLUMNS = (
+        ("Ack", 3),
+        ("Ticket", 8),
+        ("Kind", 22),
+        ("Known", 8),
+        ("Gates and times", None),
+    )
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._shown: list[tuple[Any, ...]] = []
+    def items(self, state: DoorState) -> list[dict[str, Any]]:
+        return state.conflict_list()
 
-    def compose_body(self) -> ComposeResult:
-        yield Static(id="conflicts-summary")
-        table: DataTable[Text | str] = DataTable(id="conflicts", cursor_type="row")
-        yield table
-        yield Static(id="conflict-detail")
-
-    def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        for label, width in (
-            ("Ack", 3),
-            ("Ticket", 8),
-            ("Kind", 22),
-            ("Known", 8),
-            ("Gates and times", None),
-        ):
-            table.add_column(label, width=width, key=label.lower())
-
-    def show(self, state: DoorState, events: list[dict[str, Any]] | None) -> None:
-        conflicts = state.conflict_list()
+    def summary(self, state: DoorState, items: list[dict[str, Any]]) -> Text:
+        text = Text()
+        if not items:
+            return text.append("✔ No double entries reported", style="bold green")
+        plural = "entries" if len(items) != 1 else "entry"
+        text.append(f"{len(items)} double {plural}", style="bold")
         waiting = len(state.open_conflicts())
-        summary = Text()
-        if not conflicts:
-            summary.append("✔ No double entries reported", style="bold green")
+        if waiting:
+            text.append(f"   ⚠ {waiting} to review", style="bold red")
         else:
-            plural = "entries" if len(conflicts) != 1 else "entry"
-            summary.append(f"{len(conflicts)} double {plural}", style="bold")
-            if waiting:
-                summary.append(f"   ⚠ {waiting} to review", style="bold red")
-            else:
-                summary.append("   all acknowledged", style="dim")
-        self.query_one("#conflicts-summary", Static).update(summary)
-        shown = [
-            (c.get("id"), c.get("acknowledged"), len(c.get("admissions") or [])) for c in conflicts
-        ]
-        if shown == self._shown:
-            return
-        self._shown = shown
-        table = self.query_one(DataTable)
-        cursor = table.cursor_row
-        table.clear()
+            text.append("   all acknowledged", style="dim")
+        return text
+
+    def fingerprint(self, item: dict[str, Any]) -> tuple[Any, ...]:
+        return (item.get("id"), item.get("acknowledged"), len(item.get("admissions") or []))
+
+    def row(self, item: dict[str, Any]) -> tuple[Text | str, ...]:
         tz = self.door.source.tz
-        for conflict in conflicts:
-            acked = bool(conflict.get("acknowledged"))
-            table.add_row(
-                Text("✔" if acked else "!", style="green" if acked else "bold red"),
-                str(conflict.get("ticket_id") or ""),
-                KIND_LABELS.get(str(conflict.get("kind")), str(conflict.get("kind"))),
-                format_time(conflict.get("first_seen_ms"), tz),
-                admissions_line(conflict, tz),
-                key=str(conflict.get("id")),
-            )
-        if conflicts:
-            table.move_cursor(row=min(cursor, len(conflicts) - 1))
-        self._show_detail()
+        acked = bool(item.get("acknowledged"))
+        return (
+            Text("✔" if acked else "!", style="green" if acked else "bold red"),
+            str(item.get("ticket_id") or ""),
+            KIND_LABELS.get(str(item.get("kind")), str(item.get("kind"))),
+            format_time(item.get("first_seen_ms"), tz),
+            admissions_line(item, tz),
+        )
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self._show_detail()
-
-    def _selected(self) -> str | None:
-        table = self.query_one(DataTable)
-        if not table.row_count:
-            return None
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        return None if key is None else str(key)
-
-    def _show_detail(self) -> None:
+    def detail(self, item: dict[str, Any]) -> Text:
         """The selected conflict in full, with who acknowledged it."""
-        detail = Text()
-        key = self._selected()
-        conflict = self.state.conflicts.get(key) if key else None
-        if conflict is not None:
-            tz = self.door.source.tz
-            detail.append(f"Ticket {conflict.get('ticket_id')}: ", style="bold")
-            detail.append(KIND_LABELS.get(str(conflict.get("kind")), str(conflict.get("kind"))))
-            detail.append(f" — {admissions_line(conflict, tz)}")
-            if conflict.get("acknowledged"):
-                at = format_time(conflict.get("acked_at_ms"), tz)
-                detail.append(f"   acknowledged by {conflict.get('acked_by')} at {at}", "dim")
-        self.query_one("#conflict-detail", Static).update(detail)
+        tz = self.door.source.tz
+        text = Text(f"Ticket {item.get('ticket_id')}: ", style="bold")
+        text.append(KIND_LABELS.get(str(item.get("kind")), str(item.get("kind"))))
+        text.append(f" — {admissions_line(item, tz)}")
+        if item.get("acknowledged"):
+            at = format_time(item.get("acked_at_ms"), tz)
+            text.append(f"   acknowledged by {item.get('acked_by')} at {at}", "dim")
+        return text
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        """Enter on a conflict acknowledges it too."""
-        if event.row_key.value is not None:
-            self.door.request_acknowledge_conflict(event.row_key.value)
+    def lookup(self, state: DoorState, key: str) -> dict[str, Any] | None:
+        return state.conflicts.get(key)
 
-    def action_acknowledge(self) -> None:
-        key = self._selected()
-        if key is None:
-            self.notify("No conflict to acknowledge.")
-            return
+    def acknowledge(self, key: str) -> None:
         self.door.request_acknowledge_conflict(key)

@@ -15,9 +15,12 @@ from scanctl.tui.messages import LinkState
 from scanctl.tui.model import DoorState
 from scanctl.tui.screens.base import DoorScreen
 from scanctl.tui.screens.dialogs import ConfirmScreen
-from scanctl.tui.widgets import GateCard, RecentDecisions, TotalsBar
+from scanctl.tui.widgets import AlertStrip, GateCard, RecentDecisions, TotalsBar
 
-__all__ = ["GatesScreen"]
+__all__ = ["CARD_MIN_WIDTH", "GatesScreen"]
+
+CARD_MIN_WIDTH = 38
+"""Columns a gate card needs to show its counts, top denial and last decision whole."""
 
 
 class GatesScreen(DoorScreen):
@@ -36,6 +39,7 @@ class GatesScreen(DoorScreen):
 
     def compose_body(self) -> ComposeResult:
         yield TotalsBar()
+        yield AlertStrip()
         yield Static(id="gates-empty")
         with VerticalScroll(id="gates-scroll", can_focus=False):
             yield Grid(id="gates")
@@ -43,8 +47,11 @@ class GatesScreen(DoorScreen):
 
     def show(self, state: DoorState, events: list[dict[str, Any]] | None) -> None:
         totals = self.query_one(TotalsBar)
-        totals.display = bool(state.totals)
-        totals.show(state.totals)
+        totals.display = bool(state.totals or state.gates)
+        totals.show(state.counts())
+        strip = self.query_one(AlertStrip)
+        strip.lines = 2 if self.size.height < 30 else 4
+        strip.show(state.pressing())
         empty = self.query_one("#gates-empty", Static)
         empty.display = not state.gates
         if not state.gates:
@@ -54,15 +61,31 @@ class GatesScreen(DoorScreen):
         for name, gone in cards.items():
             if name not in state.gates:  # the daemon came back with other gates
                 gone.remove()
-        for name, view in state.gates.items():
+        names = list(state.gates)
+        for index, (name, view) in enumerate(state.gates.items()):
             card = cards.get(name)
             if card is None:
-                grid.mount(GateCard(view))
+                # In the state's order (the daemon's, or box by box), whichever came first.
+                later = [cards[n] for n in names[index + 1 :] if n in cards]
+                cards[name] = GateCard(view)
+                grid.mount(cards[name], before=later[0] if later else None)
             else:
                 card.show(view)
+        self._fit_columns(len(state.gates))
         self.query_one(RecentDecisions).show(state.recent, self.door.source.tz)
         if not isinstance(self.focused, GateCard):
             self.call_after_refresh(self._focus_selected)
+
+    def on_resize(self) -> None:
+        self._fit_columns(len(self.state.gates))
+
+    def _fit_columns(self, gates: int) -> None:
+        """As many card columns as fit at a readable width, and no more than there are
+        gates: the cards share the whole width (80 columns: two; 120: three)."""
+        columns = max(1, min(gates, self.size.width // CARD_MIN_WIDTH))
+        grid = self.query_one("#gates", Grid)
+        if grid.styles.grid_size_columns != columns:
+            grid.styles.grid_size_columns = columns
 
     def on_descendant_focus(self, event: DescendantFocus) -> None:
         if isinstance(event.widget, GateCard):

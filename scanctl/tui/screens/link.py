@@ -1,4 +1,5 @@
-"""The link: daemon, backend, outbox and manifest — is this gate fit to decide alone?"""
+"""The link: daemon, backend, outbox, manifest and the gate mesh — is this gate fit to
+decide alone, and who does it hear?"""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from scanctl.tui.model import DoorState
 from scanctl.tui.present import format_age, format_count
 from scanctl.tui.screens.base import DoorScreen
 from scanctl.tui.screens.override import OverrideScreen
+from scanctl.tui.widgets.link_bar import box_link_text
+from scanctl.tui.widgets.mesh_panel import mesh_panel
 
 __all__ = ["LinkScreen"]
 
@@ -40,6 +43,10 @@ class LinkScreen(DoorScreen):
         self.app.push_screen(OverrideScreen(), chosen)
 
     def compose_body(self) -> ComposeResult:
+        boxes = Static(id="link-boxes", classes="link-panel")
+        boxes.border_title = "Boxes"
+        boxes.display = False
+        yield boxes
         with Grid(id="link-grid"):
             for name, title in (
                 ("daemon", "Daemon"),
@@ -50,14 +57,26 @@ class LinkScreen(DoorScreen):
                 panel = Static(id=f"link-{name}", classes="link-panel")
                 panel.border_title = title
                 yield panel
+        mesh = Static(id="link-mesh", classes="link-panel")
+        mesh.border_title = "Gate mesh"
+        yield mesh
 
     def show(self, state: DoorState, events: list[dict[str, Any]] | None) -> None:
         status = state.status
+        venue = "boxes" in status
+        self.query_one("#link-boxes", Static).display = venue
+        self.query_one("#link-grid", Grid).display = not venue
+        self.query_one("#link-mesh", Static).display = not venue
+        if venue:  # one line per box; each box's own screen has the full panels
+            lines = Text("\n").join(box_link_text(box) for box in status["boxes"])
+            self.query_one("#link-boxes", Static).update(lines)
+            return
         now_ms = self.door.source.now_ms()
         self.query_one("#link-daemon", Static).update(_daemon(state, status))
         self.query_one("#link-backend", Static).update(_backend(status, now_ms))
         self.query_one("#link-outbox", Static).update(_outbox(status))
         self.query_one("#link-manifest", Static).update(_manifest(status, now_ms))
+        self.query_one("#link-mesh", Static).update(mesh_panel(status.get("mesh"), now_ms))
 
 
 def _facts(*rows: tuple[str, str | Text]) -> Table:

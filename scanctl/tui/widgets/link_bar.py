@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.text import Text
 from textual.widgets import Static
 
 from scanctl.tui.messages import LinkState
 from scanctl.tui.model import DoorState
 from scanctl.tui.present import format_count
+from scanctl.tui.widgets.mesh_panel import mesh_summary
 
-__all__ = ["LinkBar", "link_text"]
+__all__ = ["LinkBar", "box_link_text", "link_text"]
 
 
 class LinkBar(Static):
@@ -33,6 +36,9 @@ class LinkBar(Static):
 def link_text(state: DoorState) -> Text:
     link = state.link
     text = Text()
+    if state.box:
+        text.append(f"{state.box} ", style="bold reverse")
+        text.append(" ")
     if link.state is LinkState.RECORDED:
         # Never to be mistaken for the door as it is now.
         text.append(f"■ RECORDED {link.detail.removeprefix('replaying ')}", style="bold magenta")
@@ -48,6 +54,12 @@ def link_text(state: DoorState) -> Text:
             text.append(f" retry #{link.attempt} in {link.retry_in_s:.1f} s", style="bold")
         return text
     status = state.status
+    if "boxes" in status:  # a venue: each box's link, in a word
+        for box in status["boxes"]:
+            text.append("  │ ", style="dim")
+            text.append_text(box_link_text(box, short=True))
+        _alerts(state, text)
+        return text
     backend = status.get("link") or {}
     if backend:
         if backend.get("online"):
@@ -60,7 +72,42 @@ def link_text(state: DoorState) -> Text:
     manifest = status.get("manifest") or {}
     if manifest.get("stale"):
         text.append("  │ ✘ MANIFEST STALE", style="bold red")
+    _alerts(state, text)
+    mesh = status.get("mesh")
+    if mesh:  # after the alerts: at 80 columns, those must not be the ones cut off
+        text.append("  │ ")
+        text.append_text(mesh_summary(mesh, short=True))
+    return text
+
+
+def _alerts(state: DoorState, text: Text) -> None:
     waiting = len(state.unacknowledged())
     if waiting:
         text.append(f"  │ ⚠ {waiting} alert{'s' if waiting != 1 else ''}", style="bold red")
+
+
+def box_link_text(box: dict[str, Any], *, short: bool = False) -> Text:
+    """One box's link state — the TUI's connection to it, its backend, its outbox, its
+    manifest — the one place it is put in words (the top line; the Link screen)."""
+    text = Text(f"{box.get('box')} ", style="bold")
+    link = box.get("link")
+    if link == LinkState.ONLINE:
+        text.append("● live", style="bold green")
+    elif link == LinkState.CONNECTING:
+        text.append("◌ connecting", style="bold yellow")
+    else:
+        text.append("✘ UNREACHABLE", style="bold red")
+        if not short and box.get("detail"):
+            text.append(f" ({box['detail']})", style="dim")
+        return text
+    backend = box.get("backend_online")
+    if backend is False:
+        text.append(" backend ✘", style="bold yellow")
+    elif not short and backend:
+        text.append(" backend ✔", style="green")
+    unsent = box.get("unsent")
+    if not short and unsent is not None:
+        text.append(f" outbox {format_count(int(unsent))}")
+    if box.get("manifest_stale"):
+        text.append(" ✘ MANIFEST STALE", style="bold red")
     return text

@@ -1,19 +1,18 @@
-"""The venue's totals: admitted, denied, inside now per zone, share of tickets in."""
+"""The door's totals: in, out, denied, inside now per zone, share of tickets in."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from rich.text import Text
 from textual.widgets import Static
 
+from scanctl.tui.model import Counts
 from scanctl.tui.present import format_count
 
 __all__ = ["TotalsBar", "totals_text"]
 
 
 class TotalsBar(Static):
-    """Totals for every gate of this daemon, on one or two lines."""
+    """Totals for every gate shown, on one line (two where the screen is narrow)."""
 
     DEFAULT_CSS = """
     TotalsBar {
@@ -23,25 +22,37 @@ class TotalsBar(Static):
     }
     """
 
-    def show(self, totals: dict[str, Any]) -> None:
-        self.update(totals_text(totals))
+    def show(self, counts: Counts) -> None:
+        self.update(totals_text(counts))
 
 
-def totals_text(totals: dict[str, Any]) -> Text:
+def totals_text(counts: Counts) -> Text:
+    """'✔ 2,444 in  ⇥ 12 out  ✘ 60 denied │ inside main 2,324 · vip 80 │ 12.2% of 20,000 in'.
+
+    Exits are never counted as entries (the daemon counts both as "admitted": a lane
+    that opened); inside is the daemon's count of tickets whose latest pass is an entry.
+    """
     text = Text()
-    text.append("✔ ", style="bold green")
-    text.append(f"{format_count(int(totals.get('admitted', 0)))} admitted", style="bold")
-    text.append("  ✘ ", style="bold red")
-    text.append(f"{format_count(int(totals.get('denied', 0)))} denied", style="bold")
-    inside = totals.get("inside") or {}
-    if inside:
+    text.append(f"✔ {format_count(counts.entries)} in", style="bold")
+    if counts.has_exits:
+        text.append(f"  ⇥ {format_count(counts.exits)} out", style="bold")
+    text.append("  ")
+    text.append(
+        f"✘ {format_count(counts.denied)} denied", style="bold #ff6b6b" if counts.denied else "bold"
+    )
+    if counts.inside_capped:
+        text.append("  │ inside ", style="dim")
+        text.append(f"≤ {format_count(counts.inside_cap or 0)}", style="bold")
+        text.append(" (in less out)", style="dim")
+    elif counts.inside:
         zones = " · ".join(
-            f"{zone or 'venue'} {format_count(int(count))}"
-            for zone, count in sorted(inside.items())
+            f"{zone or 'venue'} {format_count(count)}"
+            for zone, count in sorted(counts.inside.items())
         )
-        text.append(f"  inside {zones}")
-    manifest_tickets = int(totals.get("manifest_tickets", 0))
-    if manifest_tickets:
-        share = float(totals.get("share_in", 0.0)) * 100
-        text.append(f"  in {share:.1f}% of {format_count(manifest_tickets)}")
+        text.append("  │ inside ", style="dim")
+        text.append(zones, style="bold")
+    if counts.manifest_tickets:
+        share = counts.tickets_in / counts.manifest_tickets * 100
+        text.append("  │ ", style="dim")
+        text.append(f"{share:.1f}% of {format_count(counts.manifest_tickets)} in")
     return text
