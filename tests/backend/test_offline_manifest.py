@@ -106,8 +106,10 @@ def test_the_manifest_names_the_zone_the_device_was_registered_to(
 
 
 def test_the_manifest_lists_the_venues_active_gates_for_the_mesh(
-    server: ServerProcess, venue: Venue, gate: Gate
+    server: ServerProcess, venue: Venue
 ) -> None:
+    venue = make_venue(server, venue.tenant, tickets=1)  # its own: other tests add gates
+    gate = register_gate(server, venue)
     other = register_gate(server, venue)
     doomed = register_gate(server, venue)
     register_gate(server, make_venue(server, venue.tenant, tickets=0))
