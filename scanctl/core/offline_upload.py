@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from scanctl.core.keys import verify_mac
 from scanctl.core.tickets import EventFacts
-from scanctl.core.tokens import RotatingCode, StaticCode, parse_code
+from scanctl.core.tokens import RotatingCode, StaticCode, parse_code, printed_hash_of
 
 __all__ = ["UploadCheck", "UploadFacts", "check_upload"]
 
@@ -76,7 +76,8 @@ def check_upload(
         return UploadCheck(unverified="no ticket id: the code could not be checked")
     if not facts.ticket_known:
         return UploadCheck(unverified="a ticket the backend does not hold")
-    code = parse_code(qr_data)
+    printed = printed_hash_of(qr_data)  # gates upload a printed code as its hash
+    code = parse_code(qr_data) if printed is None else StaticCode(printed)
     if isinstance(code, RotatingCode):
         if code.ticket_id != ticket_id:
             return UploadCheck(refused="the code is another ticket's")

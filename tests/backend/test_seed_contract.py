@@ -109,15 +109,18 @@ def test_non_finite_numbers_in_metadata_are_refused(door: Door, number: str) -> 
     assert any("metadata" in d["loc"] for d in response.json()["detail"])
 
 
+# Text the backend stores: no NUL and no lone surrogate (those are a 422 naming the field,
+# everywhere: issue 21), which JSON from a real client cannot hold in UTF-8 anyway.
+_TEXT = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")
 _JSON = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(max_size=40),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner),
+    st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(_TEXT, max_size=40),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(_TEXT, max_size=8), inner),
     max_leaves=20,
 )
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
-@given(metadata=st.dictionaries(st.text(max_size=12), _JSON, max_size=6))
+@given(metadata=st.dictionaries(st.text(_TEXT, max_size=12), _JSON, max_size=6))
 def test_any_small_json_object_round_trips(door: Door, metadata: dict[str, Any]) -> None:
     body = {"qrData": "garbage", "eventId": door.event, "deviceId": door.device}
     response = door.staff.post("/api/scan", json={**body, "metadata": metadata})

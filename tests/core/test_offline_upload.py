@@ -15,7 +15,9 @@ from scanctl.core import (
     check_upload,
     derive_event_key,
     mint_token,
+    parse_code,
     static_code_hash,
+    stored_payload,
 )
 
 HOUR = 3_600_000
@@ -55,6 +57,8 @@ ROWS = [
     ("a genuine admission", {}, None, None),
     ("signed with the previous key", {"qr": mint_token(OLD_KEY, TICKET, AT, "1" * 16)}, None, None),
     ("a printed code", {"qr": PRINTED}, None, None),
+    ("a printed code, as gates upload it", {"qr": stored_payload(parse_code(PRINTED))}, None, None),
+    ("another printed code's hash", {"qr": "sha256:" + "0" * 64}, "printed code is not", None),
     ("before registration", {"at": FACTS.device_registered_ms - 6_000}, "registered", None),
     ("in year 9999", {"at": 253_402_300_799_000}, "outside its event", None),
     ("before the doors", {"at": STARTS - 2 * HOUR - 6_000}, "outside its event", None),
