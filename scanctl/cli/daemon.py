@@ -45,6 +45,7 @@ def run(
     """
     import asyncio
 
+    from scanctl.cli.device import warn_if_environment_overrides
     from scanctl.daemon.config import ConfigError, load_settings
     from scanctl.daemon.driver_factory import UnsupportedDriver
     from scanctl.daemon.identity import DeviceIdentity, IdentityError
@@ -55,6 +56,7 @@ def run(
         settings = load_settings(config)
     except ConfigError as error:
         raise CliError(f"{config}: {'; '.join(error.problems)}", ExitCode.USAGE) from None
+    warn_if_environment_overrides(config)  # never silently: the backend's has that name too
     configure(logging.DEBUG if verbose else logging.INFO, settings.log_format)
     try:
         daemon = Daemon(settings, DeviceIdentity.load(settings.data_dir))

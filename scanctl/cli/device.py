@@ -124,13 +124,13 @@ def gate_side(
             chosen_dir = settings.data_dir
         event = event if target.sources.get("event", "none") != "none" else settings.event_id
         if data_dir is None:
-            _warn_if_environment_overrides(config)
+            warn_if_environment_overrides(config)
     if data_dir is not None:
         chosen_dir = data_dir.expanduser()
     return GateSide(target, chosen_url, chosen_dir, event)
 
 
-def _warn_if_environment_overrides(config: Path) -> None:
+def warn_if_environment_overrides(config: Path) -> None:
     """Say so when SCANCTL_DATA_DIR replaces the gate.toml's data_dir.
 
     The daemon reads its settings with the ``SCANCTL_`` environment over the file, and

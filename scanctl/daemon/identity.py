@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from scanctl.client.keyring_probe import keyring_usable
 from scanctl.manifests.errors import KeyMaterialError
 from scanctl.manifests.sealing import DeviceKeys
 
@@ -34,20 +35,6 @@ KEYRING_SERVICE = "scanctl-device"
 """The keyring service device private keys are kept under (user name: the device id)."""
 
 KeyStore = Literal["auto", "keyring", "file"]
-
-
-def keyring_usable() -> bool:
-    """Whether an OS keyring backend that can store secrets exists here."""
-    try:
-        import keyring
-        from keyring.backends import fail, null
-    except ImportError:  # pragma: no cover - keyring is a dependency
-        return False
-    try:
-        backend = keyring.get_keyring()
-    except Exception:  # a broken keyring configuration is "no keyring"
-        return False
-    return not isinstance(backend, fail.Keyring | null.Keyring)
 
 
 def _keyring_store(device_id: str, keys: DeviceKeys) -> bool:

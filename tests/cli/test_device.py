@@ -69,3 +69,18 @@ def test_scanctl_data_dir_replacing_the_gate_toml_s_is_said(cli: Cli, tmp_path: 
     quiet = cli.run("manifest", "show", "--config", str(gate))
     assert (quiet.returncode, quiet.stderr) == (0, "")
     assert str(tmp_path / "gate") in quiet.stdout
+
+
+def test_daemon_run_says_so_too_when_scanctl_data_dir_replaces_the_gate_toml_s(
+    cli: Cli, tmp_path: Path
+) -> None:
+    gate = tmp_path / "gate.toml"
+    gate.write_text(
+        f'event_id = "{uuid.uuid4()}"\ndata_dir = "{tmp_path / "gate"}"\n\n'
+        '[[scanner]]\nname = "s1"\ndriver = "stdin"\ngate = "north"\n'
+    )
+    other = tmp_path / "backend-data"
+    result = cli.run("daemon", "run", "--config", str(gate), SCANCTL_DATA_DIR=str(other))
+    assert result.returncode == 2  # nothing registered there: refused, as it should be
+    assert f"Warning: SCANCTL_DATA_DIR={other} replaces data_dir = " in result.stderr
+    assert "Traceback" not in result.stderr
