@@ -119,12 +119,45 @@ def provision(
     entries += [ManifestEntry(t, status=TicketStatus.REFUNDED) for t in refunded]
     codes = {secrets.token_urlsafe(24): f"{0xC0DE0000 + index:08x}" for index in range(printed)}
     entries += [ManifestEntry(t, static_hash=static_code_hash(code)) for code, t in codes.items()]
+    hold_manifest(
+        data_dir,
+        event=event,
+        now_ms=now_ms,
+        valid_for_ms=valid_for_ms,
+        policy=policy or {},
+        device_id=device_id,
+        keys=keys,
+        event_key=event_key,
+        entries=entries,
+        signer=signer,
+        device_zone=device_zone,
+    )
+    return Gate(data_dir, event_key, identity, ids, signer, event, policy or {}, codes)
+
+
+def hold_manifest(
+    data_dir: Path,
+    *,
+    event: EventFacts,
+    now_ms: int,
+    valid_for_ms: int,
+    policy: dict[str, object],
+    device_id: str,
+    keys: DeviceKeys,
+    event_key: bytes,
+    entries: list[ManifestEntry],
+    signer: ManifestSigner,
+    **header: Any,
+) -> None:
+    """Sign a full manifest of ``entries`` for one device (its event key sealed to it;
+    ``header`` adds fields such as ``device_zone`` or ``peers``) and store it verified in
+    ``data_dir``, as `scanctl manifest pull` would."""
     wire = build_manifest(
         event=event,
         issued_at_ms=now_ms,
         valid_until_ms=now_ms + valid_for_ms,
         sequence=1,
-        policy=policy or {},
+        policy=policy,
         device_id=device_id,
         sealed_event_keys=seal_event_key(
             event_key,
@@ -135,7 +168,7 @@ def provision(
         ),
         entries=entries,
         signer=signer,
-        device_zone=device_zone,
+        **header,
     )
     with ManifestStore(data_dir / MANIFEST_FILE) as store:
         store.load(
@@ -145,7 +178,6 @@ def provision(
             venue_id=VENUE,
             now_ms=now_ms,
         )
-    return Gate(data_dir, event_key, identity, ids, signer, event, policy or {}, codes)
 
 
 def gate_toml(data_dir: Path, scanners: str, *, settings: str = 'mode = "offline-only"') -> Path:

@@ -20,17 +20,11 @@ from typing import Any
 
 from scanctl.core import EventFacts, derive_event_key, mint_token, new_nonce, static_code_hash
 from scanctl.daemon.identity import DeviceIdentity
-from scanctl.daemon.layout import MANIFEST_FILE
 from scanctl.manifests import (
     DeviceKeys,
     ManifestEntry,
     ManifestSigner,
-    ManifestStore,
-    ManifestVerifier,
     PeerDevice,
-    TrustedKeys,
-    build_manifest,
-    seal_event_key,
 )
 from tests.daemon.gate_kit import (
     EVENT,
@@ -39,6 +33,7 @@ from tests.daemon.gate_kit import (
     TENANT,
     VENUE,
     api,
+    hold_manifest,
     pty_pair,
     wait_for,
     wait_ready,
@@ -154,32 +149,19 @@ def provision_mesh(
         directory.mkdir(parents=True)
         identity = DeviceIdentity(device_id, TENANT, VENUE, keys, (signer.public_key_b64(),))
         identity.save(directory)
-        wire = build_manifest(
+        hold_manifest(
+            directory,
             event=event,
-            issued_at_ms=now_ms,
-            valid_until_ms=now_ms + 4 * HOUR_MS,
-            sequence=1,
+            now_ms=now_ms,
+            valid_for_ms=4 * HOUR_MS,
             policy=policy or {},
             device_id=device_id,
-            sealed_event_keys=seal_event_key(
-                event_key,
-                keys.exchange_public_b64,
-                tenant_id=TENANT,
-                event_id=EVENT,
-                device_id=device_id,
-            ),
+            keys=keys,
+            event_key=event_key,
             entries=entries,
             signer=signer,
             peers=peers,
         )
-        with ManifestStore(directory / MANIFEST_FILE) as store:
-            store.load(
-                wire,
-                ManifestVerifier(TrustedKeys([signer.public_key_b64()])),
-                tenant_id=TENANT,
-                venue_id=VENUE,
-                now_ms=now_ms,
-            )
         gates.append(MeshGate(name, directory, identity, event_key))
     return Venue(gates, ids, codes, signer)
 

@@ -179,38 +179,28 @@ class MeshNode(asyncio.DatagramProtocol):
         entries, self._pending, self._flush_soon = self._pending, [], None
         if not entries:
             return
-        seq = self.log.own_seq
-        records = []
-        for entry in entries:
-            seq += 1
-            assert entry.ticket_id is not None
-            records.append(
-                MeshRecord(
-                    self.codec.device_id,
-                    seq,
-                    entry.scan_id,
-                    entry.ticket_id,
-                    entry.scanned_at_ms,
-                    entry.gate,
-                    entry.scanner,
-                    entry.direction,
-                    entry.decided_by,
-                    code_of_raw(entry.raw),
-                    entry.nonce_expires_at_ms,
-                )
-            )
+        records = self._number(
+            (e.scan_id, e.scanned_at_ms, e.ticket_id, e.gate, e.direction, e.scanner, e.raw,
+             e.decided_by, e.nonce_expires_at_ms)
+            for e in entries
+        )  # fmt: skip
         self.log.add_own(records, self.clock_ms())
         self._send_records(records, [peer.address for peer in self.peers.values()])
 
     def _recover_unshared(self) -> None:
         """Number the admissions a crash left journaled but unshared (they go out with the
         next summaries' answers)."""
-        rows = self.log.missing_locals()
-        if not rows:
-            return
+        records = self._number(self.log.missing_locals())
+        if records:
+            self.log.add_own(records, self.clock_ms())
+            log.info("gate mesh: %d admission(s) journaled before a crash now shared", len(records))
+
+    def _number(self, admissions: Iterable[tuple[Any, ...]]) -> list[MeshRecord]:
+        """This gate's admissions as its next records: (scan id, read time, ticket, gate,
+        direction, lane, raw code, decided by, code expiry) each, numbered from own_seq."""
         seq = self.log.own_seq
         records = []
-        for scan_id, at_ms, ticket, gate, direction, lane, raw, decided_by, expires in rows:
+        for scan_id, at_ms, ticket, gate, direction, lane, raw, decided_by, expires in admissions:
             seq += 1
             records.append(
                 MeshRecord(
@@ -227,8 +217,7 @@ class MeshNode(asyncio.DatagramProtocol):
                     expires,
                 )
             )
-        self.log.add_own(records, self.clock_ms())
-        log.info("gate mesh: %d admission(s) journaled before a crash now shared", len(records))
+        return records
 
     def _send_records(self, records: Sequence[MeshRecord], to: Sequence[tuple[str, int]]) -> None:
         if self._transport is None or not to:
