@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from scanctl.backend.auth.principal import Role
-from tests.backend.helpers import ServerProcess, start_server
+from tests.backend.helpers import SCANCTL, ServerProcess, start_server
 from tests.cli.conftest import Cli, Result
 
 
@@ -72,7 +74,7 @@ def test_scanctl_data_dir_replacing_the_gate_toml_s_is_said(cli: Cli, tmp_path: 
 
 
 def test_daemon_run_says_so_too_when_scanctl_data_dir_replaces_the_gate_toml_s(
-    cli: Cli, tmp_path: Path
+    tmp_path: Path,
 ) -> None:
     gate = tmp_path / "gate.toml"
     gate.write_text(
@@ -80,7 +82,12 @@ def test_daemon_run_says_so_too_when_scanctl_data_dir_replaces_the_gate_toml_s(
         '[[scanner]]\nname = "s1"\ndriver = "stdin"\ngate = "north"\n'
     )
     other = tmp_path / "backend-data"
-    result = cli.run("daemon", "run", "--config", str(gate), SCANCTL_DATA_DIR=str(other))
+    # A process of its own: `daemon run` sets up logging for the whole process.
+    result = subprocess.run(
+        [SCANCTL, "daemon", "run", "--config", str(gate)],
+        env={**os.environ, "SCANCTL_DATA_DIR": str(other)},
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
     assert result.returncode == 2  # nothing registered there: refused, as it should be
     assert f"Warning: SCANCTL_DATA_DIR={other} replaces data_dir = " in result.stderr
     assert "Traceback" not in result.stderr
