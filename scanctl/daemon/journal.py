@@ -311,17 +311,18 @@ class Journal:
             self._wake()
             return
         self.committed += len(entries)
-        if self.on_commit is not None:
-            try:
-                self.on_commit(entries)
-            except Exception:  # sharing is best effort; the scan is journaled
-                log.exception("after-commit hook failed")
         if self.sync is JournalSync.FULL:
             self._awaiting_fsync.append((self.commits, self.committed))
             self.keeper.request_flush()
         else:
             self.durable = self.committed
             self._wake()
+        # After the wake-up: whatever the hook schedules runs after the lanes' feedback.
+        if self.on_commit is not None:
+            try:
+                self.on_commit(entries)
+            except Exception:  # sharing is best effort; the scan is journaled
+                log.exception("after-commit hook failed")
 
     def _on_flushed(self, commits: int, error: OSError | None) -> None:
         """From the keeper (any thread): the log is fsynced up to ``commits``, or broken."""

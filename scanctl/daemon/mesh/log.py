@@ -59,6 +59,9 @@ class MeshLog:
         self._db.execute("PRAGMA journal_mode = WAL")
         self._db.execute("PRAGMA synchronous = NORMAL")
         self._db.executescript(_SCHEMA)
+        self._peer_db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._peer_db.execute("PRAGMA busy_timeout = 5000")
+        self._peer_db.execute("PRAGMA synchronous = NORMAL")
         self._by_origin: dict[str, dict[int, MeshRecord]] = {}
         self.by_ticket: dict[str, list[MeshRecord]] = {}
         self.have: dict[str, int] = {}
@@ -74,6 +77,7 @@ class MeshLog:
 
     def close(self) -> None:
         self._db.close()
+        self._peer_db.close()
 
     @property
     def own_seq(self) -> int:
@@ -91,11 +95,13 @@ class MeshLog:
         )
 
     def add_own(self, records: Sequence[MeshRecord], now_ms: int) -> None:
-        """Store this gate's new records (numbered by the caller, from ``own_seq``)."""
-        self._store(records, now_ms, into_passes=False)
+        """Hold and write this gate's new records (numbered by the caller, from
+        ``own_seq``). On the loop, at once: a seq sent to peers is a seq on disk."""
+        self.hold(records, now_ms)
+        self.write(records, now_ms, peers=False)
 
-    def add_from_peers(self, records: Iterable[MeshRecord], now_ms: int) -> list[MeshRecord]:
-        """Store the records not held yet; returns them (in arrival order)."""
+    def fresh(self, records: Iterable[MeshRecord]) -> list[MeshRecord]:
+        """The records not held yet (in arrival order), each once."""
         fresh: list[MeshRecord] = []
         keys: set[tuple[str, int]] = set()
         for record in records:
@@ -104,8 +110,15 @@ class MeshLog:
                 continue
             keys.add(key)
             fresh.append(record)
+        return fresh
+
+    def add_from_peers(self, records: Iterable[MeshRecord], now_ms: int) -> list[MeshRecord]:
+        """Hold and write the records not held yet; returns them (tools and tests: the
+        node holds at once and writes from its writer thread)."""
+        fresh = self.fresh(records)
         if fresh:
-            self._store(fresh, now_ms, into_passes=True)
+            self.hold(fresh, now_ms)
+            self.write(fresh, now_ms, peers=True)
         return fresh
 
     def missing_for(self, have: dict[str, int], limit: int) -> list[MeshRecord]:
@@ -135,16 +148,21 @@ class MeshLog:
         ).fetchall()
         return [tuple(row) for row in rows]
 
-    def _store(self, records: Sequence[MeshRecord], now_ms: int, *, into_passes: bool) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
+    def write(self, records: Sequence[MeshRecord], now_ms: int, *, peers: bool) -> None:
+        """Put held records on disk. Peers' records go through a connection of their own
+        (the node writes them from its writer thread; what a crash takes before then,
+        the peers send again), and also into ``passes`` and ``nonces``, to seed a
+        restart's ticket histories."""
+        db = self._peer_db if peers else self._db
+        db.execute("BEGIN IMMEDIATE")
         try:
-            self._db.executemany(
+            db.executemany(
                 f"INSERT OR IGNORE INTO mesh_records ({_COLUMNS}, received_at_ms)"  # noqa: S608
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(*_row(r), now_ms) for r in records],
             )
-            if into_passes:
-                self._db.executemany(
+            if peers:
+                db.executemany(
                     "INSERT OR IGNORE INTO passes (ticket_id, at_ms, gate, direction,"
                     " device_id, source, scan_id) VALUES (?, ?, ?, ?, ?, 'peer', ?)",
                     [
@@ -153,7 +171,7 @@ class MeshLog:
                         for r in records
                     ],
                 )  # fmt: skip
-                self._db.executemany(
+                db.executemany(
                     "INSERT OR IGNORE INTO nonces (nonce, expires_at_ms) VALUES (?, ?)",
                     [
                         (r.nonce, r.code_expires_at_ms)
@@ -161,10 +179,13 @@ class MeshLog:
                         if r.nonce is not None and r.code_expires_at_ms is not None
                     ],
                 )
-            self._db.execute("COMMIT")
+            db.execute("COMMIT")
         except BaseException:
-            self._db.execute("ROLLBACK")
+            db.execute("ROLLBACK")
             raise
+
+    def hold(self, records: Sequence[MeshRecord], now_ms: int) -> None:
+        """Take records into memory (the loop's view: ``have``, tickets, what to resend)."""
         origins = set()
         for record in records:
             self._hold(record)

@@ -24,6 +24,7 @@ import socket
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -114,6 +115,7 @@ class MeshNode(asyncio.DatagramProtocol):
         self._flush_soon: asyncio.Handle | None = None
         self._beating: asyncio.Task[None] | None = None
         self._sock: socket.socket | None = None
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mesh-log")
 
     # -- start and stop ---------------------------------------------------------------
 
@@ -156,6 +158,7 @@ class MeshNode(asyncio.DatagramProtocol):
             self._transport.close()
         elif self._sock is not None:
             self._sock.close()
+        self._writer.shutdown(wait=True)  # every held peer record on disk first
         self.log.close()
 
     def add_peer(self, address: tuple[str, int], origin: str) -> None:
@@ -283,7 +286,11 @@ class MeshNode(asyncio.DatagramProtocol):
 
     def apply(self, records: Sequence[MeshRecord], sender: str, now: int) -> list[MeshRecord]:
         """Take peers' records: histories and nonces at once, then disk, then conflicts."""
-        fresh = self.log.add_from_peers(records, now)
+        fresh = self.log.fresh(records)
+        if fresh:
+            self.log.hold(fresh, now)
+            # Disk off the loop: the lanes never wait for a peer's record to be written.
+            self._writer.submit(self._write_peers, fresh, now)
         for record in fresh:
             self.state.add_pass(
                 record.ticket_id,
@@ -298,6 +305,12 @@ class MeshNode(asyncio.DatagramProtocol):
         if fresh and self.conflicts is not None:
             self._report_conflicts({record.ticket_id for record in fresh}, now)
         return fresh
+
+    def _write_peers(self, records: list[MeshRecord], now: int) -> None:
+        try:
+            self.log.write(records, now, peers=True)
+        except Exception:  # the peers send them again after a restart; say it loudly
+            log.exception("gate mesh: could not write %d peer record(s)", len(records))
 
     def _report_conflicts(self, tickets: Iterable[str], now: int) -> None:
         """Double entries the new records make with this gate's own admissions."""
