@@ -16,18 +16,24 @@ what the mesh adds to a decision).
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import random
 import select
+import socket
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.daemon.gate_kit import EVENT, now_ms
+from scanctl.core import Direction
+from scanctl.daemon.mesh.wire import MeshCodec, MeshRecord, Summary, derive_mesh_key
+from scanctl.manifests import DeviceKeys
+from tests.daemon.gate_kit import EVENT, TENANT, now_ms
 from tests.daemon.mesh_kit import GOOD, MeshGate, provision_mesh, scanners
 
 RATE_PER_GATE = 8.0
@@ -37,6 +43,10 @@ SECONDS = 12.0
 REPEAT_SHARE = 0.25
 GAPS_S = (0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5, 2.5)
 PORT_BASE = 47600
+BOX_RATE = 20.0
+"""One box's reads per second in the one-box run (several lanes at a busy door)."""
+BOX_READS = 400
+BOX_WARM_UP = 30
 
 
 @dataclass(order=True)
@@ -171,7 +181,92 @@ def run(count: int, *, mesh: bool, seed: int) -> dict[str, float]:
             return figures
 
 
+def one_box(fed: bool) -> float:
+    """Decision p99 (ms) of ONE gate daemon at a busy door's rate, while (``fed``) seven
+    simulated peers push it their admissions (8 per second each) and heartbeats: the
+    mesh's own cost on a box, without seven other daemons sharing this machine's cores."""
+    with tempfile.TemporaryDirectory() as folder:
+        names = [f"gate{index}" for index in range(8)]
+        venue = provision_mesh(
+            Path(folder), names, now_ms(), tickets=4000, printed=0,
+            policy={"scanner_rate_limit_per_minute": 100_000},
+        )  # fmt: skip
+        gate, peers = venue.gates[0], venue.gates[1:]
+        with scanners([gate]):
+            write_config(gate, 0, 1, mesh=True)
+            gate.start()
+            stop = multiprocessing.Event()
+            spec = [(p.device_id, p.identity.keys.private_b64()) for p in peers]
+            feeder = multiprocessing.Process(
+                target=_feed,
+                args=(spec, gate.event_key, venue.tickets[2000:], gate.device_id, stop),
+                daemon=True,
+            )
+            if fed:
+                feeder.start()
+            for index in range(BOX_WARM_UP):  # first reads warm the daemon up: not counted
+                present(gate, gate.token(venue.tickets[index], now_ms()))
+            latencies = []
+            started = time.monotonic()
+            rng = random.Random(1)
+            for index in range(BOX_WARM_UP, BOX_WARM_UP + BOX_READS):
+                due = started + (index - BOX_WARM_UP) / BOX_RATE + rng.uniform(0, 0.02)
+                if (delay := due - time.monotonic()) > 0:
+                    time.sleep(delay)
+                latencies.append(present(gate, gate.token(venue.tickets[index], now_ms()))[1])
+            stop.set()
+            if fed:
+                feeder.join()
+                assert gate.mesh()["records"]["peers"] > 0, "the simulated peers were not heard"
+            gate.stop()
+    return percentile(latencies, 0.99)
+
+
+def _feed(
+    peers: list[tuple[str, dict[str, str]]],
+    event_key: bytes,
+    tickets: list[str],
+    gate_device: str,
+    stop: Any,
+) -> None:
+    """Seven peers' traffic, from a process of its own (never the driver's GIL): each
+    pushes one admission every 1/8 s and says every half second what it holds — the
+    gate's own records included, as real peers would once they hold them."""
+    codecs = [
+        MeshCodec(
+            event_id=EVENT,
+            device_id=device_id,
+            signing_key=DeviceKeys.from_private_b64(keys).signing,
+            mesh_keys=[derive_mesh_key(event_key, TENANT, EVENT)],
+            peers={},
+        )
+        for device_id, keys in peers
+    ]
+    target = ("127.0.0.1", PORT_BASE)
+    seqs = [0] * len(codecs)
+    unused = iter(tickets)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as out:
+        beat = time.monotonic()
+        while not stop.is_set():
+            for index, codec in enumerate(codecs):
+                seqs[index] += 1
+                record = MeshRecord(codec.device_id, seqs[index], f"s{seqs[index]}",
+                                    next(unused), now_ms(), f"gate{index + 1}", None,
+                                    Direction.ENTRY, "offline")  # fmt: skip
+                out.sendto(codec.seal((record,), now_ms()), target)
+            if time.monotonic() - beat >= 0.5:
+                beat = time.monotonic()
+                for index, codec in enumerate(codecs):
+                    have = Summary({codec.device_id: seqs[index], gate_device: 10**9})
+                    out.sendto(codec.seal(have, now_ms()), target)
+            stop.wait(1 / RATE_PER_GATE)
+
+
 def main() -> None:
+    quiet, fed = one_box(fed=False), one_box(fed=True)
+    print(f"one_box_decision_p99_ms_alone={quiet:.3f}")
+    print(f"one_box_decision_p99_ms_fed_by_7_peers={fed:.3f}")
+    print(f"one_box_decision_p99_ratio_fed_vs_alone={fed / quiet:.3f}")
     overall: dict[str, float] = {}
     for count in (3, 8):
         without = run(count, mesh=False, seed=count)

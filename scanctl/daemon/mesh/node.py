@@ -116,6 +116,7 @@ class MeshNode(asyncio.DatagramProtocol):
         self._beating: asyncio.Task[None] | None = None
         self._sock: socket.socket | None = None
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mesh-log")
+        self._resending: dict[tuple[str, int], asyncio.Task[None]] = {}
 
     # -- start and stop ---------------------------------------------------------------
 
@@ -151,6 +152,8 @@ class MeshNode(asyncio.DatagramProtocol):
     def close(self) -> None:
         if self._beating is not None:
             self._beating.cancel()
+        for task in self._resending.values():
+            task.cancel()
         if self._flush_soon is not None:
             self._flush_soon.cancel()
             self._flush()
@@ -231,6 +234,18 @@ class MeshNode(asyncio.DatagramProtocol):
             for address in to:
                 self._send(datagram, address)
 
+    async def _resend(self, records: Sequence[MeshRecord], address: tuple[str, int]) -> None:
+        """A peer's catch-up, one datagram per turn of the loop: a long partition's
+        hundreds of records never hold a lane's decision up for more than one of them."""
+        try:
+            for group in pack(records):
+                if self._transport is None:
+                    return
+                self._send(self.codec.seal(tuple(group), self.clock_ms()), address)
+                await asyncio.sleep(0)
+        finally:
+            self._resending.pop(address, None)
+
     def _send(self, datagram: bytes, address: tuple[str, int]) -> None:
         assert self._transport is not None
         try:
@@ -261,9 +276,12 @@ class MeshNode(asyncio.DatagramProtocol):
         peer = self._heard(sender, address, now)
         if isinstance(body, Summary):
             peer.their_have = dict(body.have)
-            missing = self.log.missing_for(peer.their_have, RESEND_LIMIT)
-            if missing:
-                self._send_records(missing, [address])
+            if address not in self._resending:  # one catch-up at a time per peer
+                missing = self.log.missing_for(peer.their_have, RESEND_LIMIT)
+                if missing:
+                    self._resending[address] = asyncio.get_running_loop().create_task(
+                        self._resend(missing, address), name="mesh-resend"
+                    )
         else:
             self.apply(body, sender, now)
 
