@@ -112,15 +112,6 @@ class MeshLog:
             fresh.append(record)
         return fresh
 
-    def add_from_peers(self, records: Iterable[MeshRecord], now_ms: int) -> list[MeshRecord]:
-        """Hold and write the records not held yet; returns them (tools and tests: the
-        node holds at once and writes from its writer thread)."""
-        fresh = self.fresh(records)
-        if fresh:
-            self.hold(fresh, now_ms)
-            self.write(fresh, now_ms, peers=True)
-        return fresh
-
     def missing_for(self, have: dict[str, int], limit: int) -> list[MeshRecord]:
         """What a peer that holds ``have`` lacks of ours, oldest first, at most ``limit``."""
         missing: list[MeshRecord] = []

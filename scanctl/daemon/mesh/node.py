@@ -65,7 +65,6 @@ class Peer:
     last_heard_ms: int | None = None
     their_have: dict[str, int] | None = None
     """What its latest summary said it holds (None: no summary heard yet)."""
-    received: int = 0
 
     def state(self, now_ms: int) -> str:
         if self.last_heard_ms is None:
@@ -107,7 +106,6 @@ class MeshNode(asyncio.DatagramProtocol):
         self.hostile_seen = 0
         """Hostile refusals already alerted on (see mesh.watch)."""
         self.sent = 0
-        self.applied = 0
         self.propagation_ms: deque[int] = deque(maxlen=1024)
         """Read-to-applied time of records pushed straight from their origin."""
         self._transport: asyncio.DatagramTransport | None = None
@@ -299,7 +297,6 @@ class MeshNode(asyncio.DatagramProtocol):
             peer = self.peers[address] = Peer(address, "heard")
         peer.device_id = device_id
         peer.last_heard_ms = now
-        peer.received += 1
         return peer
 
     def apply(self, records: Sequence[MeshRecord], sender: str, now: int) -> list[MeshRecord]:
@@ -319,7 +316,6 @@ class MeshNode(asyncio.DatagramProtocol):
                 self.state.remember_nonce(nonce, record.code_expires_at_ms)
             if record.origin == sender:
                 self.propagation_ms.append(max(0, now - record.at_ms))
-        self.applied += len(fresh)
         if fresh and self.conflicts is not None:
             self._report_conflicts({record.ticket_id for record in fresh}, now)
         return fresh
